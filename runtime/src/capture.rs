@@ -1,0 +1,293 @@
+//! Turning arguments, return values and errors into attribute strings.
+//!
+//! Values are written as JSON with `serde::Serialize` where the type implements it,
+//! otherwise as a JSON string of their `Debug` form, otherwise as a JSON string of the type
+//! name. The choice is made at compile time by autoref specialisation in the code the
+//! macros generate, so a non-serialisable argument is never a compile error or a panic.
+//!
+//! JSON uses Python's `json.dumps` separators (`", "` and `": "`) so that attribute values
+//! are byte-identical to what the Python SDK writes for the same data.
+
+use std::fmt::{Debug, Display, Write as _};
+use std::io;
+
+use serde::Serialize;
+
+/// A borrowed value waiting to be captured; see the module docs.
+pub struct Capture<'a, T: ?Sized>(pub &'a T);
+
+/// Step 1 of the capture ladder: `Serialize` types are written as JSON.
+pub trait CaptureSerialize {
+    /// Appends the JSON of the value to `out`.
+    fn llmetry_write_json(&self, out: &mut String);
+}
+
+impl<T: Serialize + ?Sized> CaptureSerialize for &&Capture<'_, T> {
+    fn llmetry_write_json(&self, out: &mut String) {
+        write_json(self.0, out, std::any::type_name::<T>());
+    }
+}
+
+/// Step 2 of the capture ladder: `Debug` types are written as a JSON string.
+pub trait CaptureDebug {
+    /// Appends the JSON of the value to `out`.
+    fn llmetry_write_json(&self, out: &mut String);
+}
+
+impl<T: Debug + ?Sized> CaptureDebug for &Capture<'_, T> {
+    fn llmetry_write_json(&self, out: &mut String) {
+        write_json_str(&format!("{:?}", self.0), out);
+    }
+}
+
+/// Step 3 of the capture ladder: anything else is written as its type name.
+pub trait CaptureTypeName {
+    /// Appends the JSON of the value to `out`.
+    fn llmetry_write_json(&self, out: &mut String);
+}
+
+impl<T: ?Sized> CaptureTypeName for Capture<'_, T> {
+    fn llmetry_write_json(&self, out: &mut String) {
+        write_json_str(std::any::type_name::<T>(), out);
+    }
+}
+
+/// Step 1 of the error ladder: `Display`.
+pub trait DescribeDisplay {
+    /// The message recorded for an error value.
+    fn llmetry_describe(&self) -> String;
+}
+
+impl<T: Display + ?Sized> DescribeDisplay for &&Capture<'_, T> {
+    fn llmetry_describe(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+/// Step 2 of the error ladder: `Debug`.
+pub trait DescribeDebug {
+    /// The message recorded for an error value.
+    fn llmetry_describe(&self) -> String;
+}
+
+impl<T: Debug + ?Sized> DescribeDebug for &Capture<'_, T> {
+    fn llmetry_describe(&self) -> String {
+        format!("{:?}", self.0)
+    }
+}
+
+/// Step 3 of the error ladder: the type name.
+pub trait DescribeTypeName {
+    /// The message recorded for an error value.
+    fn llmetry_describe(&self) -> String;
+}
+
+impl<T: ?Sized> DescribeTypeName for Capture<'_, T> {
+    fn llmetry_describe(&self) -> String {
+        std::any::type_name::<T>().to_owned()
+    }
+}
+
+/// Builds `{"args": [], "kwargs": {"<param>": <value>, …}}` in parameter order.
+pub struct InputJson {
+    buf: String,
+    first: bool,
+}
+
+impl Default for InputJson {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl InputJson {
+    /// An empty argument list.
+    pub fn new() -> Self {
+        let mut buf = String::with_capacity(64);
+        buf.push_str(r#"{"args": [], "kwargs": {"#);
+        Self { buf, first: true }
+    }
+
+    /// Writes the key of the next keyword argument; the caller appends its value.
+    pub fn key(&mut self, name: &str) -> &mut String {
+        if !self.first {
+            self.buf.push_str(", ");
+        }
+        self.first = false;
+        write_json_str(name, &mut self.buf);
+        self.buf.push_str(": ");
+        &mut self.buf
+    }
+
+    /// The finished JSON document.
+    pub fn finish(mut self) -> String {
+        self.buf.push_str("}}");
+        self.buf
+    }
+}
+
+/// serde_json formatter with Python's default separators.
+struct PythonFormatter;
+
+impl serde_json::ser::Formatter for PythonFormatter {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if first { Ok(()) } else { w.write_all(b", ") }
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if first { Ok(()) } else { w.write_all(b", ") }
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+}
+
+/// Appends `value` as Python-formatted JSON; on a serialisation error (a map with
+/// non-string keys, a failing `Serialize` impl) appends the type name instead.
+pub(crate) fn write_json<T: Serialize + ?Sized>(value: &T, out: &mut String, type_name: &str) {
+    let mut bytes = Vec::with_capacity(32);
+    let mut ser = serde_json::Serializer::with_formatter(&mut bytes, PythonFormatter);
+    match value.serialize(&mut ser) {
+        // serde_json only writes valid UTF-8.
+        Ok(()) => match String::from_utf8(bytes) {
+            Ok(s) => out.push_str(&s),
+            Err(_) => write_json_str(type_name, out),
+        },
+        Err(_) => write_json_str(type_name, out),
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub(crate) fn write_json_str(s: &str, out: &mut String) {
+    out.reserve(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Cuts `s` to at most `limit` bytes, backing off to the previous UTF-8 character boundary.
+pub(crate) fn truncate_utf8(s: &mut String, limit: usize) {
+    if s.len() <= limit {
+        return;
+    }
+    let mut end = limit;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::collections::HashMap;
+
+    #[derive(serde::Serialize)]
+    struct Evidence {
+        host: String,
+        lines: Vec<String>,
+    }
+    #[derive(Debug)]
+    struct OnlyDebug {
+        _x: u8,
+    }
+    struct Opaque;
+
+    fn json_of<T>(f: impl FnOnce(&mut String)) -> String {
+        let mut s = String::new();
+        f(&mut s);
+        let _ = std::marker::PhantomData::<T>;
+        s
+    }
+
+    #[test]
+    fn ladder_picks_serialize_then_debug_then_type_name() {
+        let ev = Evidence {
+            host: "db-1".into(),
+            lines: vec!["a".into(), "b".into()],
+        };
+        let s = json_of::<()>(|o| (&&&Capture(&ev)).llmetry_write_json(o));
+        assert_eq!(s, r#"{"host": "db-1", "lines": ["a", "b"]}"#);
+        let d = OnlyDebug { _x: 7 };
+        let s = json_of::<()>(|o| (&&&Capture(&d)).llmetry_write_json(o));
+        assert_eq!(s, r#""OnlyDebug { _x: 7 }""#);
+        let s = json_of::<()>(|o| (&&&Capture(&Opaque)).llmetry_write_json(o));
+        assert!(s.ends_with("Opaque\""), "{s}");
+    }
+
+    #[test]
+    fn non_string_map_keys_fall_back_to_type_name() {
+        let mut m = HashMap::new();
+        m.insert(vec![1u8], 2);
+        let s = json_of::<()>(|o| (&&&Capture(&m)).llmetry_write_json(o));
+        assert!(
+            s.starts_with("\"std::collections::hash::map::HashMap"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn input_json_matches_python_shape() {
+        let mut w = InputJson::new();
+        (&&&Capture(&"db-1")).llmetry_write_json(w.key("host"));
+        (&&&Capture(&"2h")).llmetry_write_json(w.key("since"));
+        assert_eq!(
+            w.finish(),
+            r#"{"args": [], "kwargs": {"host": "db-1", "since": "2h"}}"#
+        );
+        assert_eq!(InputJson::new().finish(), r#"{"args": [], "kwargs": {}}"#);
+    }
+
+    #[test]
+    fn describe_ladder() {
+        let e = std::io::Error::other("disk full");
+        assert_eq!((&&&Capture(&e)).llmetry_describe(), "disk full");
+        assert_eq!(
+            (&&&Capture(&OnlyDebug { _x: 1 })).llmetry_describe(),
+            "OnlyDebug { _x: 1 }"
+        );
+        assert!((&&&Capture(&Opaque)).llmetry_describe().ends_with("Opaque"));
+    }
+
+    #[test]
+    fn truncation_respects_char_boundaries() {
+        let mut s = "héllo".to_owned(); // 'é' is 2 bytes at 1..3
+        truncate_utf8(&mut s, 2);
+        assert_eq!(s, "h");
+        let mut s = "héllo".to_owned();
+        truncate_utf8(&mut s, 3);
+        assert_eq!(s, "hé");
+        let mut s = "abc".to_owned();
+        truncate_utf8(&mut s, 10);
+        assert_eq!(s, "abc");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let mut s = String::new();
+        write_json_str("a\"b\\c\n\u{1}", &mut s);
+        assert_eq!(s, r#""a\"b\\c\n\u0001""#);
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v, "a\"b\\c\n\u{1}");
+    }
+}

@@ -1,0 +1,253 @@
+//! Association properties, conversation id, the content override, and carrying the
+//! current context into spawned tasks and threads.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry::{Context, KeyValue, Value};
+
+use crate::entity::{Associations, ContentOverride, EntityContext};
+use crate::semconv;
+
+/// Something that can run inside a context: a closure (run now) or a future (run when
+/// awaited). The marker `M` lets one function accept both; you never name it.
+pub trait InContext<M> {
+    /// What running it gives: the closure's result, or a future to await.
+    type Output;
+    /// Runs `self` with `cx` as the current context.
+    fn run_in(self, cx: Context) -> Self::Output;
+}
+
+/// Marker for closures in [`InContext`].
+#[derive(Debug)]
+pub enum ClosureMarker {}
+/// Marker for futures in [`InContext`].
+#[derive(Debug)]
+pub enum FutureMarker {}
+
+impl<F: FnOnce() -> R, R> InContext<ClosureMarker> for F {
+    type Output = R;
+    fn run_in(self, cx: Context) -> R {
+        let _guard = cx.attach();
+        self()
+    }
+}
+
+impl<F: Future> InContext<FutureMarker> for F {
+    type Output = opentelemetry::context::WithContext<F>;
+    fn run_in(self, cx: Context) -> Self::Output {
+        self.with_context(cx)
+    }
+}
+
+fn to_props<I, K, V>(props: I) -> Vec<(Cow<'static, str>, Value)>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<Cow<'static, str>>,
+    V: Into<Value>,
+{
+    props
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect()
+}
+
+fn stamp(cx: &Context, attrs: &[KeyValue]) {
+    let span = cx.span();
+    for kv in attrs {
+        span.set_attribute(kv.clone());
+    }
+}
+
+/// Stamps the current span and the workflow span owning the association scope (once when
+/// they are the same span: the SDK keeps duplicate keys).
+fn stamp_current_and_owner(cx: &Context, owner: Option<&Context>, attrs: &[KeyValue]) {
+    stamp(cx, attrs);
+    if let Some(owner) = owner
+        && owner.span().span_context().span_id() != cx.span().span_context().span_id()
+    {
+        stamp(owner, attrs);
+    }
+}
+
+static OUTSIDE_WARNED: AtomicBool = AtomicBool::new(false);
+
+fn warn_outside(what: &str) {
+    if !OUTSIDE_WARNED.swap(true, Ordering::Relaxed) {
+        eprintln!(
+            "llmetry: warning: {what} called outside any workflow, task, agent or tool; ignored \
+             (use the scoped with_* variant to set it for a block; printed once)"
+        );
+    }
+}
+
+/// Sets association properties for the rest of the current workflow: the workflow span
+/// and the current span are stamped at once, and every span started afterwards inside the
+/// workflow (by anyone: our macros, `tracing`, the OpenTelemetry API, LLM instruments)
+/// gets `traceloop.association.properties.<key>`. Keys set earlier keep their value unless
+/// set again. Nothing leaks to the caller once the workflow returns.
+///
+/// Outside any entity this does nothing and warns once; use
+/// [`with_association_properties`] to scope properties to a block instead.
+///
+/// ```
+/// use llmetry::workflow;
+///
+/// #[workflow(name = "rca_workflow")]
+/// fn rca(incident_id: &str) {
+///     llmetry::set_association_properties([("incident_id", incident_id.to_owned()), ("user_id", "u-42".into())]);
+///     // ... every span started from here on carries both properties
+/// }
+/// rca("INC-1001");
+/// ```
+pub fn set_association_properties<I, K, V>(props: I)
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<Cow<'static, str>>,
+    V: Into<Value>,
+{
+    let cx = Context::current();
+    let Some(cell) = cx
+        .get::<EntityContext>()
+        .and_then(|e| e.associations.as_ref())
+    else {
+        warn_outside("set_association_properties");
+        return;
+    };
+    let props = to_props(props);
+    let attrs: Vec<KeyValue> = props
+        .iter()
+        .map(|(k, v)| {
+            KeyValue::new(
+                format!("{}.{k}", semconv::TRACELOOP_ASSOCIATION_PROPERTIES),
+                v.clone(),
+            )
+        })
+        .collect();
+    let owner = cell.merge(props);
+    stamp_current_and_owner(&cx, owner.as_ref(), &attrs);
+}
+
+/// Runs `f` (a closure, or a future to await) with extra association properties: every
+/// span started inside gets them; nothing outside does.
+///
+/// ```
+/// # async fn handle() {}
+/// # async fn demo() {
+/// let answer = llmetry::with_association_properties([("user_id", "u-42")], || 40 + 2);
+/// assert_eq!(answer, 42);
+/// llmetry::with_association_properties([("session_id", "s-1")], handle()).await;
+/// # }
+/// ```
+pub fn with_association_properties<I, K, V, M, S>(props: I, scoped: S) -> S::Output
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<Cow<'static, str>>,
+    V: Into<Value>,
+    S: InContext<M>,
+{
+    let cx = Context::current();
+    let mut ectx = cx.get::<EntityContext>().cloned().unwrap_or_default();
+    let cell = Associations::inheriting(ectx.associations.as_deref());
+    cell.merge(to_props(props));
+    ectx.associations = Some(Arc::new(cell));
+    ectx.own_path = ectx.child_path.clone();
+    ectx.parent_span_id = opentelemetry::trace::SpanId::INVALID;
+    let cx = cx.with_value(ectx);
+    scoped.run_in(cx)
+}
+
+/// Sets `gen_ai.conversation.id` for the rest of the current workflow (stamping the
+/// workflow span and the current span), like [`set_association_properties`].
+///
+/// ```
+/// #[llmetry::workflow]
+/// fn chat_turn() {
+///     llmetry::set_conversation_id("conv-123");
+/// }
+/// chat_turn();
+/// ```
+pub fn set_conversation_id(id: impl Into<String>) {
+    let cx = Context::current();
+    let Some(cell) = cx
+        .get::<EntityContext>()
+        .and_then(|e| e.associations.as_ref())
+    else {
+        warn_outside("set_conversation_id");
+        return;
+    };
+    let id: Arc<str> = Arc::from(id.into());
+    let attr = [KeyValue::new(
+        semconv::GEN_AI_CONVERSATION_ID,
+        id.to_string(),
+    )];
+    let owner = cell.set_conversation_id(id);
+    stamp_current_and_owner(&cx, owner.as_ref(), &attr);
+}
+
+/// Runs `f` (a closure, or a future to await) with `gen_ai.conversation.id` set on every
+/// span started inside.
+///
+/// ```
+/// let n = llmetry::with_conversation_id("conv-123", || 1);
+/// assert_eq!(n, 1);
+/// ```
+pub fn with_conversation_id<M, S: InContext<M>>(id: impl Into<String>, scoped: S) -> S::Output {
+    let cx = Context::current();
+    let mut ectx = cx.get::<EntityContext>().cloned().unwrap_or_default();
+    let cell = Associations::inheriting(ectx.associations.as_deref());
+    cell.set_conversation_id(Arc::from(id.into()));
+    ectx.associations = Some(Arc::new(cell));
+    ectx.own_path = ectx.child_path.clone();
+    ectx.parent_span_id = opentelemetry::trace::SpanId::INVALID;
+    scoped.run_in(cx.with_value(ectx))
+}
+
+/// Runs `f` (a closure, or a future to await) with content capture (entity inputs and
+/// outputs, prompts and completions) forced on or off, whatever `TRACELOOP_TRACE_CONTENT`
+/// or `trace_content(..)` says.
+///
+/// ```
+/// #[llmetry::task]
+/// fn summarize(text: &str) -> usize { text.len() }
+///
+/// // Record this one call's input and output even where content capture is off.
+/// let n = llmetry::with_trace_content(true, || summarize("hello"));
+/// assert_eq!(n, 5);
+/// ```
+pub fn with_trace_content<M, S: InContext<M>>(enabled: bool, scoped: S) -> S::Output {
+    scoped.run_in(Context::current_with_value(ContentOverride(enabled)))
+}
+
+/// Carries the current context (entity span, workflow name, association properties…)
+/// into a future that runs elsewhere, e.g. `tokio::spawn(llmetry::propagate(fut))`.
+///
+/// ```
+/// # async fn work() {}
+/// # async fn demo() {
+/// let handle = tokio::spawn(llmetry::propagate(work()));
+/// # handle.await.ok();
+/// # }
+/// ```
+pub fn propagate<F: Future>(fut: F) -> opentelemetry::context::WithContext<F> {
+    fut.with_current_context()
+}
+
+/// Carries the current context into a closure that runs on another thread, e.g.
+/// `std::thread::spawn(llmetry::propagate_fn(move || work()))`.
+///
+/// ```
+/// let handle = std::thread::spawn(llmetry::propagate_fn(|| 2 + 2));
+/// assert_eq!(handle.join().ok(), Some(4));
+/// ```
+pub fn propagate_fn<F: FnOnce() -> R, R>(f: F) -> impl FnOnce() -> R {
+    let cx = Context::current();
+    move || {
+        let _guard = cx.attach();
+        f()
+    }
+}

@@ -1,0 +1,65 @@
+//! The one place configuration reads environment variables from.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// Where configuration reads environment variables: the process environment (the
+/// default) or a fixed map, so tests never mutate the process environment.
+///
+/// ```
+/// let env = llmetry::EnvSource::from_pairs([("TRACELOOP_TRACE_CONTENT", "false")]);
+/// assert_eq!(env.get("TRACELOOP_TRACE_CONTENT").as_deref(), Some("false"));
+/// assert_eq!(env.get("HOME"), None);
+/// ```
+#[derive(Clone, Default)]
+pub struct EnvSource {
+    map: Option<Arc<HashMap<String, String>>>,
+}
+
+impl EnvSource {
+    /// Reads the process environment.
+    pub fn process() -> Self {
+        Self { map: None }
+    }
+
+    /// Reads only the given pairs.
+    pub fn from_pairs<I, K, V>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Self {
+            map: Some(Arc::new(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
+            )),
+        }
+    }
+
+    /// The value of `key`; an empty or all-blank value counts as unset.
+    pub fn get(&self, key: &str) -> Option<String> {
+        let v = match &self.map {
+            Some(m) => m.get(key).cloned(),
+            None => std::env::var(key).ok(),
+        }?;
+        if v.trim().is_empty() { None } else { Some(v) }
+    }
+}
+
+impl fmt::Debug for EnvSource {
+    // Values may be secrets (API keys, headers): show only which keys are set.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.map {
+            None => f.write_str("EnvSource::process()"),
+            Some(m) => {
+                let mut keys: Vec<_> = m.keys().collect();
+                keys.sort();
+                f.debug_struct("EnvSource").field("keys", &keys).finish()
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The enrichment span processor: copies the Traceloop context values onto every span
+//! started beneath an entity, whoever starts it.
+
+use std::time::Duration;
+
+use opentelemetry::trace::{Span as _, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+
+use crate::entity::EntityContext;
+use crate::semconv;
+
+/// Adds `traceloop.workflow.name`, `gen_ai.agent.name`, `gen_ai.conversation.id`,
+/// `traceloop.entity.path` and `traceloop.association.properties.*` in `on_start`,
+/// reading them from the parent [`Context`]. [`crate::init`] always installs it first;
+/// add it yourself to a provider you build by hand.
+///
+/// ```
+/// use opentelemetry_sdk::trace::SdkTracerProvider;
+/// let provider = SdkTracerProvider::builder()
+///     .with_span_processor(llmetry::EnrichmentProcessor::default())
+///     .build();
+/// # drop(provider);
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct EnrichmentProcessor {
+    _private: (),
+}
+
+impl SpanProcessor for EnrichmentProcessor {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        let Some(e) = cx.get::<EntityContext>() else {
+            return;
+        };
+        if let Some(w) = e.workflow {
+            span.set_attribute(KeyValue::new(semconv::TRACELOOP_WORKFLOW_NAME, w));
+        }
+        if let Some(a) = e.agent {
+            span.set_attribute(KeyValue::new(semconv::GEN_AI_AGENT_NAME, a));
+        }
+        let parent_span_id = cx.span().span_context().span_id();
+        if let Some(p) = e.path_for(parent_span_id) {
+            span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_PATH, p.to_string()));
+        }
+        if let Some(cell) = &e.associations {
+            let snap = cell.snapshot();
+            if let Some(id) = snap.conversation_id {
+                span.set_attribute(KeyValue::new(
+                    semconv::GEN_AI_CONVERSATION_ID,
+                    id.to_string(),
+                ));
+            }
+            for (k, v) in snap.props.iter() {
+                span.set_attribute(KeyValue::new(
+                    format!("{}.{k}", semconv::TRACELOOP_ASSOCIATION_PROPERTIES),
+                    v.clone(),
+                ));
+            }
+        }
+    }
+
+    fn on_end(&self, _span: SpanData) {}
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}

@@ -1,0 +1,70 @@
+//! Process-wide switches read on the hot path of every annotated call.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+
+const UNINIT: u8 = 0;
+const ACTIVE: u8 = 1;
+const SILENT: u8 = 2;
+
+static STATE: AtomicU8 = AtomicU8::new(UNINIT);
+static TRACE_CONTENT: AtomicBool = AtomicBool::new(true);
+static VALUE_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_VALUE_LENGTH_LIMIT);
+
+/// Default limit, in bytes, of captured input and output values when neither
+/// `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT` nor `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` is set.
+pub const DEFAULT_VALUE_LENGTH_LIMIT: usize = 64 * 1024;
+
+/// `true` once a pipeline is installed and until it shuts down.
+///
+/// Before `init()` the first call prints one warning for the whole process (unless
+/// `TRACELOOP_SUPPRESS_WARNINGS=true`); later calls cost two relaxed loads.
+#[inline(always)]
+pub(crate) fn is_active() -> bool {
+    let s = STATE.load(Ordering::Relaxed);
+    if s == ACTIVE {
+        return true;
+    }
+    if s == UNINIT {
+        warn_not_initialized();
+    }
+    false
+}
+
+#[cold]
+#[inline(never)]
+fn warn_not_initialized() {
+    if STATE
+        .compare_exchange(UNINIT, SILENT, Ordering::Relaxed, Ordering::Relaxed)
+        .is_ok()
+    {
+        let suppressed = std::env::var("TRACELOOP_SUPPRESS_WARNINGS")
+            .map(|v| v.trim().eq_ignore_ascii_case("true"))
+            .unwrap_or(false);
+        if !suppressed {
+            eprintln!(
+                "llmetry: warning: annotated functions run untraced because llmetry::init()...install() has not run \
+                 (this warning is printed once; set TRACELOOP_SUPPRESS_WARNINGS=true to hide it)"
+            );
+        }
+    }
+}
+
+pub(crate) fn activate(trace_content: bool, value_limit: usize) {
+    TRACE_CONTENT.store(trace_content, Ordering::Relaxed);
+    VALUE_LIMIT.store(value_limit, Ordering::Relaxed);
+    STATE.store(ACTIVE, Ordering::Release);
+}
+
+/// Telemetry is off on purpose (`enabled(false)`, shut down): annotated functions run
+/// untraced and nothing is printed.
+pub(crate) fn silence() {
+    STATE.store(SILENT, Ordering::Release);
+}
+
+pub(crate) fn trace_content_default() -> bool {
+    TRACE_CONTENT.load(Ordering::Relaxed)
+}
+
+pub(crate) fn value_limit() -> usize {
+    VALUE_LIMIT.load(Ordering::Relaxed)
+}
