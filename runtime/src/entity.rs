@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{self, Poll};
 
-use opentelemetry::trace::{SpanContext, SpanId, Status, TraceContextExt};
+use opentelemetry::trace::{SpanId, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue, Value};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -182,6 +182,21 @@ pub(crate) fn content_allowed(cx: &Context) -> bool {
     }
 }
 
+/// A context with the values of `cx` but no span: the parent of a `new_trace` entity.
+/// (A context carrying an invalid span would make the parent-based sampler drop the span.)
+fn detached(cx: &Context) -> Context {
+    use opentelemetry::baggage::BaggageExt as _;
+    let mut out = Context::new().with_baggage(
+        cx.baggage()
+            .iter()
+            .map(|(k, (v, _))| opentelemetry::KeyValue::new(k.clone(), v.clone())),
+    );
+    if let Some(o) = cx.get::<ContentOverride>() {
+        out = out.with_value(*o);
+    }
+    out
+}
+
 /// The open entity span of one call; ends when dropped.
 #[derive(Debug)]
 pub struct EntityScope {
@@ -251,7 +266,7 @@ impl EntityScope {
 
         let content = content_allowed(&current);
         let base = if meta.new_trace {
-            current.with_remote_span_context(SpanContext::empty_context())
+            detached(&current)
         } else {
             current
         };

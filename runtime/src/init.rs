@@ -301,7 +301,12 @@ impl TelemetryBuilder {
                 builder = add(builder, &cfg);
                 format!("custom exporter {}", self.exporter_name.unwrap_or("?"))
             }
-            None => "nowhere (no exporter configured)".to_owned(),
+            None => {
+                builder = builder
+                    .with_span_processor(batch_processor(crate::ConsoleExporter::default(), &cfg));
+                "the console (stderr); set TRACELOOP_BASE_URL or OTEL_EXPORTER_OTLP_ENDPOINT to send OTLP to a collector"
+                    .to_owned()
+            }
         };
         let provider = builder.build();
         let tracer =

@@ -29,6 +29,8 @@ pub const GEN_AI_AGENT_NAME: &str = "gen_ai.agent.name";
 pub const GEN_AI_TOOL_NAME: &str = "gen_ai.tool.name";
 /// Conversation id set by [`crate::set_conversation_id`].
 pub const GEN_AI_CONVERSATION_ID: &str = "gen_ai.conversation.id";
+/// The GenAI provider (`openai`, `anthropic`, …) of an LLM span.
+pub const GEN_AI_PROVIDER_NAME: &str = "gen_ai.provider.name";
 /// The GenAI operation (`chat`, `embeddings`, …) of an LLM span.
 pub const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
 /// Low-cardinality error class.

@@ -1,0 +1,154 @@
+//! Per-call cost of entity spans next to a plain call, `#[tracing::instrument]` with the
+//! same tracing-opentelemetry setup, and a raw OpenTelemetry SDK span; and the cost of an
+//! annotated call before `init()`.
+//!
+//! `cargo bench -p llmetry --bench entity`. The `before_init` group must run first (it
+//! measures the process before `install()`); criterion runs groups in the order listed.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use opentelemetry::trace::{Span as _, Tracer as _};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+#[inline(never)]
+fn plain(prompt: String) -> usize {
+    black_box(prompt.len())
+}
+
+#[llmetry::task(name = "bench_on")]
+#[inline(never)]
+fn task_capture_on(prompt: String) -> usize {
+    black_box(prompt.len())
+}
+
+#[llmetry::task(name = "bench_off", capture_input = false, capture_output = false)]
+#[inline(never)]
+fn task_capture_off(prompt: String) -> usize {
+    black_box(prompt.len())
+}
+
+#[llmetry::task(name = "bench_async_on")]
+async fn async_task_capture_on(prompt: String) -> usize {
+    black_box(prompt.len())
+}
+
+#[llmetry::task(
+    name = "bench_async_off",
+    capture_input = false,
+    capture_output = false
+)]
+async fn async_task_capture_off(prompt: String) -> usize {
+    black_box(prompt.len())
+}
+
+#[tracing::instrument]
+#[inline(never)]
+fn instrumented(prompt: String) -> usize {
+    black_box(prompt.len())
+}
+
+#[tracing::instrument(skip_all)]
+#[inline(never)]
+fn instrumented_skip_all(prompt: String) -> usize {
+    black_box(prompt.len())
+}
+
+#[tracing::instrument]
+async fn async_instrumented(prompt: String) -> usize {
+    black_box(prompt.len())
+}
+
+#[inline(never)]
+async fn async_plain(prompt: String) -> usize {
+    black_box(prompt.len())
+}
+
+/// Drops every span: we measure the caller's cost, not the network.
+#[derive(Debug)]
+struct DiscardExporter;
+
+impl SpanExporter for DiscardExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        black_box(batch);
+        Ok(())
+    }
+}
+
+fn prompt() -> String {
+    "a haiku about OpenTelemetry".to_owned()
+}
+
+fn before_init(c: &mut Criterion) {
+    // Print the one-time warning before measuring.
+    let _ = task_capture_on(prompt());
+    let mut g = c.benchmark_group("before_init");
+    g.bench_function("plain", |b| b.iter(|| plain(black_box(prompt()))));
+    g.bench_function("task", |b| b.iter(|| task_capture_on(black_box(prompt()))));
+    g.finish();
+}
+
+fn after_init(c: &mut Criterion) {
+    let telemetry = llmetry::init()
+        .app_name("bench")
+        .exporter(DiscardExporter)
+        .silence_init_message(true)
+        .install();
+    let Ok(telemetry) = telemetry else {
+        panic!("install failed")
+    };
+    let tracer = opentelemetry::global::tracer("raw");
+
+    let mut g = c.benchmark_group("sync");
+    g.bench_function("plain", |b| b.iter(|| plain(black_box(prompt()))));
+    g.bench_function("task_capture_on", |b| {
+        b.iter(|| task_capture_on(black_box(prompt())))
+    });
+    g.bench_function("task_capture_off", |b| {
+        b.iter(|| task_capture_off(black_box(prompt())))
+    });
+    g.bench_function("tracing_instrument", |b| {
+        b.iter(|| instrumented(black_box(prompt())))
+    });
+    g.bench_function("tracing_instrument_skip_all", |b| {
+        b.iter(|| instrumented_skip_all(black_box(prompt())))
+    });
+    g.bench_function("raw_otel_span", |b| {
+        b.iter(|| {
+            let mut span = tracer.start("raw");
+            let n = plain(black_box(prompt()));
+            span.end();
+            n
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("async");
+    g.bench_function("plain", |b| {
+        b.iter(|| futures::executor::block_on(async_plain(black_box(prompt()))))
+    });
+    g.bench_function("task_capture_on", |b| {
+        b.iter(|| futures::executor::block_on(async_task_capture_on(black_box(prompt()))))
+    });
+    g.bench_function("task_capture_off", |b| {
+        b.iter(|| futures::executor::block_on(async_task_capture_off(black_box(prompt()))))
+    });
+    g.bench_function("tracing_instrument", |b| {
+        b.iter(|| futures::executor::block_on(async_instrumented(black_box(prompt()))))
+    });
+    g.finish();
+    let _ = telemetry.shutdown();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(60)
+}
+
+criterion_group! { name = pre; config = config(); targets = before_init }
+criterion_group! { name = post; config = config(); targets = after_init }
+criterion_main!(pre, post);

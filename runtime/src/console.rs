@@ -1,0 +1,237 @@
+//! The console exporter: a readable span tree on stderr, the default for development when
+//! no collector is configured.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry::trace::{SpanId, Status, TraceId};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+use crate::semconv;
+
+type Sink = Arc<Mutex<Box<dyn Write + Send>>>;
+
+/// Prints each finished trace as a tree: name, duration, key attributes, errors.
+///
+/// Spans of a trace are held until its root span ends (or until flush/shutdown), then the
+/// whole tree is printed at once.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// let out = Arc::new(Mutex::new(Vec::<u8>::new()));
+/// let exporter = llmetry::ConsoleExporter::to_writer(llmetry::SharedBuffer(out.clone()));
+/// # drop(exporter);
+/// ```
+pub struct ConsoleExporter {
+    sink: Sink,
+    pending: Mutex<HashMap<TraceId, Vec<SpanData>>>,
+}
+
+impl std::fmt::Debug for ConsoleExporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConsoleExporter")
+    }
+}
+
+impl Default for ConsoleExporter {
+    fn default() -> Self {
+        Self::to_writer(std::io::stderr())
+    }
+}
+
+/// A cloneable in-memory writer (for capturing console output in tests and examples).
+#[derive(Clone, Debug, Default)]
+pub struct SharedBuffer(pub Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ConsoleExporter {
+    /// Prints to `w` instead of stderr.
+    pub fn to_writer(w: impl Write + Send + 'static) -> Self {
+        Self {
+            sink: Arc::new(Mutex::new(Box::new(w))),
+            pending: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn print(&self, spans: Vec<SpanData>) {
+        let text = render_trace(spans);
+        let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = sink.write_all(text.as_bytes());
+        let _ = sink.flush();
+    }
+
+    fn drain_all(&self) {
+        let all: Vec<Vec<SpanData>> = {
+            let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            p.drain().map(|(_, v)| v).collect()
+        };
+        for spans in all {
+            self.print(spans);
+        }
+    }
+}
+
+impl SpanExporter for ConsoleExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let mut ready = Vec::new();
+        {
+            let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            for span in batch {
+                let trace_id = span.span_context.trace_id();
+                let is_root = span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
+                p.entry(trace_id).or_default().push(span);
+                if is_root && let Some(spans) = p.remove(&trace_id) {
+                    ready.push(spans);
+                }
+            }
+        }
+        for spans in ready {
+            self.print(spans);
+        }
+        Ok(())
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.drain_all();
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        self.drain_all();
+        Ok(())
+    }
+}
+
+fn attr<'a>(span: &'a SpanData, key: &str) -> Option<&'a opentelemetry::Value> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| &kv.value)
+}
+
+fn short(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
+fn describe(span: &SpanData) -> String {
+    let mut line = String::new();
+    let dur = span
+        .end_time
+        .duration_since(span.start_time)
+        .unwrap_or_default();
+    let _ = write!(line, "{}  {}", span.name, fmt_duration(dur));
+    for (key, label) in [
+        (semconv::GEN_AI_PROVIDER_NAME, "provider"),
+        ("gen_ai.request.model", "model"),
+        ("gen_ai.usage.input_tokens", "in_tokens"),
+        ("gen_ai.usage.output_tokens", "out_tokens"),
+        (semconv::TRACELOOP_ENTITY_INPUT, "input"),
+        (semconv::TRACELOOP_ENTITY_OUTPUT, "output"),
+    ] {
+        if let Some(v) = attr(span, key) {
+            let _ = write!(line, "  {label}={}", short(&v.as_str(), 60));
+        }
+    }
+    for kv in &span.attributes {
+        if let Some(k) = kv
+            .key
+            .as_str()
+            .strip_prefix("traceloop.association.properties.")
+        {
+            let _ = write!(line, "  {k}={}", short(&kv.value.as_str(), 40));
+        }
+    }
+    if let Status::Error { description } = &span.status {
+        let _ = write!(line, "  ERROR: {description}");
+    }
+    line
+}
+
+fn fmt_duration(d: Duration) -> String {
+    let us = d.as_micros();
+    if us < 1_000 {
+        format!("{us}µs")
+    } else if us < 1_000_000 {
+        format!("{:.1}ms", us as f64 / 1_000.0)
+    } else {
+        format!("{:.2}s", d.as_secs_f64())
+    }
+}
+
+/// Renders the spans of one trace as an indented tree, children in start order.
+fn render_trace(mut spans: Vec<SpanData>) -> String {
+    spans.sort_by_key(|s| s.start_time);
+    let ids: std::collections::HashSet<SpanId> =
+        spans.iter().map(|s| s.span_context.span_id()).collect();
+    let mut children: HashMap<SpanId, Vec<usize>> = HashMap::new();
+    let mut roots = Vec::new();
+    for (i, s) in spans.iter().enumerate() {
+        if s.parent_span_id != SpanId::INVALID && ids.contains(&s.parent_span_id) {
+            children.entry(s.parent_span_id).or_default().push(i);
+        } else {
+            roots.push(i);
+        }
+    }
+    let mut out = String::new();
+    let trace_id = spans
+        .first()
+        .map(|s| s.span_context.trace_id())
+        .unwrap_or(TraceId::INVALID);
+    let _ = writeln!(out, "── trace {trace_id}");
+    fn walk(
+        i: usize,
+        prefix: &str,
+        last: bool,
+        top: bool,
+        spans: &[SpanData],
+        children: &HashMap<SpanId, Vec<usize>>,
+        out: &mut String,
+    ) {
+        let (branch, next_prefix) = if top {
+            ("", String::new())
+        } else if last {
+            ("└─ ", format!("{prefix}   "))
+        } else {
+            ("├─ ", format!("{prefix}│  "))
+        };
+        let _ = writeln!(out, "{prefix}{branch}{}", describe(&spans[i]));
+        if let Some(kids) = children.get(&spans[i].span_context.span_id()) {
+            for (n, k) in kids.iter().enumerate() {
+                walk(
+                    *k,
+                    &next_prefix,
+                    n + 1 == kids.len(),
+                    false,
+                    spans,
+                    children,
+                    out,
+                );
+            }
+        }
+    }
+    for r in roots {
+        walk(r, "", true, true, &spans, &children, &mut out);
+    }
+    out
+}

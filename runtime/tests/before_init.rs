@@ -1,0 +1,84 @@
+//! Before `init()` has run, annotated functions just run, and the whole process prints at
+//! most one warning. Each scenario runs in a child process (this test binary re-executed)
+//! so its stderr can be counted.
+
+use std::process::Command;
+
+use llmetry::{task, workflow};
+
+#[task(name = "plain_task")]
+fn plain_task(x: u32) -> Result<u32, String> {
+    if x == 0 {
+        Err("zero".into())
+    } else {
+        Ok(x * 2)
+    }
+}
+
+#[workflow(name = "plain_wf")]
+async fn plain_wf(x: u32) -> u32 {
+    plain_task(x).unwrap_or(0)
+}
+
+const CHILD: &str = "LLMETRY_BEFORE_INIT_CHILD";
+
+/// The child's work: many annotated calls, sync and async, never initialised.
+#[test]
+fn child_scenario() {
+    if std::env::var(CHILD).is_err() {
+        return; // only meaningful when re-executed by the tests below
+    }
+    let mut sum = 0;
+    for i in 0..1000 {
+        sum += plain_task(i).unwrap_or(0);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().build();
+    let Ok(rt) = rt else { panic!("runtime") };
+    for i in 0..100 {
+        sum += rt.block_on(plain_wf(i));
+    }
+    assert_eq!(sum, 999_000 + 9_900);
+    println!("CHILD-DONE sum={sum}");
+}
+
+fn run_child(extra_env: &[(&str, &str)]) -> (String, String) {
+    let exe = std::env::current_exe();
+    let Ok(exe) = exe else { panic!("current_exe") };
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "--exact",
+        "child_scenario",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD, "1")
+    .env_remove("TRACELOOP_SUPPRESS_WARNINGS");
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output();
+    let Ok(out) = out else {
+        panic!("could not run the child")
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("CHILD-DONE sum=1008900"), "{stdout}");
+    (stdout, stderr)
+}
+
+#[test]
+fn annotated_functions_run_untraced_with_one_warning() {
+    let (stdout, stderr) = run_child(&[]);
+    let all = format!("{stdout}{stderr}");
+    let warnings = all.matches("llmetry: warning").count();
+    assert_eq!(warnings, 1, "expected exactly one warning, got:\n{all}");
+    assert!(all.contains("init()"), "the warning says what to do: {all}");
+}
+
+#[test]
+fn the_warning_can_be_suppressed() {
+    let (stdout, stderr) = run_child(&[("TRACELOOP_SUPPRESS_WARNINGS", "true")]);
+    let all = format!("{stdout}{stderr}");
+    assert_eq!(all.matches("llmetry: warning").count(), 0, "{all}");
+}
