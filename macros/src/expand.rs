@@ -114,7 +114,7 @@ pub(crate) fn expand(kind: Kind, args: EntityArgs, item: ItemFn) -> syn::Result<
             #p::EntityScope::start(
                 &__LLMETRY_META,
                 #p::tracing::span!(target: "llmetry", #parent #p::tracing::Level::INFO, #span_name, #fields),
-                #[allow(unused_variables)]
+                #[allow(unused_variables, clippy::needless_borrow)]
                 |__llmetry_w: &mut #p::InputJson| {
                     #[allow(unused_imports)]
                     use #p::{CaptureDebug as _, CaptureSerialize as _, CaptureTypeName as _};
@@ -195,7 +195,7 @@ fn finish(output: &Output) -> TokenStream {
     let p = quote!(::llmetry::__private);
     let write = |v: TokenStream| {
         quote! {
-            __llmetry_scope.record_output(|__llmetry_o: &mut ::std::string::String| {
+            __llmetry_scope.record_output(#[allow(clippy::needless_borrow)] |__llmetry_o: &mut ::std::string::String| {
                 #[allow(unused_imports)]
                 use #p::{CaptureDebug as _, CaptureSerialize as _, CaptureTypeName as _};
                 (&&&#p::Capture(#v)).llmetry_write_json(__llmetry_o)
@@ -212,6 +212,7 @@ fn finish(output: &Output) -> TokenStream {
             quote! {
                 match &__llmetry_ret {
                     #p::core::result::Result::Ok(__llmetry_v) => { #w }
+                    #[allow(clippy::needless_borrow)]
                     #p::core::result::Result::Err(__llmetry_e) => {
                         #[allow(unused_imports)]
                         use #p::{DescribeDebug as _, DescribeDisplay as _, DescribeTypeName as _};
@@ -236,7 +237,7 @@ fn fake_return(ret: &Type) -> TokenStream {
         return quote!();
     }
     quote_spanned! {ret.span()=>
-        #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::needless_return, clippy::let_unit_value)]
+        #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::empty_loop, clippy::needless_return, clippy::let_unit_value, clippy::let_with_type_underscore)]
         if false {
             let __llmetry_fake_return: #ret = loop {};
             return __llmetry_fake_return;

@@ -198,7 +198,7 @@ pub(crate) fn truncate_utf8(s: &mut String, limit: usize) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::needless_borrow)]
     use super::*;
     use std::collections::HashMap;
 

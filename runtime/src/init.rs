@@ -29,7 +29,7 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Starts configuring telemetry. Call [`TelemetryBuilder::install`] once, early in `main`.
 ///
-/// ```
+/// ```rust,standalone_crate
 /// use opentelemetry_sdk::trace::InMemorySpanExporter;
 ///
 /// let exporter = InMemorySpanExporter::default();

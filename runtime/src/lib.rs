@@ -6,7 +6,7 @@
 //! `traceloop.entity.*`, `traceloop.workflow.name`, association properties, …), nested
 //! under whatever span is current, exported through OpenTelemetry.
 //!
-//! ```
+//! ```rust,standalone_crate
 //! use llmetry::{task, workflow};
 //! use opentelemetry_sdk::trace::InMemorySpanExporter;
 //!
@@ -29,9 +29,10 @@
 //!     .silence_init_message(true)
 //!     .install()?;
 //! assert_eq!(rca("INC-1001"), 1);
-//! telemetry.shutdown()?;
+//! telemetry.flush()?;
 //! let names: Vec<_> = spans.get_finished_spans()?.iter().map(|s| s.name.to_string()).collect();
 //! assert_eq!(names, ["fetch_logs.task", "rca_workflow.workflow"]);
+//! telemetry.shutdown()?;
 //! # Ok(()) }
 //! ```
 //!
@@ -41,14 +42,18 @@
 //! `std::thread::spawn(llmetry::propagate_fn(f))`.
 
 mod capture;
+mod console;
 mod context;
+mod endpoint;
 mod entity;
 mod env;
+mod headers;
 mod init;
 mod processor;
 pub mod semconv;
 mod state;
 
+pub use console::{ConsoleExporter, SharedBuffer};
 pub use context::{
     ClosureMarker, FutureMarker, InContext, propagate, propagate_fn, set_association_properties,
     set_conversation_id, with_association_properties, with_conversation_id, with_trace_content,

@@ -1,6 +1,8 @@
 //! Dev-only helpers shared by llmetry's tests: one real pipeline per test binary that
 //! exports into `opentelemetry_sdk`'s in-memory exporter, and span look-ups.
 
+pub mod otlp;
+
 use std::sync::OnceLock;
 
 use opentelemetry::trace::{SpanId, TraceId};
