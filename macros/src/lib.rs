@@ -78,28 +78,102 @@ fn not_a_function(kind: Kind, item: proc_macro2::TokenStream) -> TokenStream {
         );
         return with_original(e, item);
     }
-    // A function whose body does not parse: leave it to rustc to report the user's error.
-    let is_fn = item
-        .clone()
-        .into_iter()
-        .any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "fn"));
-    if is_fn {
-        return item.into();
+    match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(parsed) => {
+            let (what, head, hint) = describe_item(&parsed);
+            let e = syn::Error::new_spanned(
+                head,
+                format!(
+                    "#[{}] can only be applied to functions and methods, not to {what}{hint}",
+                    kind.attr()
+                ),
+            );
+            with_original(e, item)
+        }
+        // A function whose body does not parse: leave it to rustc to report the user's error.
+        Err(_) if starts_like_fn(&item) => item.into(),
+        Err(_) => {
+            let span = item
+                .clone()
+                .into_iter()
+                .next()
+                .map(|t| t.span())
+                .unwrap_or_else(proc_macro2::Span::call_site);
+            let e = syn::Error::new(
+                span,
+                format!(
+                    "#[{}] can only be applied to functions and methods",
+                    kind.attr()
+                ),
+            );
+            with_original(e, item)
+        }
     }
-    let span = item
-        .clone()
-        .into_iter()
-        .next()
-        .map(|t| t.span())
-        .unwrap_or_else(proc_macro2::Span::call_site);
-    let e = syn::Error::new(
-        span,
-        format!(
-            "#[{}] can only be applied to functions and methods",
-            kind.attr()
+}
+
+/// Whether `item`'s tokens, past attributes, visibility and qualifiers, begin with `fn`.
+fn starts_like_fn(item: &proc_macro2::TokenStream) -> bool {
+    use proc_macro2::TokenTree;
+    let mut tokens = item.clone().into_iter();
+    while let Some(t) = tokens.next() {
+        match &t {
+            TokenTree::Ident(i) if i == "fn" => return true,
+            // `#[..]`: skip the bracket group that follows.
+            TokenTree::Punct(p) if p.as_char() == '#' => {
+                tokens.next();
+            }
+            // `pub(crate)` and `extern "C"`: skip their group or literal.
+            TokenTree::Group(_) | TokenTree::Literal(_) => {}
+            TokenTree::Ident(i)
+                if [
+                    "pub", "const", "async", "unsafe", "extern", "default", "safe",
+                ]
+                .iter()
+                .any(|k| i == k) => {}
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// What the item is (for the message), the tokens to point at, and a hint.
+fn describe_item(item: &syn::Item) -> (&'static str, proc_macro2::TokenStream, &'static str) {
+    use quote::ToTokens;
+    use syn::Item;
+    let q = |a: &dyn ToTokens, b: &dyn ToTokens| quote!(#a #b);
+    match item {
+        Item::Struct(i) => ("a struct", q(&i.struct_token, &i.ident), ""),
+        Item::Enum(i) => ("an enum", q(&i.enum_token, &i.ident), ""),
+        Item::Union(i) => ("a union", q(&i.union_token, &i.ident), ""),
+        Item::Const(i) => ("a `const` item", q(&i.const_token, &i.ident), ""),
+        Item::Static(i) => ("a `static` item", q(&i.static_token, &i.ident), ""),
+        Item::Type(i) => ("a type alias", q(&i.type_token, &i.ident), ""),
+        Item::Impl(i) => (
+            "an `impl` block",
+            q(&i.impl_token, &i.self_ty),
+            "; put it on the methods inside the block instead",
         ),
-    );
-    with_original(e, item)
+        Item::Trait(i) => (
+            "a trait",
+            q(&i.trait_token, &i.ident),
+            "; put it on the methods of the trait's implementations instead",
+        ),
+        Item::Mod(i) => (
+            "a module",
+            q(&i.mod_token, &i.ident),
+            "; put it on the functions inside the module instead",
+        ),
+        Item::ForeignMod(i) => ("an `extern` block", i.abi.to_token_stream(), ""),
+        Item::Use(i) => ("a `use` item", i.use_token.to_token_stream(), ""),
+        Item::ExternCrate(i) => (
+            "an `extern crate` item",
+            q(&i.extern_token, &i.crate_token),
+            "",
+        ),
+        Item::Macro(i) => ("a macro item", i.mac.path.to_token_stream(), ""),
+        Item::TraitAlias(i) => ("a trait alias", q(&i.trait_token, &i.ident), ""),
+        _ => ("this item", item.to_token_stream(), ""),
+    }
 }
 
 /// Opens a `<name>.workflow` span around each call; see the `llmetry` crate docs.

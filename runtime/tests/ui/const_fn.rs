@@ -1,0 +1,10 @@
+use llmetry::task;
+
+#[task]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {
+    let _ = answer();
+}

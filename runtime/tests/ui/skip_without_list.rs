@@ -1,0 +1,10 @@
+use llmetry::tool;
+
+#[tool(skip)]
+fn search(query: &str, api_key: &str) -> usize {
+    query.len() + api_key.len()
+}
+
+fn main() {
+    let _ = search("q", "k");
+}
