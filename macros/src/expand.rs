@@ -113,7 +113,7 @@ pub(crate) fn expand(kind: Kind, args: EntityArgs, item: ItemFn) -> syn::Result<
             };
             #p::EntityScope::start(
                 &__LLMETRY_META,
-                #p::tracing::span!(target: "llmetry", #parent #p::tracing::Level::INFO, #span_name, #fields),
+                || #p::tracing::span!(target: "llmetry", #parent #p::tracing::Level::INFO, #span_name, #fields),
                 #[allow(unused_variables, clippy::needless_borrow)]
                 |__llmetry_w: &mut #p::InputJson| {
                     #[allow(unused_imports)]

@@ -44,7 +44,9 @@ impl<F: Future> InContext<FutureMarker> for F {
     }
 }
 
-fn to_props<I, K, V>(props: I) -> Vec<(Cow<'static, str>, Value)>
+/// `traceloop.association.properties.<k>` attributes whose keys and values are cheap to
+/// clone (they are copied onto every span started in the scope).
+fn to_props<I, K, V>(props: I) -> Vec<KeyValue>
 where
     I: IntoIterator<Item = (K, V)>,
     K: Into<Cow<'static, str>>,
@@ -52,7 +54,18 @@ where
 {
     props
         .into_iter()
-        .map(|(k, v)| (k.into(), v.into()))
+        .map(|(k, v)| {
+            let key: Arc<str> = Arc::from(format!(
+                "{}.{}",
+                semconv::TRACELOOP_ASSOCIATION_PROPERTIES,
+                k.into()
+            ));
+            let value = match v.into() {
+                Value::String(s) => Value::String(Arc::<str>::from(s.as_str()).into()),
+                other => other,
+            };
+            KeyValue::new(key, value)
+        })
         .collect()
 }
 
@@ -118,17 +131,8 @@ where
         warn_outside("set_association_properties");
         return;
     };
-    let props = to_props(props);
-    let attrs: Vec<KeyValue> = props
-        .iter()
-        .map(|(k, v)| {
-            KeyValue::new(
-                format!("{}.{k}", semconv::TRACELOOP_ASSOCIATION_PROPERTIES),
-                v.clone(),
-            )
-        })
-        .collect();
-    let owner = cell.merge(props);
+    let attrs = to_props(props);
+    let owner = cell.merge(&attrs);
     stamp_current_and_owner(&cx, owner.as_ref(), &attrs);
 }
 
@@ -153,7 +157,7 @@ where
     let cx = Context::current();
     let mut ectx = cx.get::<EntityContext>().cloned().unwrap_or_default();
     let cell = Associations::inheriting(ectx.associations.as_deref());
-    cell.merge(to_props(props));
+    cell.merge(&to_props(props));
     ectx.associations = Some(Arc::new(cell));
     ectx.own_path = ectx.child_path.clone();
     ectx.parent_span_id = opentelemetry::trace::SpanId::INVALID;
@@ -183,7 +187,7 @@ pub fn set_conversation_id(id: impl Into<String>) {
     let id: Arc<str> = Arc::from(id.into());
     let attr = [KeyValue::new(
         semconv::GEN_AI_CONVERSATION_ID,
-        id.to_string(),
+        Arc::clone(&id),
     )];
     let owner = cell.set_conversation_id(id);
     stamp_current_and_owner(&cx, owner.as_ref(), &attr);

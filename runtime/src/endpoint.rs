@@ -1,5 +1,3 @@
-// used by the init builder (issue #3)
-#![allow(dead_code)]
 //! The one endpoint resolver for every OTLP signal (traces, metrics, logs).
 //!
 //! An endpoint string (a builder argument, Traceloop's `api_endpoint`,
@@ -45,6 +43,7 @@ pub(crate) enum Signal {
 
 impl Signal {
     /// Every signal, in a fixed order.
+    #[cfg(test)]
     pub(crate) const ALL: [Signal; 3] = [Signal::Traces, Signal::Metrics, Signal::Logs];
 
     /// The OTLP/HTTP path of this signal: `/v1/traces`, `/v1/metrics` or `/v1/logs`.

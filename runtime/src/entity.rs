@@ -7,7 +7,6 @@
 //! exactly as long as the entity runs: the caller sees what it saw before once the
 //! function returns.
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{self, Poll};
 
 use opentelemetry::trace::{SpanId, Status, TraceContextExt};
-use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry::{Context, KeyValue, StringValue};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::capture::{InputJson, truncate_utf8};
@@ -74,7 +73,8 @@ pub(crate) struct Associations {
 
 #[derive(Debug, Default, Clone)]
 pub(crate) struct AssociationsState {
-    pub(crate) props: Arc<Vec<(Cow<'static, str>, Value)>>,
+    /// `traceloop.association.properties.<k>` attributes, keys and values cheap to clone.
+    pub(crate) props: Arc<Vec<KeyValue>>,
     pub(crate) conversation_id: Option<Arc<str>>,
     /// The owning workflow span's context, stamped by `set_association_properties`.
     /// Cleared when the workflow ends (it would otherwise form an `Arc` cycle).
@@ -107,13 +107,13 @@ impl Associations {
     }
 
     /// Merges `props` (later keys win) and returns the owner span's context, if any.
-    pub(crate) fn merge(&self, props: Vec<(Cow<'static, str>, Value)>) -> Option<Context> {
+    pub(crate) fn merge(&self, props: &[KeyValue]) -> Option<Context> {
         let mut s = self.lock();
-        let mut merged: Vec<_> = s.props.as_ref().clone();
-        for (k, v) in props {
-            match merged.iter_mut().find(|(ek, _)| *ek == k) {
-                Some(slot) => slot.1 = v,
-                None => merged.push((k, v)),
+        let mut merged: Vec<KeyValue> = s.props.as_ref().clone();
+        for kv in props {
+            match merged.iter_mut().find(|e| e.key == kv.key) {
+                Some(slot) => slot.value = kv.value.clone(),
+                None => merged.push(kv.clone()),
             }
         }
         s.props = Arc::new(merged);
@@ -137,9 +137,9 @@ pub(crate) struct EntityContext {
     pub(crate) workflow: Option<&'static str>,
     pub(crate) agent: Option<&'static str>,
     /// `traceloop.entity.path` of the entity span that owns this context.
-    pub(crate) own_path: Option<Arc<str>>,
+    pub(crate) own_path: Option<StringValue>,
     /// `traceloop.entity.path` of every span started beneath it.
-    pub(crate) child_path: Option<Arc<str>>,
+    pub(crate) child_path: Option<StringValue>,
     /// The span id current when this context was made: a span started directly with it
     /// as parent context is the owner entity span itself.
     pub(crate) parent_span_id: SpanId,
@@ -161,7 +161,7 @@ impl Default for EntityContext {
 
 impl EntityContext {
     /// The path a span started with this context as parent gets.
-    pub(crate) fn path_for(&self, parent_span_id: SpanId) -> Option<&Arc<str>> {
+    pub(crate) fn path_for(&self, parent_span_id: SpanId) -> Option<&StringValue> {
         if parent_span_id == self.parent_span_id {
             self.own_path.as_ref()
         } else {
@@ -219,16 +219,13 @@ impl EntityScope {
         Self { inner: None }
     }
 
-    /// Opens the entity span: sets its parent context (with the entity's context values)
-    /// and records the input when content capture allows it.
+    /// Opens the entity span: builds its parent context (with the entity's context values),
+    /// creates the span under it, and records the input when content capture allows it.
     pub fn start(
         meta: &EntityMeta,
-        span: tracing::Span,
+        make_span: impl FnOnce() -> tracing::Span,
         input: impl FnOnce(&mut InputJson),
     ) -> Self {
-        if span.is_disabled() {
-            return Self::inert();
-        }
         let current = Context::current();
         let parent_ectx = current.get::<EntityContext>();
         let parent_span_id = if meta.new_trace {
@@ -241,37 +238,49 @@ impl EntityScope {
         ectx.own_path = ectx.child_path.clone();
         if meta.kind.extends_path() {
             ectx.child_path = Some(match &ectx.child_path {
-                Some(p) => Arc::from(format!("{p}.{}", meta.name)),
-                None => Arc::from(meta.name),
+                Some(p) => {
+                    StringValue::from(Arc::<str>::from(format!("{}.{}", p.as_str(), meta.name)))
+                }
+                None => StringValue::from(meta.name),
             });
         }
         let mut owned = None;
-        match meta.kind {
+        let owns_scope = match meta.kind {
             EntityKind::Workflow => {
                 ectx.workflow = Some(meta.name);
-                let cell = Arc::new(Associations::inheriting(ectx.associations.as_deref()));
-                owned = Some(Arc::clone(&cell));
-                ectx.associations = Some(cell);
+                true
             }
-            EntityKind::Agent => ectx.agent = Some(meta.name),
-            EntityKind::Task | EntityKind::Tool => {}
-        }
-        if ectx.associations.is_none() {
-            // Outermost entity without a workflow: it owns the association scope.
-            let cell = Arc::new(Associations::default());
+            EntityKind::Agent => {
+                ectx.agent = Some(meta.name);
+                ectx.associations.is_none()
+            }
+            EntityKind::Task | EntityKind::Tool => false,
+        };
+        if owns_scope {
+            let cell = Arc::new(Associations::inheriting(ectx.associations.as_deref()));
             owned = Some(Arc::clone(&cell));
             ectx.associations = Some(cell);
         }
         ectx.parent_span_id = parent_span_id;
 
         let content = content_allowed(&current);
-        let base = if meta.new_trace {
-            detached(&current)
+        let span = if meta.new_trace {
+            // An explicit root: tracing-opentelemetry ignores the current context for it, so
+            // hand it the parent context directly.
+            let span = make_span();
+            if span
+                .set_parent(detached(&current).with_value(ectx))
+                .is_err()
+            {
+                return Self::inert();
+            }
+            span
         } else {
-            current
+            // A contextual span takes the current OTel context as its parent.
+            let _guard = current.with_value(ectx).attach();
+            make_span()
         };
-        if span.set_parent(base.with_value(ectx)).is_err() {
-            // Our layer is not in the subscriber that owns this span: nothing to record.
+        if span.is_disabled() {
             return Self::inert();
         }
         if let Some(cell) = &owned {

@@ -1,5 +1,3 @@
-// used by the init builder (issue #3)
-#![allow(dead_code)]
 //! OTel-format header strings (`OTEL_EXPORTER_OTLP_HEADERS`, `TRACELOOP_HEADERS`) and
 //! header maps.
 //!

@@ -6,19 +6,32 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::{LogExporter, LoggerProviderBuilder, SdkLoggerProvider};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, SpanExporter,
-    SpanProcessor, TracerProviderBuilder,
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, ShouldSample, SpanData,
+    SpanExporter, SpanProcessor, TracerProviderBuilder,
 };
 use tracing::Subscriber;
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::config::{
+    self, Compression, Instrument, Plugged, PropagatorKind, Protocol, ResolvedConfig, Route,
+    Settings,
+};
 use crate::env::EnvSource;
+use crate::pipeline::{
+    self, Postprocess, Reporter, ReportingLogExporter, ReportingMetricExporter,
+    ReportingSpanExporter,
+};
 use crate::processor::EnrichmentProcessor;
 use crate::semconv;
 use crate::state;
@@ -26,6 +39,9 @@ use crate::state;
 /// How long [`Telemetry::flush`] and [`Telemetry::shutdown`] (and `Drop`) wait at most for
 /// the exporters, even when the collector never answers.
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Default interval of the periodic metric export (`OTEL_METRIC_EXPORT_INTERVAL`, ms).
+pub const DEFAULT_METRIC_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Starts configuring telemetry. Call [`TelemetryBuilder::install`] once, early in `main`.
 ///
@@ -46,49 +62,46 @@ pub fn init() -> TelemetryBuilder {
     TelemetryBuilder::default()
 }
 
-type ProcessorAdder =
-    Box<dyn FnOnce(TracerProviderBuilder, &ResolvedConfig) -> TracerProviderBuilder + Send>;
+type SpanSink = Box<dyn FnOnce(TracerProviderBuilder, SpanWrap) -> TracerProviderBuilder + Send>;
+type MetricSink =
+    Box<dyn FnOnce(MeterProviderBuilder, Arc<Reporter>, Duration) -> MeterProviderBuilder + Send>;
+type LogSink =
+    Box<dyn FnOnce(LoggerProviderBuilder, Arc<Reporter>, bool) -> LoggerProviderBuilder + Send>;
+type ProcessorAdder = Box<dyn FnOnce(TracerProviderBuilder) -> TracerProviderBuilder + Send>;
+
+/// What every span exporter gets wrapped with.
+struct SpanWrap {
+    reporter: Arc<Reporter>,
+    postprocess: Option<Postprocess>,
+    disable_batch: bool,
+}
 
 /// The `init()` builder. Every method mirrors a `Traceloop.init` parameter in snake_case;
-/// a value set here wins over the environment, which wins over the default.
+/// a value set here wins over the environment, which wins over the default (see the
+/// README's configuration table).
 #[must_use = "call .install() to start exporting"]
 #[derive(Default)]
 pub struct TelemetryBuilder {
-    app_name: Option<String>,
-    enabled: Option<bool>,
-    disable_batch: Option<bool>,
-    trace_content: Option<bool>,
-    silence_init_message: Option<bool>,
-    resource_attributes: Vec<KeyValue>,
-    exporter: Option<ProcessorAdder>,
-    exporter_name: Option<&'static str>,
+    settings: Settings,
+    span_exporter: Option<(SpanSink, &'static str)>,
     processors: Vec<ProcessorAdder>,
+    metrics_exporter: Option<MetricSink>,
+    logging_exporter: Option<LogSink>,
+    sampler: Option<Box<dyn ShouldSample>>,
+    propagator: Option<Box<dyn FnOnce() + Send>>,
+    postprocess: Option<Postprocess>,
     env: EnvSource,
 }
 
 impl fmt::Debug for TelemetryBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TelemetryBuilder")
-            .field("app_name", &self.app_name)
-            .field("enabled", &self.enabled)
-            .field("disable_batch", &self.disable_batch)
-            .field("trace_content", &self.trace_content)
-            .field("exporter", &self.exporter_name)
+            .field("settings", &self.settings)
+            .field("exporter", &self.span_exporter.as_ref().map(|e| e.1))
             .field("processors", &self.processors.len())
             .field("env", &self.env)
             .finish_non_exhaustive()
     }
-}
-
-/// Configuration after precedence (builder > environment > default) was applied.
-#[derive(Debug, Clone)]
-pub(crate) struct ResolvedConfig {
-    pub(crate) app_name: String,
-    pub(crate) enabled: bool,
-    pub(crate) disable_batch: bool,
-    pub(crate) trace_content: bool,
-    pub(crate) value_length_limit: usize,
-    pub(crate) silence_init_message: bool,
 }
 
 /// Why [`TelemetryBuilder::install`] refused the configuration.
@@ -100,10 +113,44 @@ pub enum InitError {
     InvalidValue {
         /// The builder method or environment variable.
         key: String,
-        /// The value that was given.
+        /// The value that was given (secrets shown as `***`).
         value: String,
         /// What was expected instead.
         expected: &'static str,
+    },
+    /// An endpoint could not be used.
+    #[error("{key}: {message}")]
+    Endpoint {
+        /// The builder method or environment variable.
+        key: String,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// A header string could not be parsed.
+    #[error("{key}: {message}")]
+    Header {
+        /// The builder method or environment variable.
+        key: String,
+        /// What is wrong and what was expected (values shown as `***`).
+        message: String,
+    },
+    /// The destination is Traceloop's platform and no API key (or `Authorization` header)
+    /// was given.
+    #[error(
+        "missing Traceloop API key for {endpoint}: set TRACELOOP_API_KEY or .api_key(..) \
+         (create one at https://app.traceloop.com/settings/api-keys), or point api_endpoint / TRACELOOP_BASE_URL at your own collector"
+    )]
+    MissingApiKey {
+        /// The Traceloop endpoint.
+        endpoint: String,
+    },
+    /// An exporter could not be built.
+    #[error("could not build the {signal} exporter: {message}")]
+    Exporter {
+        /// `traces`, `metrics`, `logs` or `grpc`.
+        signal: &'static str,
+        /// The underlying error.
+        message: String,
     },
     /// `install()` already ran in this process and its telemetry is still live.
     #[error(
@@ -131,108 +178,262 @@ pub enum ShutdownError {
     Export {
         /// `flush` or `shutdown`.
         operation: &'static str,
-        /// The exporter's message.
+        /// The exporters' messages.
         message: String,
     },
 }
 
-pub(crate) fn parse_bool(key: &str, raw: &str) -> Result<bool, InitError> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(InitError::InvalidValue {
-            key: key.to_owned(),
-            value: raw.to_owned(),
-            expected: "true or false",
-        }),
-    }
-}
-
-fn env_bool(env: &EnvSource, key: &str) -> Result<Option<bool>, InitError> {
-    env.get(key).map(|v| parse_bool(key, &v)).transpose()
-}
-
-fn env_usize(env: &EnvSource, key: &str) -> Result<Option<usize>, InitError> {
-    env.get(key)
-        .map(|v| {
-            v.trim()
-                .parse::<usize>()
-                .map_err(|_| InitError::InvalidValue {
-                    key: key.to_owned(),
-                    value: v.clone(),
-                    expected: "a non-negative whole number",
-                })
-        })
-        .transpose()
-}
-
-fn default_app_name() -> String {
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "unknown_service".to_owned())
+fn pairs<I, K, V>(it: I) -> Vec<(String, String)>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<String>,
+    V: Into<String>,
+{
+    it.into_iter().map(|(k, v)| (k.into(), v.into())).collect()
 }
 
 impl TelemetryBuilder {
-    /// `service.name` of every signal. Default: the binary's name.
+    /// `service.name` of every signal. Env: `OTEL_SERVICE_NAME`. Default: the binary's name.
     pub fn app_name(mut self, name: impl Into<String>) -> Self {
-        self.app_name = Some(name.into());
+        self.settings.app_name = Some(name.into());
+        self
+    }
+
+    /// Base URL of the collector for every signal: `http(s)://host:port` (OTLP/HTTP,
+    /// `/v1/<signal>` appended unless present), `grpc://host:port` (gRPC plaintext),
+    /// `grpcs://host:port` (gRPC TLS) or `host:port` (gRPC plaintext).
+    /// Env: `TRACELOOP_BASE_URL`, then `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub fn api_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.settings.api_endpoint = Some(url.into());
+        self
+    }
+
+    /// Traceloop API key, sent as `Authorization: Bearer …` unless headers are given.
+    /// Env: `TRACELOOP_API_KEY`. Never printed.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.settings.api_key = Some(key.into());
+        self
+    }
+
+    /// Export headers for every signal (metrics and logs fall back to these), e.g.
+    /// `.headers([("X-Scope-OrgID", "rca")])`. Env: `TRACELOOP_HEADERS`,
+    /// `OTEL_EXPORTER_OTLP_HEADERS` (`k=v,k2=v2`, percent-decoded). Values are never printed.
+    pub fn headers<I, K, V>(mut self, headers: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.settings.headers = Some(pairs(headers));
         self
     }
 
     /// `false` turns llmetry off: annotated functions run untraced, nothing is exported.
-    /// Environment: `TRACELOOP_TRACING_ENABLED`, and `OTEL_SDK_DISABLED=true`. Default: on.
+    /// Env: `TRACELOOP_TRACING_ENABLED`, and `OTEL_SDK_DISABLED=true`. Default: on.
     pub fn enabled(mut self, enabled: bool) -> Self {
-        self.enabled = Some(enabled);
+        self.settings.enabled = Some(enabled);
         self
     }
 
-    /// Export every span at once (on the exporter's own thread, never the caller's) instead
-    /// of in batches: for short-lived jobs. Default: batched.
+    /// Export every span and log record at once (on the exporter's own thread, never the
+    /// caller's) instead of in batches: for short-lived jobs. Env: `TRACELOOP_DISABLE_BATCH`.
+    /// Default: batched.
     pub fn disable_batch(mut self, disable: bool) -> Self {
-        self.disable_batch = Some(disable);
+        self.settings.disable_batch = Some(disable);
         self
     }
 
     /// Whether entity inputs/outputs (and LLM prompts/completions) are recorded.
-    /// Environment: `TRACELOOP_TRACE_CONTENT`. Default: on. See also
-    /// [`crate::with_trace_content`] for a scoped override.
+    /// Env: `TRACELOOP_TRACE_CONTENT`. Default: on. See [`crate::with_trace_content`] for a
+    /// scoped override.
     pub fn trace_content(mut self, enabled: bool) -> Self {
-        self.trace_content = Some(enabled);
+        self.settings.trace_content = Some(enabled);
         self
     }
 
     /// Do not print the one-line summary on stderr at install.
+    /// Env: `TRACELOOP_SILENCE_INIT_MESSAGE`.
     pub fn silence_init_message(mut self, silence: bool) -> Self {
-        self.silence_init_message = Some(silence);
+        self.settings.silence_init_message = Some(silence);
         self
     }
 
-    /// Extra resource attributes, e.g. `[("deployment.environment", "development")]`.
+    /// Extra resource attributes, e.g. `[("deployment.environment", "development")]`;
+    /// merged over `OTEL_RESOURCE_ATTRIBUTES`.
     pub fn resource_attributes<I, K, V>(mut self, attrs: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
-        K: Into<opentelemetry::Key>,
+        K: Into<String>,
         V: Into<opentelemetry::Value>,
     {
-        self.resource_attributes
-            .extend(attrs.into_iter().map(|(k, v)| KeyValue::new(k, v)));
+        self.settings
+            .resource_attributes
+            .extend(attrs.into_iter().map(|(k, v)| (k.into(), v.into())));
         self
     }
 
-    /// Send spans to this exporter (instead of OTLP). Our enrichment still runs.
+    /// Send spans to this exporter instead of OTLP. Our enrichment still runs; metrics and
+    /// logs stay off unless they have their own exporter or endpoint.
     pub fn exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.exporter_name = Some(std::any::type_name::<E>());
-        self.exporter = Some(Box::new(move |b, cfg| {
-            b.with_span_processor(batch_processor(exporter, cfg))
-        }));
+        let sink: SpanSink =
+            Box::new(move |b, wrap| b.with_span_processor(batch_processor(exporter, wrap)));
+        self.span_exporter = Some((sink, std::any::type_name::<E>()));
         self
     }
 
     /// Add a span processor beside ours (our enrichment always runs first).
     pub fn processor<P: SpanProcessor + 'static>(mut self, processor: P) -> Self {
         self.processors
-            .push(Box::new(move |b, _| b.with_span_processor(processor)));
+            .push(Box::new(move |b| b.with_span_processor(processor)));
+        self
+    }
+
+    /// The sampler. Env: `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`.
+    /// Default: parent-based always-on.
+    pub fn sampler<S: ShouldSample + 'static>(mut self, sampler: S) -> Self {
+        self.sampler = Some(Box::new(sampler));
+        self
+    }
+
+    /// The global text-map propagator. Env: `OTEL_PROPAGATORS` (`tracecontext`, `baggage`,
+    /// `none`). Default: W3C trace context + baggage.
+    pub fn propagator<P>(mut self, propagator: P) -> Self
+    where
+        P: opentelemetry::propagation::TextMapPropagator + Send + Sync + 'static,
+    {
+        self.propagator = Some(Box::new(move || {
+            opentelemetry::global::set_text_map_propagator(propagator)
+        }));
+        self
+    }
+
+    /// Called on every span before export (OTLP, console or custom exporter); may change or
+    /// redact it.
+    pub fn span_postprocess_callback<F>(mut self, callback: F) -> Self
+    where
+        F: Fn(&mut SpanData) + Send + Sync + 'static,
+    {
+        self.postprocess = Some(Arc::new(callback));
+        self
+    }
+
+    /// Only these LLM integrations are active. Env: `TRACELOOP_INSTRUMENTS`. Default: all.
+    pub fn instruments(mut self, instruments: impl IntoIterator<Item = Instrument>) -> Self {
+        self.settings.instruments = Some(instruments.into_iter().collect());
+        self
+    }
+
+    /// These LLM integrations are off. Env: `TRACELOOP_BLOCK_INSTRUMENTS`.
+    pub fn block_instruments(mut self, instruments: impl IntoIterator<Item = Instrument>) -> Self {
+        self.settings.block_instruments.extend(instruments);
+        self
+    }
+
+    /// `false`: prompts and completions are emitted as log events instead of span
+    /// attributes. Env: `TRACELOOP_USE_ATTRIBUTES`. Default: attributes.
+    pub fn use_attributes(mut self, use_attributes: bool) -> Self {
+        self.settings.use_attributes = Some(use_attributes);
+        self
+    }
+
+    /// Export metrics. Env: `TRACELOOP_METRICS_ENABLED`. Default: on when a collector is
+    /// configured.
+    pub fn metrics_enabled(mut self, enabled: bool) -> Self {
+        self.settings.metrics_enabled = Some(enabled);
+        self
+    }
+
+    /// Base URL for metrics only (same forms as [`Self::api_endpoint`]).
+    /// Env: `TRACELOOP_METRICS_ENDPOINT`, `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` (full URL).
+    pub fn metrics_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.settings.metrics_endpoint = Some(url.into());
+        self
+    }
+
+    /// Headers for metrics only, e.g. `[("THANOS-TENANT", "team-a")]`.
+    /// Env: `TRACELOOP_METRICS_HEADERS`, `OTEL_EXPORTER_OTLP_METRICS_HEADERS`.
+    pub fn metrics_headers<I, K, V>(mut self, headers: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.settings.metrics_headers = Some(pairs(headers));
+        self
+    }
+
+    /// Send metrics to this exporter instead of OTLP.
+    pub fn metrics_exporter<E: PushMetricExporter>(mut self, exporter: E) -> Self {
+        self.metrics_exporter = Some(Box::new(move |b, reporter, interval| {
+            b.with_reader(
+                PeriodicReader::builder(ReportingMetricExporter {
+                    inner: exporter,
+                    reporter,
+                })
+                .with_interval(interval)
+                .build(),
+            )
+        }));
+        self
+    }
+
+    /// Export `tracing` events (and `log` records) as OTel logs.
+    /// Env: `TRACELOOP_LOGGING_ENABLED`. Default: off, as in Python.
+    pub fn logging_enabled(mut self, enabled: bool) -> Self {
+        self.settings.logging_enabled = Some(enabled);
+        self
+    }
+
+    /// Base URL for logs only. Env: `TRACELOOP_LOGGING_ENDPOINT`,
+    /// `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` (full URL).
+    pub fn logging_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.settings.logging_endpoint = Some(url.into());
+        self
+    }
+
+    /// Headers for logs only. Env: `TRACELOOP_LOGGING_HEADERS`, `OTEL_EXPORTER_OTLP_LOGS_HEADERS`.
+    pub fn logging_headers<I, K, V>(mut self, headers: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.settings.logging_headers = Some(pairs(headers));
+        self
+    }
+
+    /// Send logs to this exporter instead of OTLP.
+    pub fn logging_exporter<E: LogExporter + 'static>(mut self, exporter: E) -> Self {
+        self.logging_exporter = Some(Box::new(move |b, reporter, disable_batch| {
+            b.with_log_processor(log_processor(
+                ReportingLogExporter {
+                    inner: exporter,
+                    reporter,
+                },
+                disable_batch,
+            ))
+        }));
+        self
+    }
+
+    /// OTLP protocol: http/protobuf (default), http/json or grpc.
+    /// Env: `OTEL_EXPORTER_OTLP_[TRACES_|METRICS_|LOGS_]PROTOCOL`.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.settings.protocol = Some(protocol);
+        self
+    }
+
+    /// Timeout of one export request. Env: `OTEL_EXPORTER_OTLP_[SIGNAL_]TIMEOUT` (ms).
+    /// Default: 10 s.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.settings.timeout = Some(timeout);
+        self
+    }
+
+    /// Compress export requests. Env: `OTEL_EXPORTER_OTLP_[SIGNAL_]COMPRESSION`
+    /// (`gzip` / `none`). Default: none.
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.settings.compression = Some(Some(compression));
         self
     }
 
@@ -242,37 +443,31 @@ impl TelemetryBuilder {
         self
     }
 
-    pub(crate) fn resolve(&self) -> Result<ResolvedConfig, InitError> {
-        let env = &self.env;
-        let sdk_disabled = env_bool(env, "OTEL_SDK_DISABLED")?.unwrap_or(false);
-        let enabled = match self.enabled {
-            Some(v) => v,
-            None => env_bool(env, "TRACELOOP_TRACING_ENABLED")?.unwrap_or(true) && !sdk_disabled,
-        };
-        let trace_content = match self.trace_content {
-            Some(v) => v,
-            None => env_bool(env, "TRACELOOP_TRACE_CONTENT")?.unwrap_or(true),
-        };
-        let value_length_limit = match env_usize(env, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")? {
-            Some(v) => v,
-            None => env_usize(env, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")?
-                .unwrap_or(state::DEFAULT_VALUE_LENGTH_LIMIT),
-        };
-        Ok(ResolvedConfig {
-            app_name: self.app_name.clone().unwrap_or_else(default_app_name),
-            enabled,
-            disable_batch: self.disable_batch.unwrap_or(false),
-            trace_content,
-            value_length_limit,
-            silence_init_message: self.silence_init_message.unwrap_or(false),
-        })
+    fn plugged(&self) -> Plugged {
+        Plugged {
+            span_exporter: self.span_exporter.is_some(),
+            span_processor: !self.processors.is_empty(),
+            metrics_exporter: self.metrics_exporter.is_some(),
+            logging_exporter: self.logging_exporter.is_some(),
+        }
     }
 
-    /// Builds the pipelines, installs the global `tracing` subscriber (when none is set)
-    /// and the global OpenTelemetry tracer provider, and returns the guard that flushes
-    /// and shuts everything down.
+    pub(crate) fn resolve(&self) -> Result<ResolvedConfig, InitError> {
+        config::resolve(&self.settings, self.plugged(), &self.env)
+    }
+
+    /// Builds the pipelines, installs the global `tracing` subscriber (when none is set),
+    /// the global tracer and meter providers and propagator, and returns the guard that
+    /// flushes and shuts everything down. Prints one line on stderr saying where each
+    /// signal goes (unless silenced).
+    ///
+    /// On `Err`, nothing was installed: annotated functions keep running untraced, so an
+    /// app can log the error and go on (see the README).
     pub fn install(self) -> Result<Telemetry, InitError> {
         let cfg = self.resolve()?;
+        for w in &cfg.warnings {
+            eprintln!("llmetry: warning: {w}");
+        }
         if !cfg.enabled {
             state::silence();
             if !cfg.silence_init_message {
@@ -285,38 +480,213 @@ impl TelemetryBuilder {
         if INSTALLED.swap(true, Ordering::AcqRel) {
             return Err(InitError::AlreadyInstalled);
         }
-
-        let resource = Resource::builder()
-            .with_service_name(cfg.app_name.clone())
-            .with_attributes(self.resource_attributes)
-            .build();
-        let mut builder = SdkTracerProvider::builder()
-            .with_resource(resource)
-            .with_span_processor(EnrichmentProcessor::default());
-        for add in self.processors {
-            builder = add(builder, &cfg);
-        }
-        let destination = match self.exporter {
-            Some(add) => {
-                builder = add(builder, &cfg);
-                format!("custom exporter {}", self.exporter_name.unwrap_or("?"))
+        match self.build(&cfg) {
+            Ok(t) => Ok(t),
+            Err(e) => {
+                INSTALLED.store(false, Ordering::Release);
+                Err(e)
             }
-            None => {
-                builder = builder
-                    .with_span_processor(batch_processor(crate::ConsoleExporter::default(), &cfg));
+        }
+    }
+
+    fn build(self, cfg: &ResolvedConfig) -> Result<Telemetry, InitError> {
+        let TelemetryBuilder {
+            settings,
+            span_exporter,
+            processors,
+            metrics_exporter,
+            logging_exporter,
+            sampler,
+            propagator,
+            postprocess,
+            env,
+        } = self;
+
+        let needs_grpc = [&cfg.traces, &cfg.metrics, &cfg.logs]
+            .iter()
+            .any(|r| matches!(r, Route::Otlp(o) if o.destination.is_grpc()));
+        let rt = if needs_grpc {
+            Some(pipeline::grpc_runtime()?)
+        } else {
+            None
+        };
+
+        // Resource: OTEL_RESOURCE_ATTRIBUTES, then the builder's, then service.name.
+        let mut attrs: Vec<KeyValue> = cfg
+            .env_resource
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+            .collect();
+        attrs.extend(
+            settings
+                .resource_attributes
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+        );
+        let resource = Resource::builder_empty()
+            .with_detector(Box::new(
+                opentelemetry_sdk::resource::TelemetryResourceDetector,
+            ))
+            .with_attributes(attrs)
+            .with_service_name(cfg.app_name.clone())
+            .build();
+
+        // Traces.
+        let mut tb = SdkTracerProvider::builder()
+            .with_resource(resource.clone())
+            .with_span_processor(EnrichmentProcessor::default());
+        if let Some(s) = sampler {
+            tb = tb.with_sampler(s);
+        } else if let Some(s) = cfg.sampler.clone() {
+            tb = tb.with_sampler(s);
+        }
+        for add in processors {
+            tb = add(tb);
+        }
+        let wrap = |target: String| SpanWrap {
+            reporter: Reporter::new("traces", target),
+            postprocess: postprocess.clone(),
+            disable_batch: cfg.disable_batch,
+        };
+        let traces_line = match &cfg.traces {
+            Route::Custom => match span_exporter {
+                Some((sink, name)) => {
+                    tb = sink(tb, wrap(format!("custom exporter {name}")));
+                    format!("custom exporter {name}")
+                }
+                None => "custom span processor".to_owned(),
+            },
+            Route::Console => {
+                tb = tb.with_span_processor(batch_processor(
+                    crate::ConsoleExporter::default(),
+                    wrap("the console".into()),
+                ));
                 "the console (stderr); set TRACELOOP_BASE_URL or OTEL_EXPORTER_OTLP_ENDPOINT to send OTLP to a collector"
                     .to_owned()
             }
+            Route::Otlp(route) => {
+                let exporter = pipeline::otlp_span_exporter(route, rt.as_ref())?;
+                tb = tb.with_span_processor(batch_processor(exporter, wrap(route.describe())));
+                route.describe()
+            }
+            Route::Off(why) => format!("off ({why})"),
         };
-        let provider = builder.build();
-        let tracer =
-            provider.tracer_with_scope(InstrumentationScope::builder(semconv::TRACER_NAME).build());
-        opentelemetry::global::set_tracer_provider(provider.clone());
+        let tracer_provider = tb.build();
+        let tracer = tracer_provider
+            .tracer_with_scope(InstrumentationScope::builder(semconv::TRACER_NAME).build());
 
-        let subscriber = tracing_subscriber::registry().with(otel_layer(tracer.clone()));
-        let own_subscriber = tracing::subscriber::set_global_default(subscriber).is_ok();
+        // Metrics.
+        let interval = match env.get("OTEL_METRIC_EXPORT_INTERVAL") {
+            Some(v) => Duration::from_millis(v.trim().parse::<u64>().map_err(|_| {
+                InitError::InvalidValue {
+                    key: "OTEL_METRIC_EXPORT_INTERVAL".into(),
+                    value: v.clone(),
+                    expected: "an interval in milliseconds",
+                }
+            })?),
+            None => DEFAULT_METRIC_EXPORT_INTERVAL,
+        };
+        let mb = SdkMeterProvider::builder()
+            .with_resource(resource.clone())
+            .with_view(pipeline::genai_view);
+        let (meter_provider, metrics_line) = match &cfg.metrics {
+            Route::Custom => match metrics_exporter {
+                Some(sink) => {
+                    let mp = sink(
+                        mb,
+                        Reporter::new("metrics", "custom exporter".into()),
+                        interval,
+                    )
+                    .build();
+                    (Some(mp), "custom exporter".to_owned())
+                }
+                None => (None, "off".to_owned()),
+            },
+            Route::Otlp(route) => {
+                let exporter = pipeline::otlp_metric_exporter(route, rt.as_ref())?;
+                let reporter = Reporter::new("metrics", route.describe());
+                let reader = PeriodicReader::builder(ReportingMetricExporter {
+                    inner: exporter,
+                    reporter,
+                })
+                .with_interval(interval)
+                .build();
+                (Some(mb.with_reader(reader).build()), route.describe())
+            }
+            Route::Off(why) => (None, format!("off ({why})")),
+            Route::Console => (None, "off".to_owned()),
+        };
 
+        // Logs.
+        let lb = SdkLoggerProvider::builder().with_resource(resource);
+        let (logger_provider, logs_line) = match &cfg.logs {
+            Route::Custom => match logging_exporter {
+                Some(sink) => {
+                    let lp = sink(
+                        lb,
+                        Reporter::new("logs", "custom exporter".into()),
+                        cfg.disable_batch,
+                    )
+                    .build();
+                    (Some(lp), "custom exporter".to_owned())
+                }
+                None => (None, "off".to_owned()),
+            },
+            Route::Otlp(route) => {
+                let exporter = pipeline::otlp_log_exporter(route, rt.as_ref())?;
+                let reporter = Reporter::new("logs", route.describe());
+                let lp = lb
+                    .with_log_processor(log_processor(
+                        ReportingLogExporter {
+                            inner: exporter,
+                            reporter,
+                        },
+                        cfg.disable_batch,
+                    ))
+                    .build();
+                (Some(lp), route.describe())
+            }
+            Route::Off(why) => (None, format!("off ({why})")),
+            Route::Console => (None, "off".to_owned()),
+        };
+
+        // Globals.
+        opentelemetry::global::set_tracer_provider(tracer_provider.clone());
+        if let Some(mp) = &meter_provider {
+            opentelemetry::global::set_meter_provider(mp.clone());
+        }
+        match propagator {
+            Some(set) => set(),
+            None => {
+                let mut props: Vec<
+                    Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>,
+                > = Vec::new();
+                for p in &cfg.propagators {
+                    match p {
+                        PropagatorKind::TraceContext => {
+                            props.push(Box::new(TraceContextPropagator::new()))
+                        }
+                        PropagatorKind::Baggage => props.push(Box::new(BaggagePropagator::new())),
+                    }
+                }
+                opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(
+                    props,
+                ));
+            }
+        }
+        state::set_instruments(&cfg.instruments, cfg.use_attributes);
+
+        let layer = telemetry_layer(tracer.clone(), logger_provider.as_ref());
+        let own_subscriber =
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+                .is_ok();
+        if own_subscriber {
+            // `log` records become `tracing` events (and so OTel logs); ignored if the app
+            // already set a logger.
+            let _ = tracing_log::LogTracer::init();
+        }
         state::activate(cfg.trace_content, cfg.value_length_limit);
+
         if !cfg.silence_init_message {
             let mode = if cfg.disable_batch {
                 "immediate export"
@@ -324,19 +694,23 @@ impl TelemetryBuilder {
                 "batched"
             };
             let sub = if own_subscriber {
-                ""
+                String::new()
             } else {
-                "; an app tracing subscriber is already set: add Telemetry::layer() to it"
+                "; note: the app already set a tracing subscriber: add Telemetry::layer() to it"
+                    .to_owned()
             };
             eprintln!(
-                "llmetry: {} traces -> {destination} ({mode}){sub}",
+                "llmetry: {} ({mode}): traces -> {traces_line} | metrics -> {metrics_line} | logs -> {logs_line}{sub}",
                 cfg.app_name
             );
         }
         Ok(Telemetry {
             inner: Some(Arc::new(Inner {
-                provider,
+                tracer_provider,
+                meter_provider,
+                logger_provider,
                 tracer,
+                grpc_runtime: std::sync::Mutex::new(rt),
                 shut_down: AtomicBool::new(false),
             })),
         })
@@ -345,15 +719,30 @@ impl TelemetryBuilder {
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
-fn batch_processor<E: SpanExporter + 'static>(
-    exporter: E,
-    cfg: &ResolvedConfig,
-) -> BatchSpanProcessor {
+fn batch_processor<E: SpanExporter + 'static>(exporter: E, wrap: SpanWrap) -> BatchSpanProcessor {
     let mut config = BatchConfigBuilder::default();
-    if cfg.disable_batch {
+    if wrap.disable_batch {
         config = config.with_max_export_batch_size(1);
     }
+    let exporter = ReportingSpanExporter {
+        inner: exporter,
+        reporter: wrap.reporter,
+        postprocess: wrap.postprocess,
+    };
     BatchSpanProcessor::builder(exporter)
+        .with_batch_config(config.build())
+        .build()
+}
+
+fn log_processor<E: LogExporter + 'static>(
+    exporter: E,
+    disable_batch: bool,
+) -> opentelemetry_sdk::logs::BatchLogProcessor {
+    let mut config = opentelemetry_sdk::logs::BatchConfigBuilder::default();
+    if disable_batch {
+        config = config.with_max_export_batch_size(1);
+    }
+    opentelemetry_sdk::logs::BatchLogProcessor::builder(exporter)
         .with_batch_config(config.build())
         .build()
 }
@@ -368,31 +757,58 @@ const SELF_TARGETS: &[&str] = &[
     "reqwest",
     "tower",
     "rustls",
+    "tracing_log",
 ];
 
-fn otel_layer<S>(tracer: SdkTracer) -> impl Layer<S>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
+fn targets() -> tracing_subscriber::filter::Targets {
     let mut targets = tracing_subscriber::filter::Targets::new()
         .with_default(tracing::Level::INFO)
         .with_target("llmetry", tracing::Level::TRACE);
     for t in SELF_TARGETS {
         targets = targets.with_target(*t, tracing_subscriber::filter::LevelFilter::OFF);
     }
-    tracing_opentelemetry::layer()
+    targets
+}
+
+/// Our layers: an OTel span layer and (when logs are on) a log bridge, each with its own
+/// filter. (A `Vec` rather than `Option` + `and_then`: a `None` layer reports a max level of
+/// OFF and would switch the other layer off too.)
+type BoxedLayer<S> = Box<dyn Layer<S> + Send + Sync + 'static>;
+
+fn telemetry_layer<S>(tracer: SdkTracer, logs: Option<&SdkLoggerProvider>) -> Vec<BoxedLayer<S>>
+where
+    S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
+{
+    use tracing_subscriber::filter::FilterExt as _;
+    let not_suppressed = || {
+        tracing_subscriber::filter::filter_fn(|_| {
+            !opentelemetry::Context::is_current_telemetry_suppressed()
+        })
+    };
+    let spans = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_location(false)
         .with_threads(false)
         .with_tracked_inactivity(false)
         .with_target(false)
         .with_level(false)
-        .with_filter(targets)
+        .with_filter(targets().and(not_suppressed()));
+    let mut layers: Vec<BoxedLayer<S>> = vec![Box::new(spans)];
+    if let Some(lp) = logs {
+        layers.push(Box::new(
+            opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(lp)
+                .with_filter(targets().and(not_suppressed())),
+        ));
+    }
+    layers
 }
 
 struct Inner {
-    provider: SdkTracerProvider,
+    tracer_provider: SdkTracerProvider,
+    meter_provider: Option<SdkMeterProvider>,
+    logger_provider: Option<SdkLoggerProvider>,
     tracer: SdkTracer,
+    grpc_runtime: std::sync::Mutex<Option<tokio::runtime::Runtime>>,
     shut_down: AtomicBool,
 }
 
@@ -413,36 +829,58 @@ impl fmt::Debug for Telemetry {
 }
 
 impl Telemetry {
-    /// A `tracing` layer sending spans into this telemetry, for an app that already has
-    /// its own subscriber:
+    /// A `tracing` layer sending spans (and, when logs are on, events) into this telemetry,
+    /// for an app that already has its own subscriber. `None` when telemetry is disabled.
     ///
     /// ```no_run
     /// use tracing_subscriber::layer::SubscriberExt as _;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let telemetry = llmetry::init().install()?; // says the app's subscriber is already set
-    /// let subscriber = tracing_subscriber::registry().with(telemetry.layer());
+    /// let subscriber = tracing_subscriber::registry()
+    ///     .with(tracing_subscriber::fmt::layer())
+    ///     .with(telemetry.layer());
     /// tracing::subscriber::set_global_default(subscriber)?;
     /// # Ok(()) }
     /// ```
     pub fn layer<S>(&self) -> Option<impl Layer<S> + use<S>>
     where
-        S: Subscriber + for<'a> LookupSpan<'a>,
+        S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
     {
-        self.inner.as_ref().map(|i| otel_layer(i.tracer.clone()))
+        self.inner
+            .as_ref()
+            .map(|i| telemetry_layer(i.tracer.clone(), i.logger_provider.as_ref()))
     }
 
-    /// Exports everything buffered now, waiting at most [`SHUTDOWN_TIMEOUT`].
+    /// Exports everything buffered now (spans, metrics, logs), waiting at most
+    /// [`SHUTDOWN_TIMEOUT`]. Safe to call from async code on any runtime flavour.
     pub fn flush(&self) -> Result<(), ShutdownError> {
         let Some(inner) = &self.inner else {
             return Ok(());
         };
-        let provider = inner.provider.clone();
-        bounded("flush", move || provider.force_flush())
+        let inner = Arc::clone(inner);
+        bounded("flush", move || {
+            let mut errs = Vec::new();
+            if let Err(e) = inner.tracer_provider.force_flush() {
+                errs.push(format!("traces: {e}"));
+            }
+            if let Some(lp) = &inner.logger_provider
+                && let Err(e) = lp.force_flush()
+            {
+                errs.push(format!("logs: {e}"));
+            }
+            if let Some(mp) = &inner.meter_provider
+                && let Err(e) = mp.force_flush()
+            {
+                errs.push(format!("metrics: {e}"));
+            }
+            errs
+        })
     }
 
-    /// Flushes and stops every pipeline, waiting at most [`SHUTDOWN_TIMEOUT`]. Later
-    /// calls (and `Drop`) do nothing. Safe to call from async code on any runtime flavour:
-    /// the work runs on a helper thread.
+    /// Flushes and stops every pipeline (traces, then logs, then metrics), waiting at most
+    /// [`SHUTDOWN_TIMEOUT`] even when the collector never answers. Later calls (and `Drop`)
+    /// do nothing. Safe to call from async code on any runtime flavour: the work runs on a
+    /// helper thread.
     pub fn shutdown(&self) -> Result<(), ShutdownError> {
         let Some(inner) = &self.inner else {
             return Ok(());
@@ -451,10 +889,36 @@ impl Telemetry {
             return Ok(());
         }
         state::silence();
-        let provider = inner.provider.clone();
+        let worker = Arc::clone(inner);
         let result = bounded("shutdown", move || {
-            provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT)
+            let mut errs = Vec::new();
+            if let Err(e) = worker
+                .tracer_provider
+                .shutdown_with_timeout(SHUTDOWN_TIMEOUT)
+            {
+                errs.push(format!("traces: {e}"));
+            }
+            if let Some(lp) = &worker.logger_provider
+                && let Err(e) = lp.shutdown_with_timeout(SHUTDOWN_TIMEOUT)
+            {
+                errs.push(format!("logs: {e}"));
+            }
+            if let Some(mp) = &worker.meter_provider
+                && let Err(e) = mp.shutdown_with_timeout(SHUTDOWN_TIMEOUT)
+            {
+                errs.push(format!("metrics: {e}"));
+            }
+            errs
         });
+        // Never blocks, even inside an async runtime.
+        if let Some(rt) = inner
+            .grpc_runtime
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            rt.shutdown_background();
+        }
         INSTALLED.store(false, Ordering::Release);
         result
     }
@@ -463,7 +927,7 @@ impl Telemetry {
 /// Runs `op` on a helper thread, waiting at most [`SHUTDOWN_TIMEOUT`] (plus a small grace).
 fn bounded<F>(operation: &'static str, op: F) -> Result<(), ShutdownError>
 where
-    F: FnOnce() -> opentelemetry_sdk::error::OTelSdkResult + Send + 'static,
+    F: FnOnce() -> Vec<String> + Send + 'static,
 {
     let (tx, rx) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
@@ -479,10 +943,10 @@ where
     }
     let timeout = SHUTDOWN_TIMEOUT + Duration::from_millis(500);
     match rx.recv_timeout(timeout) {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(ShutdownError::Export {
+        Ok(errs) if errs.is_empty() => Ok(()),
+        Ok(errs) => Err(ShutdownError::Export {
             operation,
-            message: e.to_string(),
+            message: errs.join("; "),
         }),
         Err(_) => Err(ShutdownError::Timeout { operation, timeout }),
     }
@@ -490,10 +954,7 @@ where
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
-        if let Some(inner) = &self.inner
-            && Arc::strong_count(inner) == 1
-            && let Err(e) = self.shutdown()
-        {
+        if let Err(e) = self.shutdown() {
             eprintln!("llmetry: {e}");
         }
     }

@@ -42,6 +42,7 @@
 //! `std::thread::spawn(llmetry::propagate_fn(f))`.
 
 mod capture;
+mod config;
 mod console;
 mod context;
 mod endpoint;
@@ -49,10 +50,14 @@ mod entity;
 mod env;
 mod headers;
 mod init;
+mod pipeline;
 mod processor;
 pub mod semconv;
 mod state;
 
+pub use config::{
+    Compression, DEFAULT_EXPORT_TIMEOUT, Instrument, Protocol, TRACELOOP_DEFAULT_ENDPOINT,
+};
 pub use console::{ConsoleExporter, SharedBuffer};
 pub use context::{
     ClosureMarker, FutureMarker, InContext, propagate, propagate_fn, set_association_properties,
@@ -60,10 +65,14 @@ pub use context::{
 };
 pub use entity::EntityKind;
 pub use env::EnvSource;
-pub use init::{InitError, SHUTDOWN_TIMEOUT, ShutdownError, Telemetry, TelemetryBuilder, init};
+pub use init::{
+    DEFAULT_METRIC_EXPORT_INTERVAL, InitError, SHUTDOWN_TIMEOUT, ShutdownError, Telemetry,
+    TelemetryBuilder, init,
+};
 pub use llmetry_macros::{agent, task, tool, workflow};
+pub use pipeline::{DURATION_BOUNDARIES, TOKEN_USAGE_BOUNDARIES};
 pub use processor::EnrichmentProcessor;
-pub use state::DEFAULT_VALUE_LENGTH_LIMIT;
+pub use state::{DEFAULT_VALUE_LENGTH_LIMIT, instrument_enabled, use_attributes};
 
 /// Not public API: what the macros' generated code names. May change in any release.
 #[doc(hidden)]

@@ -41,21 +41,15 @@ impl SpanProcessor for EnrichmentProcessor {
         }
         let parent_span_id = cx.span().span_context().span_id();
         if let Some(p) = e.path_for(parent_span_id) {
-            span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_PATH, p.to_string()));
+            span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_PATH, p.clone()));
         }
         if let Some(cell) = &e.associations {
             let snap = cell.snapshot();
             if let Some(id) = snap.conversation_id {
-                span.set_attribute(KeyValue::new(
-                    semconv::GEN_AI_CONVERSATION_ID,
-                    id.to_string(),
-                ));
+                span.set_attribute(KeyValue::new(semconv::GEN_AI_CONVERSATION_ID, id));
             }
-            for (k, v) in snap.props.iter() {
-                span.set_attribute(KeyValue::new(
-                    format!("{}.{k}", semconv::TRACELOOP_ASSOCIATION_PROPERTIES),
-                    v.clone(),
-                ));
+            for kv in snap.props.iter() {
+                span.set_attribute(kv.clone());
             }
         }
     }

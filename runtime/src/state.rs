@@ -68,3 +68,32 @@ pub(crate) fn trace_content_default() -> bool {
 pub(crate) fn value_limit() -> usize {
     VALUE_LIMIT.load(Ordering::Relaxed)
 }
+
+static INSTRUMENTS: AtomicU8 = AtomicU8::new(0b1111);
+static USE_ATTRIBUTES: AtomicBool = AtomicBool::new(true);
+
+fn instrument_bit(i: crate::Instrument) -> u8 {
+    match i {
+        crate::Instrument::OpenAi => 1,
+        crate::Instrument::Anthropic => 2,
+        crate::Instrument::Ollama => 4,
+        crate::Instrument::Rig => 8,
+    }
+}
+
+pub(crate) fn set_instruments(enabled: &[crate::Instrument], use_attributes: bool) {
+    let mask = enabled.iter().fold(0u8, |m, i| m | instrument_bit(*i));
+    INSTRUMENTS.store(mask, Ordering::Relaxed);
+    USE_ATTRIBUTES.store(use_attributes, Ordering::Relaxed);
+}
+
+/// Whether an LLM integration is on (`instruments` / `block_instruments`). All are on until
+/// `install()` says otherwise.
+pub fn instrument_enabled(i: crate::Instrument) -> bool {
+    INSTRUMENTS.load(Ordering::Relaxed) & instrument_bit(i) != 0
+}
+
+/// Whether prompts and completions go into span attributes (`true`) or log events.
+pub fn use_attributes() -> bool {
+    USE_ATTRIBUTES.load(Ordering::Relaxed)
+}

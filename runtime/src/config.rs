@@ -1,0 +1,780 @@
+//! Configuration resolution: builder value > environment > default, per signal.
+//!
+//! Every environment read goes through one [`EnvSource`], so tests never mutate the
+//! process environment.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::endpoint::{self, Destination, Signal};
+use crate::env::EnvSource;
+use crate::headers::{self, Redacted};
+use crate::init::InitError;
+
+/// Traceloop's hosted endpoint, used when an API key is given and no endpoint is.
+pub const TRACELOOP_DEFAULT_ENDPOINT: &str = "https://api.traceloop.com";
+
+/// Default timeout of one export request.
+pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// OTLP wire protocol. The endpoint's scheme still decides between HTTP and gRPC:
+/// `grpc://`, `grpcs://` and scheme-less `host:port` endpoints are always gRPC.
+///
+/// ```
+/// use llmetry::Protocol;
+/// assert_eq!("http/json".parse::<Protocol>().ok(), Some(Protocol::HttpJson));
+/// assert!("thrift".parse::<Protocol>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// `http/protobuf` (the default).
+    HttpProtobuf,
+    /// `http/json`.
+    HttpJson,
+    /// `grpc`.
+    Grpc,
+}
+
+impl FromStr for Protocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "http/protobuf" => Ok(Protocol::HttpProtobuf),
+            "http/json" => Ok(Protocol::HttpJson),
+            "grpc" => Ok(Protocol::Grpc),
+            _ => Err(format!("unknown protocol {s:?}")),
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::HttpProtobuf => "http/protobuf",
+            Protocol::HttpJson => "http/json",
+            Protocol::Grpc => "grpc",
+        })
+    }
+}
+
+/// Compression of export requests.
+///
+/// ```
+/// let _ = llmetry::init().compression(llmetry::Compression::Gzip);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Compression {
+    /// gzip.
+    Gzip,
+}
+
+/// LLM integrations of `llmetry-instruments` that `instruments` / `block_instruments`
+/// switch on and off.
+///
+/// ```
+/// use llmetry::Instrument;
+/// let _ = llmetry::init().block_instruments([Instrument::Anthropic]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Instrument {
+    /// OpenAI and OpenAI-compatible APIs (Azure, Groq, Together, Mistral, …).
+    OpenAi,
+    /// Anthropic Messages.
+    Anthropic,
+    /// Ollama's native API.
+    Ollama,
+    /// rig's own `gen_ai` spans.
+    Rig,
+}
+
+impl Instrument {
+    /// Every instrument.
+    pub const ALL: [Instrument; 4] = [
+        Instrument::OpenAi,
+        Instrument::Anthropic,
+        Instrument::Ollama,
+        Instrument::Rig,
+    ];
+
+    fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "openai" => Some(Instrument::OpenAi),
+            "anthropic" => Some(Instrument::Anthropic),
+            "ollama" => Some(Instrument::Ollama),
+            "rig" => Some(Instrument::Rig),
+            _ => None,
+        }
+    }
+}
+
+/// Plain-data builder values (everything but plug-in objects).
+#[derive(Clone, Default)]
+pub(crate) struct Settings {
+    pub(crate) app_name: Option<String>,
+    pub(crate) api_endpoint: Option<String>,
+    pub(crate) api_key: Option<String>,
+    pub(crate) headers: Option<Vec<(String, String)>>,
+    pub(crate) enabled: Option<bool>,
+    pub(crate) disable_batch: Option<bool>,
+    pub(crate) trace_content: Option<bool>,
+    pub(crate) silence_init_message: Option<bool>,
+    pub(crate) resource_attributes: Vec<(String, opentelemetry::Value)>,
+    pub(crate) metrics_enabled: Option<bool>,
+    pub(crate) metrics_endpoint: Option<String>,
+    pub(crate) metrics_headers: Option<Vec<(String, String)>>,
+    pub(crate) logging_enabled: Option<bool>,
+    pub(crate) logging_endpoint: Option<String>,
+    pub(crate) logging_headers: Option<Vec<(String, String)>>,
+    pub(crate) protocol: Option<Protocol>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) compression: Option<Option<Compression>>,
+    pub(crate) instruments: Option<Vec<Instrument>>,
+    pub(crate) block_instruments: Vec<Instrument>,
+    pub(crate) use_attributes: Option<bool>,
+}
+
+impl fmt::Debug for Settings {
+    // The API key and header values are secrets: never shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted =
+            |h: &Option<Vec<(String, String)>>| h.as_ref().map(|h| Redacted(h).to_string());
+        f.debug_struct("Settings")
+            .field("app_name", &self.app_name)
+            .field("api_endpoint", &self.api_endpoint)
+            .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .field("headers", &redacted(&self.headers))
+            .field("enabled", &self.enabled)
+            .field("disable_batch", &self.disable_batch)
+            .field("trace_content", &self.trace_content)
+            .field("metrics_enabled", &self.metrics_enabled)
+            .field("metrics_endpoint", &self.metrics_endpoint)
+            .field("metrics_headers", &redacted(&self.metrics_headers))
+            .field("logging_enabled", &self.logging_enabled)
+            .field("logging_endpoint", &self.logging_endpoint)
+            .field("logging_headers", &redacted(&self.logging_headers))
+            .field("protocol", &self.protocol)
+            .field("timeout", &self.timeout)
+            .field("compression", &self.compression)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which plug-ins the builder was given (they decide some defaults).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Plugged {
+    pub(crate) span_exporter: bool,
+    pub(crate) span_processor: bool,
+    pub(crate) metrics_exporter: bool,
+    pub(crate) logging_exporter: bool,
+}
+
+/// How one OTLP signal is sent.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct OtlpRoute {
+    pub(crate) signal: Signal,
+    pub(crate) destination: Destination,
+    pub(crate) protocol: Protocol,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) timeout: Duration,
+    pub(crate) compression: Option<Compression>,
+}
+
+impl fmt::Debug for OtlpRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtlpRoute")
+            .field("signal", &self.signal)
+            .field("destination", &self.destination.describe())
+            .field("protocol", &self.protocol)
+            .field("headers", &Redacted(&self.headers))
+            .field("timeout", &self.timeout)
+            .field("compression", &self.compression)
+            .finish()
+    }
+}
+
+impl OtlpRoute {
+    /// `http://h:4318/v1/traces (http/protobuf)` / `grpc://h:4317 (plaintext)`.
+    pub(crate) fn describe(&self) -> String {
+        match &self.destination {
+            Destination::Http { .. } => {
+                format!("{} ({})", self.destination.describe(), self.protocol)
+            }
+            Destination::Grpc { .. } => self.destination.describe(),
+        }
+    }
+}
+
+/// Where a signal goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// Not exported, and why.
+    Off(String),
+    /// Printed on stderr (traces only).
+    Console,
+    /// To the exporter (or processor) given to the builder.
+    Custom,
+    /// To an OTLP collector.
+    Otlp(OtlpRoute),
+}
+
+/// Configuration after precedence was applied.
+#[derive(Debug, Clone)]
+pub(crate) struct ResolvedConfig {
+    pub(crate) app_name: String,
+    pub(crate) enabled: bool,
+    pub(crate) disable_batch: bool,
+    pub(crate) trace_content: bool,
+    pub(crate) value_length_limit: usize,
+    pub(crate) silence_init_message: bool,
+    pub(crate) use_attributes: bool,
+    pub(crate) traces: Route,
+    pub(crate) metrics: Route,
+    pub(crate) logs: Route,
+    /// `OTEL_RESOURCE_ATTRIBUTES`, to be overridden by builder attributes.
+    pub(crate) env_resource: Vec<(String, String)>,
+    pub(crate) sampler: Option<opentelemetry_sdk::trace::Sampler>,
+    pub(crate) propagators: Vec<PropagatorKind>,
+    pub(crate) instruments: Vec<Instrument>,
+    /// Accepted-but-suspicious input, printed once at install.
+    pub(crate) warnings: Vec<String>,
+}
+
+/// A propagator named in `OTEL_PROPAGATORS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PropagatorKind {
+    TraceContext,
+    Baggage,
+}
+
+fn invalid(key: &str, value: &str, expected: &'static str) -> InitError {
+    InitError::InvalidValue {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        expected,
+    }
+}
+
+pub(crate) fn parse_bool(key: &str, raw: &str) -> Result<bool, InitError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(invalid(key, raw, "true or false")),
+    }
+}
+
+fn env_bool(env: &EnvSource, key: &str) -> Result<Option<bool>, InitError> {
+    env.get(key).map(|v| parse_bool(key, &v)).transpose()
+}
+
+fn env_usize(env: &EnvSource, key: &str) -> Result<Option<usize>, InitError> {
+    env.get(key)
+        .map(|v| {
+            v.trim()
+                .parse::<usize>()
+                .map_err(|_| invalid(key, &v, "a non-negative whole number"))
+        })
+        .transpose()
+}
+
+fn signal_key(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Traces => "TRACES",
+        Signal::Metrics => "METRICS",
+        Signal::Logs => "LOGS",
+    }
+}
+
+/// The Traceloop name of a signal's env vars (`TRACELOOP_METRICS_*`, `TRACELOOP_LOGGING_*`).
+fn traceloop_key(signal: Signal) -> Option<&'static str> {
+    match signal {
+        Signal::Traces => None,
+        Signal::Metrics => Some("METRICS"),
+        Signal::Logs => Some("LOGGING"),
+    }
+}
+
+/// First value among `keys` that is set, with its key.
+fn first_env(env: &EnvSource, keys: &[String]) -> Option<(String, String)> {
+    keys.iter().find_map(|k| env.get(k).map(|v| (k.clone(), v)))
+}
+
+fn validate_header_pairs(key: &str, pairs: &[(String, String)]) -> Result<(), InitError> {
+    for (name, value) in pairs {
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(InitError::InvalidValue {
+                key: key.to_owned(),
+                value: name.clone(),
+                expected: "an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)",
+            });
+        }
+        if reqwest::header::HeaderValue::from_str(value).is_err() {
+            return Err(InitError::InvalidValue {
+                key: key.to_owned(),
+                value: format!("{name}=***"),
+                expected: "a header value without control characters",
+            });
+        }
+    }
+    Ok(())
+}
+
+fn default_app_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "unknown_service".to_owned())
+}
+
+/// Applies builder > environment > default to everything.
+pub(crate) fn resolve(
+    s: &Settings,
+    plugged: Plugged,
+    env: &EnvSource,
+) -> Result<ResolvedConfig, InitError> {
+    let mut warnings = Vec::new();
+    let sdk_disabled = env_bool(env, "OTEL_SDK_DISABLED")?.unwrap_or(false);
+    let enabled = match s.enabled {
+        Some(v) => v,
+        None => env_bool(env, "TRACELOOP_TRACING_ENABLED")?.unwrap_or(true) && !sdk_disabled,
+    };
+    let trace_content = match s.trace_content {
+        Some(v) => v,
+        None => env_bool(env, "TRACELOOP_TRACE_CONTENT")?.unwrap_or(true),
+    };
+    let disable_batch = match s.disable_batch {
+        Some(v) => v,
+        None => env_bool(env, "TRACELOOP_DISABLE_BATCH")?.unwrap_or(false),
+    };
+    let silence_init_message = match s.silence_init_message {
+        Some(v) => v,
+        None => env_bool(env, "TRACELOOP_SILENCE_INIT_MESSAGE")?.unwrap_or(false),
+    };
+    let value_length_limit = match env_usize(env, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")? {
+        Some(v) => v,
+        None => env_usize(env, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")?
+            .unwrap_or(crate::state::DEFAULT_VALUE_LENGTH_LIMIT),
+    };
+
+    let env_resource = match env.get("OTEL_RESOURCE_ATTRIBUTES") {
+        Some(raw) => parse_kv_list("OTEL_RESOURCE_ATTRIBUTES", &raw)?,
+        None => Vec::new(),
+    };
+    let app_name = s
+        .app_name
+        .clone()
+        .or_else(|| env.get("OTEL_SERVICE_NAME"))
+        .or_else(|| {
+            env_resource
+                .iter()
+                .find(|(k, _)| k == "service.name")
+                .map(|(_, v)| v.clone())
+        })
+        .unwrap_or_else(default_app_name);
+
+    let sampler = sampler_from_env(env)?;
+    let propagators = propagators_from_env(env)?;
+    let instruments = match &s.instruments {
+        Some(list) => list.clone(),
+        None => match env.get("TRACELOOP_INSTRUMENTS") {
+            Some(raw) => parse_instruments("TRACELOOP_INSTRUMENTS", &raw)?,
+            None => Instrument::ALL.to_vec(),
+        },
+    };
+    let mut blocked = s.block_instruments.clone();
+    if let Some(raw) = env.get("TRACELOOP_BLOCK_INSTRUMENTS") {
+        blocked.extend(parse_instruments("TRACELOOP_BLOCK_INSTRUMENTS", &raw)?);
+    }
+    let instruments = instruments
+        .into_iter()
+        .filter(|i| !blocked.contains(i))
+        .collect();
+    let use_attributes = match s.use_attributes {
+        Some(v) => v,
+        None => env_bool(env, "TRACELOOP_USE_ATTRIBUTES")?.unwrap_or(true),
+    };
+
+    let api_key = s.api_key.clone().or_else(|| env.get("TRACELOOP_API_KEY"));
+    if let Some(h) = &s.headers {
+        validate_header_pairs("headers", h)?;
+    }
+    if let Some(h) = &s.metrics_headers {
+        validate_header_pairs("metrics_headers", h)?;
+    }
+    if let Some(h) = &s.logging_headers {
+        validate_header_pairs("logging_headers", h)?;
+    }
+
+    let mut route = |signal: Signal| -> Result<Route, InitError> {
+        route_for(signal, s, plugged, env, api_key.as_deref(), &mut warnings)
+    };
+    let (traces, metrics, logs) = if enabled {
+        (
+            route(Signal::Traces)?,
+            route(Signal::Metrics)?,
+            route(Signal::Logs)?,
+        )
+    } else {
+        let off = || Route::Off("telemetry is disabled".to_owned());
+        (off(), off(), off())
+    };
+
+    Ok(ResolvedConfig {
+        app_name,
+        enabled,
+        disable_batch,
+        trace_content,
+        value_length_limit,
+        silence_init_message,
+        use_attributes,
+        traces,
+        metrics,
+        logs,
+        env_resource,
+        sampler,
+        propagators,
+        instruments,
+        warnings,
+    })
+}
+
+fn route_for(
+    signal: Signal,
+    s: &Settings,
+    plugged: Plugged,
+    env: &EnvSource,
+    api_key: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> Result<Route, InitError> {
+    let sk = signal_key(signal);
+    let tk = traceloop_key(signal);
+
+    // On / off.
+    match signal {
+        Signal::Traces => {}
+        Signal::Metrics => {
+            let on = match s.metrics_enabled {
+                Some(v) => v,
+                None => env_bool(env, "TRACELOOP_METRICS_ENABLED")?.unwrap_or(true),
+            };
+            if !on {
+                return Ok(Route::Off(
+                    "metrics_enabled(false) / TRACELOOP_METRICS_ENABLED=false".to_owned(),
+                ));
+            }
+        }
+        Signal::Logs => {
+            let on = match s.logging_enabled {
+                Some(v) => v,
+                None => env_bool(env, "TRACELOOP_LOGGING_ENABLED")?.unwrap_or(false),
+            };
+            if !on {
+                return Ok(Route::Off(
+                    "off by default: logging_enabled(true) or TRACELOOP_LOGGING_ENABLED=true turns it on".to_owned(),
+                ));
+            }
+        }
+    }
+    let custom = match signal {
+        Signal::Traces => plugged.span_exporter,
+        Signal::Metrics => plugged.metrics_exporter,
+        Signal::Logs => plugged.logging_exporter,
+    };
+    if custom {
+        return Ok(Route::Custom);
+    }
+
+    // Endpoint: (value, where it came from, whether it is a full signal URL).
+    let builder_signal = match signal {
+        Signal::Traces => None,
+        Signal::Metrics => s
+            .metrics_endpoint
+            .clone()
+            .map(|v| (v, "metrics_endpoint".to_owned(), false)),
+        Signal::Logs => s
+            .logging_endpoint
+            .clone()
+            .map(|v| (v, "logging_endpoint".to_owned(), false)),
+    };
+    let mut candidates: Vec<Option<(String, String, bool)>> = vec![
+        builder_signal,
+        s.api_endpoint
+            .clone()
+            .map(|v| (v, "api_endpoint".to_owned(), false)),
+    ];
+    if let Some(tk) = tk {
+        let k = format!("TRACELOOP_{tk}_ENDPOINT");
+        candidates.push(env.get(&k).map(|v| (v, k, false)));
+    }
+    let k = format!("OTEL_EXPORTER_OTLP_{sk}_ENDPOINT");
+    candidates.push(env.get(&k).map(|v| (v, k, true)));
+    candidates.push(
+        env.get("TRACELOOP_BASE_URL")
+            .map(|v| (v, "TRACELOOP_BASE_URL".to_owned(), false)),
+    );
+    candidates.push(
+        env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .map(|v| (v, "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), false)),
+    );
+    if api_key.is_some() {
+        candidates.push(Some((
+            TRACELOOP_DEFAULT_ENDPOINT.to_owned(),
+            "default (API key given)".to_owned(),
+            false,
+        )));
+    }
+    let Some((raw, source, specific)) = candidates.into_iter().flatten().next() else {
+        return Ok(match signal {
+            Signal::Traces if plugged.span_processor => Route::Custom,
+            Signal::Traces => Route::Console,
+            _ if plugged.span_exporter || plugged.span_processor => Route::Off(format!(
+                "traces go to a custom exporter and no {} exporter or endpoint is set",
+                signal.as_str()
+            )),
+            _ => Route::Off(
+                "no collector configured (set TRACELOOP_BASE_URL or OTEL_EXPORTER_OTLP_ENDPOINT)"
+                    .to_owned(),
+            ),
+        });
+    };
+    let destination =
+        endpoint::resolve(&raw, signal, specific).map_err(|e| InitError::Endpoint {
+            key: source.clone(),
+            message: e.to_string(),
+        })?;
+
+    // Protocol.
+    let protocol = match s.protocol {
+        Some(p) => p,
+        None => {
+            let keys = [
+                format!("OTEL_EXPORTER_OTLP_{sk}_PROTOCOL"),
+                "OTEL_EXPORTER_OTLP_PROTOCOL".to_owned(),
+            ];
+            match first_env(env, &keys) {
+                Some((k, v)) => v
+                    .parse::<Protocol>()
+                    .map_err(|_| invalid(&k, &v, "http/protobuf, http/json or grpc"))?,
+                None => Protocol::HttpProtobuf,
+            }
+        }
+    };
+    let (destination, protocol) = match destination {
+        Destination::Grpc { url, tls } => (Destination::Grpc { url, tls }, Protocol::Grpc),
+        Destination::Http { url } if protocol == Protocol::Grpc => {
+            // `http(s)://host:port` with protocol grpc: a gRPC channel to that origin.
+            let tls = url.scheme() == "https";
+            let origin = format!(
+                "{}://{}:{}",
+                url.scheme(),
+                url.host_str().unwrap_or_default(),
+                url.port_or_known_default()
+                    .unwrap_or(if tls { 443 } else { 4317 })
+            );
+            let url = url::Url::parse(&origin).map_err(|e| InitError::Endpoint {
+                key: source.clone(),
+                message: e.to_string(),
+            })?;
+            (Destination::Grpc { url, tls }, Protocol::Grpc)
+        }
+        d => (d, protocol),
+    };
+
+    // Headers: the first non-empty source wins (no merging across sources).
+    let builder_signal_headers = match signal {
+        Signal::Traces => None,
+        Signal::Metrics => s.metrics_headers.clone(),
+        Signal::Logs => s.logging_headers.clone(),
+    };
+    let mut header_sources: Vec<String> = Vec::new();
+    if let Some(tk) = tk {
+        header_sources.push(format!("TRACELOOP_{tk}_HEADERS"));
+    }
+    header_sources.push(format!("OTEL_EXPORTER_OTLP_{sk}_HEADERS"));
+    header_sources.push("TRACELOOP_HEADERS".to_owned());
+    header_sources.push("OTEL_EXPORTER_OTLP_HEADERS".to_owned());
+    let mut hdrs = match builder_signal_headers.or_else(|| s.headers.clone()) {
+        Some(h) => h,
+        None => match first_env(env, &header_sources) {
+            Some((k, raw)) => {
+                let parsed = headers::parse_headers(&raw).map_err(|e| InitError::Header {
+                    key: k.clone(),
+                    message: e.to_string(),
+                })?;
+                warnings.extend(parsed.warnings.into_iter().map(|w| format!("{k}: {w}")));
+                parsed.headers
+            }
+            None => Vec::new(),
+        },
+    };
+    if hdrs.is_empty()
+        && let Some(key) = api_key
+    {
+        hdrs.push(("Authorization".to_owned(), format!("Bearer {key}")));
+    }
+    let to_traceloop = destination
+        .url()
+        .host_str()
+        .is_some_and(|h| h == "traceloop.com" || h.ends_with(".traceloop.com"));
+    let has_auth = hdrs
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
+    if to_traceloop && !has_auth {
+        return Err(InitError::MissingApiKey {
+            endpoint: destination.describe(),
+        });
+    }
+    if destination.is_grpc() {
+        for h in &mut hdrs {
+            h.0 = headers::grpc_metadata_key(&h.0);
+        }
+    }
+
+    // Timeout and compression.
+    let timeout = match s.timeout {
+        Some(t) => t,
+        None => {
+            let keys = [
+                format!("OTEL_EXPORTER_OTLP_{sk}_TIMEOUT"),
+                "OTEL_EXPORTER_OTLP_TIMEOUT".to_owned(),
+            ];
+            match first_env(env, &keys) {
+                Some((k, v)) => Duration::from_millis(
+                    v.trim()
+                        .parse::<u64>()
+                        .map_err(|_| invalid(&k, &v, "a timeout in milliseconds"))?,
+                ),
+                None => DEFAULT_EXPORT_TIMEOUT,
+            }
+        }
+    };
+    let compression = match s.compression {
+        Some(c) => c,
+        None => {
+            let keys = [
+                format!("OTEL_EXPORTER_OTLP_{sk}_COMPRESSION"),
+                "OTEL_EXPORTER_OTLP_COMPRESSION".to_owned(),
+            ];
+            match first_env(env, &keys) {
+                Some((k, v)) => match v.trim().to_ascii_lowercase().as_str() {
+                    "gzip" => Some(Compression::Gzip),
+                    "none" => None,
+                    _ => return Err(invalid(&k, &v, "gzip or none")),
+                },
+                None => None,
+            }
+        }
+    };
+    Ok(Route::Otlp(OtlpRoute {
+        signal,
+        destination,
+        protocol,
+        headers: hdrs,
+        timeout,
+        compression,
+    }))
+}
+
+/// `k=v,k2=v2` (percent-decoded), as `OTEL_RESOURCE_ATTRIBUTES` is written.
+fn parse_kv_list(key: &str, raw: &str) -> Result<Vec<(String, String)>, InitError> {
+    let mut out = Vec::new();
+    for item in raw.split(',') {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let Some((k, v)) = item.split_once('=') else {
+            return Err(InitError::InvalidValue {
+                key: key.to_owned(),
+                value: item.to_owned(),
+                expected: "key=value pairs separated by commas",
+            });
+        };
+        let dec = |s: &str| {
+            percent_encoding::percent_decode_str(s.trim())
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        out.push((dec(k), dec(v)));
+    }
+    Ok(out)
+}
+
+fn parse_instruments(key: &str, raw: &str) -> Result<Vec<Instrument>, InitError> {
+    raw.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            Instrument::parse(s).ok_or_else(|| {
+                invalid(
+                    key,
+                    s,
+                    "a comma-separated list of openai, anthropic, ollama, rig",
+                )
+            })
+        })
+        .collect()
+}
+
+fn sampler_from_env(
+    env: &EnvSource,
+) -> Result<Option<opentelemetry_sdk::trace::Sampler>, InitError> {
+    use opentelemetry_sdk::trace::Sampler;
+    let Some(name) = env.get("OTEL_TRACES_SAMPLER") else {
+        return Ok(None);
+    };
+    let ratio = || -> Result<f64, InitError> {
+        match env.get("OTEL_TRACES_SAMPLER_ARG") {
+            None => Ok(1.0),
+            Some(a) => match a.trim().parse::<f64>() {
+                Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+                _ => Err(invalid(
+                    "OTEL_TRACES_SAMPLER_ARG",
+                    &a,
+                    "a ratio between 0 and 1",
+                )),
+            },
+        }
+    };
+    let s = match name.trim().to_ascii_lowercase().as_str() {
+        "always_on" => Sampler::AlwaysOn,
+        "always_off" => Sampler::AlwaysOff,
+        "traceidratio" => Sampler::TraceIdRatioBased(ratio()?),
+        "parentbased_always_on" => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        "parentbased_always_off" => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        "parentbased_traceidratio" => {
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio()?)))
+        }
+        _ => {
+            return Err(invalid(
+                "OTEL_TRACES_SAMPLER",
+                &name,
+                "always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio",
+            ));
+        }
+    };
+    Ok(Some(s))
+}
+
+fn propagators_from_env(env: &EnvSource) -> Result<Vec<PropagatorKind>, InitError> {
+    let Some(raw) = env.get("OTEL_PROPAGATORS") else {
+        return Ok(vec![PropagatorKind::TraceContext, PropagatorKind::Baggage]);
+    };
+    let mut out = Vec::new();
+    for p in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match p.to_ascii_lowercase().as_str() {
+            "tracecontext" => out.push(PropagatorKind::TraceContext),
+            "baggage" => out.push(PropagatorKind::Baggage),
+            "none" => {}
+            _ => {
+                return Err(invalid(
+                    "OTEL_PROPAGATORS",
+                    p,
+                    "tracecontext, baggage or none",
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
