@@ -40,7 +40,10 @@ impl OpenAiStub {
                 })
                 .await;
         });
-        Ok(Self { addr, stop: Some(tx) })
+        Ok(Self {
+            addr,
+            stop: Some(tx),
+        })
     }
 
     /// Base URL to use as `OPENAI_BASE_URL`, e.g. `http://127.0.0.1:41234/v1`.
@@ -59,12 +62,23 @@ impl Drop for OpenAiStub {
 
 fn error(status: StatusCode, message: &str, kind: &str, code: &str) -> Response {
     let body = json!({"error": {"message": message, "type": kind, "param": null, "code": code}});
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// A deterministic reply: a haiku mentioning the last user message.
 fn reply_for(prompt: &str) -> String {
-    let topic: String = prompt.split_whitespace().last().unwrap_or("traces").chars().take(24).collect();
+    let topic: String = prompt
+        .split_whitespace()
+        .last()
+        .unwrap_or("traces")
+        .chars()
+        .take(24)
+        .collect();
     format!("Spans drift like leaves,\n{topic} hums in the collector,\nroot span finally ends.")
 }
 
@@ -86,7 +100,12 @@ async fn chat_completions(headers: HeaderMap, body: String) -> Response {
         );
     }
     let Ok(req) = serde_json::from_str::<Value>(&body) else {
-        return error(StatusCode::BAD_REQUEST, "We could not parse the JSON body of your request.", "invalid_request_error", "invalid_json");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "We could not parse the JSON body of your request.",
+            "invalid_request_error",
+            "invalid_json",
+        );
     };
     let model = req["model"].as_str().unwrap_or(DEFAULT_MODEL).to_owned();
     let prompt: String = req["messages"]
@@ -97,7 +116,11 @@ async fn chat_completions(headers: HeaderMap, body: String) -> Response {
         .to_owned();
     let prompt_tokens: u64 = req["messages"]
         .as_array()
-        .map(|ms| ms.iter().map(|m| count_tokens(m["content"].as_str().unwrap_or_default()) + 4).sum())
+        .map(|ms| {
+            ms.iter()
+                .map(|m| count_tokens(m["content"].as_str().unwrap_or_default()) + 4)
+                .sum()
+        })
         .unwrap_or(0);
     let content = reply_for(&prompt);
     let completion_tokens = count_tokens(&content);
@@ -121,7 +144,10 @@ async fn chat_completions(headers: HeaderMap, body: String) -> Response {
                 "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]
             })
         };
-        let mut events = vec![chunk(json!({"role": "assistant", "content": "", "refusal": null}), Value::Null)];
+        let mut events = vec![chunk(
+            json!({"role": "assistant", "content": "", "refusal": null}),
+            Value::Null,
+        )];
         for piece in content.split_inclusive(' ') {
             events.push(chunk(json!({"content": piece}), Value::Null));
         }
@@ -141,7 +167,12 @@ async fn chat_completions(headers: HeaderMap, body: String) -> Response {
             sse.push_str(&format!("data: {last}\n\n"));
         }
         sse.push_str("data: [DONE]\n\n");
-        return (StatusCode::OK, [(header::CONTENT_TYPE, "text/event-stream")], Body::from(sse)).into_response();
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/event-stream")],
+            Body::from(sse),
+        )
+            .into_response();
     }
 
     let body = json!({
@@ -159,5 +190,10 @@ async fn chat_completions(headers: HeaderMap, body: String) -> Response {
         "service_tier": "default",
         "system_fingerprint": "fp_stub"
     });
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }

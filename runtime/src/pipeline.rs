@@ -264,10 +264,7 @@ fn http_client(route: &OtlpRoute) -> Result<PinnedHeadersClient, InitError> {
 }
 
 fn otlp_compression(c: Option<Compression>) -> Option<opentelemetry_otlp::Compression> {
-    match c {
-        Some(Compression::Gzip) => Some(opentelemetry_otlp::Compression::Gzip),
-        None => None,
-    }
+    c.map(|Compression::Gzip| opentelemetry_otlp::Compression::Gzip)
 }
 
 fn otlp_protocol(p: Protocol) -> opentelemetry_otlp::Protocol {

@@ -22,13 +22,20 @@ enum JobError {
     #[error("request to {url} failed: {source}")]
     Http { url: String, source: reqwest::Error },
     #[error("{url} answered {status}: {body}")]
-    Status { url: String, status: u16, body: String },
+    Status {
+        url: String,
+        status: u16,
+        body: String,
+    },
     #[error("unexpected response from {url}: no choices[0].message.content")]
     Shape { url: String },
 }
 
 fn env_or(key: &str, default: &str) -> String {
-    std::env::var(key).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
+    std::env::var(key)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned())
 }
 
 #[task(name = "openai_call", skip(client, api_key))]
@@ -53,17 +60,27 @@ async fn call_openai(
         .json(&body)
         .send()
         .await
-        .map_err(|source| JobError::Http { url: url.clone(), source })?;
+        .map_err(|source| JobError::Http {
+            url: url.clone(),
+            source,
+        })?;
     let status = resp.status();
-    let text = resp
-        .text()
-        .await
-        .map_err(|source| JobError::Http { url: url.clone(), source })?;
+    let text = resp.text().await.map_err(|source| JobError::Http {
+        url: url.clone(),
+        source,
+    })?;
     if !status.is_success() {
-        return Err(JobError::Status { url, status: status.as_u16(), body: text });
+        return Err(JobError::Status {
+            url,
+            status: status.as_u16(),
+            body: text,
+        });
     }
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|_| JobError::Shape { url: url.clone() })?;
-    let content = v["choices"][0]["message"]["content"].as_str().ok_or(JobError::Shape { url })?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|_| JobError::Shape { url: url.clone() })?;
+    let content = v["choices"][0]["message"]["content"]
+        .as_str()
+        .ok_or(JobError::Shape { url })?;
     tracing::info!(
         model = v["model"].as_str().unwrap_or_default(),
         completion_tokens = v["usage"]["completion_tokens"].as_u64().unwrap_or(0),
@@ -73,7 +90,13 @@ async fn call_openai(
 }
 
 #[workflow(name = "llm_job", skip(client, api_key))]
-async fn run(client: &reqwest::Client, base_url: &str, api_key: &str, model: &str, prompt: &str) -> Result<String, JobError> {
+async fn run(
+    client: &reqwest::Client,
+    base_url: &str,
+    api_key: &str,
+    model: &str,
+    prompt: &str,
+) -> Result<String, JobError> {
     call_openai(client, base_url, api_key, model, prompt).await
 }
 
@@ -98,12 +121,17 @@ async fn main() -> ExitCode {
     let model = env_or("OPENAI_MODEL", "gpt-4o-mini");
     let prompt = env_or("OPENAI_PROMPT", "Write a haiku about OpenTelemetry");
     let mut _stub = None;
-    let (base_url, api_key) = match std::env::var("OPENAI_API_KEY").ok().filter(|k| !k.trim().is_empty()) {
+    let (base_url, api_key) = match std::env::var("OPENAI_API_KEY")
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+    {
         Some(key) => (env_or("OPENAI_BASE_URL", "https://api.openai.com/v1"), key),
         None => match OpenAiStub::start().await {
             Ok(stub) => {
                 let url = stub.base_url();
-                eprintln!("llm_job: OPENAI_API_KEY is not set: answering from an embedded stub OpenAI server at {url}");
+                eprintln!(
+                    "llm_job: OPENAI_API_KEY is not set: answering from an embedded stub OpenAI server at {url}"
+                );
                 _stub = Some(stub);
                 (url, "stub-key".to_owned())
             }

@@ -2,6 +2,7 @@
 //! exports into `opentelemetry_sdk`'s in-memory exporter, and span look-ups.
 
 pub mod otlp;
+pub mod rotel;
 
 use std::sync::OnceLock;
 
