@@ -603,7 +603,13 @@ fn route_for(
                     key: k.clone(),
                     message: e.to_string(),
                 })?;
-                warnings.extend(parsed.warnings.into_iter().map(|w| format!("{k}: {w}")));
+                for w in parsed.warnings {
+                    // Metrics and logs may fall back to the same variable: say it once.
+                    let w = format!("{k}: {w}");
+                    if !warnings.contains(&w) {
+                        warnings.push(w);
+                    }
+                }
                 parsed.headers
             }
             None => Vec::new(),
@@ -777,4 +783,570 @@ fn propagators_from_env(env: &EnvSource) -> Result<Vec<PropagatorKind>, InitErro
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> EnvSource {
+        EnvSource::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    fn resolve_with(
+        s: Settings,
+        plugged: Plugged,
+        pairs: &[(&str, &str)],
+    ) -> Result<ResolvedConfig, InitError> {
+        resolve(&s, plugged, &env(pairs))
+    }
+
+    fn otlp(r: &Route) -> &OtlpRoute {
+        match r {
+            Route::Otlp(o) => o,
+            other => panic!("expected an OTLP route, got {other:?}"),
+        }
+    }
+
+    fn url(r: &Route) -> String {
+        otlp(r).destination.url().to_string()
+    }
+
+    #[test]
+    fn nothing_configured_prints_traces_and_turns_metrics_and_logs_off() {
+        let c = resolve_with(Settings::default(), Plugged::default(), &[]).unwrap();
+        assert_eq!(c.traces, Route::Console);
+        assert!(matches!(&c.metrics, Route::Off(why) if why.contains("no collector")));
+        assert!(matches!(&c.logs, Route::Off(why) if why.contains("off by default")));
+        assert!(c.trace_content);
+        assert!(!c.disable_batch);
+        assert_eq!(
+            c.value_length_limit,
+            crate::state::DEFAULT_VALUE_LENGTH_LIMIT
+        );
+    }
+
+    #[test]
+    fn endpoint_precedence_table() {
+        // (builder api_endpoint, builder metrics_endpoint, env, expected traces URL, expected metrics URL)
+        type Row<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            Vec<(&'a str, &'a str)>,
+            &'a str,
+            &'a str,
+        );
+        let rows: Vec<Row<'_>> = vec![
+            (
+                None,
+                None,
+                vec![("TRACELOOP_BASE_URL", "http://tl:4318")],
+                "http://tl:4318/v1/traces",
+                "http://tl:4318/v1/metrics",
+            ),
+            (
+                None,
+                None,
+                vec![("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel:4318")],
+                "http://otel:4318/v1/traces",
+                "http://otel:4318/v1/metrics",
+            ),
+            (
+                None,
+                None,
+                vec![
+                    ("TRACELOOP_BASE_URL", "http://tl:4318"),
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel:4318"),
+                ],
+                "http://tl:4318/v1/traces",
+                "http://tl:4318/v1/metrics",
+            ),
+            (
+                Some("http://code:4318"),
+                None,
+                vec![
+                    ("TRACELOOP_BASE_URL", "http://tl:4318"),
+                    ("TRACELOOP_METRICS_ENDPOINT", "http://m:9090"),
+                ],
+                "http://code:4318/v1/traces",
+                "http://code:4318/v1/metrics",
+            ),
+            (
+                None,
+                None,
+                vec![
+                    ("TRACELOOP_BASE_URL", "http://tl:4318"),
+                    ("TRACELOOP_METRICS_ENDPOINT", "http://mimir:9009/otlp"),
+                ],
+                "http://tl:4318/v1/traces",
+                "http://mimir:9009/otlp/v1/metrics",
+            ),
+            (
+                None,
+                None,
+                vec![
+                    ("TRACELOOP_BASE_URL", "http://tl:4318"),
+                    (
+                        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                        "http://m:4318/custom/path",
+                    ),
+                ],
+                "http://tl:4318/v1/traces",
+                "http://m:4318/custom/path",
+            ),
+            (
+                Some("http://code:4318"),
+                Some("http://thanos:10908"),
+                vec![],
+                "http://code:4318/v1/traces",
+                "http://thanos:10908/v1/metrics",
+            ),
+            (
+                Some("http://h:4318/v1/traces"),
+                None,
+                vec![],
+                "http://h:4318/v1/traces",
+                "http://h:4318/v1/traces/v1/metrics",
+            ),
+        ];
+        for (i, (api, metrics, e, traces_url, metrics_url)) in rows.into_iter().enumerate() {
+            let s = Settings {
+                api_endpoint: api.map(str::to_owned),
+                metrics_endpoint: metrics.map(str::to_owned),
+                ..Settings::default()
+            };
+            let c = resolve_with(s, Plugged::default(), &e).unwrap();
+            assert_eq!(url(&c.traces), traces_url, "row {i} traces");
+            assert_eq!(url(&c.metrics), metrics_url, "row {i} metrics");
+        }
+    }
+
+    #[test]
+    fn scheme_decides_transport_and_protocol_picks_the_encoding() {
+        let cases: Vec<(&str, Option<Protocol>, Vec<(&str, &str)>, Protocol, &str)> = vec![
+            (
+                "http://h:4318",
+                None,
+                vec![],
+                Protocol::HttpProtobuf,
+                "http://h:4318/v1/traces",
+            ),
+            (
+                "http://h:4318",
+                Some(Protocol::HttpJson),
+                vec![],
+                Protocol::HttpJson,
+                "http://h:4318/v1/traces",
+            ),
+            (
+                "http://h:4318",
+                None,
+                vec![("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")],
+                Protocol::HttpJson,
+                "http://h:4318/v1/traces",
+            ),
+            (
+                "http://h:4318",
+                None,
+                vec![
+                    ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+                    ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
+                ],
+                Protocol::HttpProtobuf,
+                "http://h:4318/v1/traces",
+            ),
+            (
+                "http://h:4317",
+                Some(Protocol::Grpc),
+                vec![],
+                Protocol::Grpc,
+                "http://h:4317/",
+            ),
+            (
+                "grpc://h:4317",
+                None,
+                vec![],
+                Protocol::Grpc,
+                "http://h:4317/",
+            ),
+            (
+                "grpcs://h:4317",
+                Some(Protocol::HttpJson),
+                vec![],
+                Protocol::Grpc,
+                "https://h:4317/",
+            ),
+            ("h:4317", None, vec![], Protocol::Grpc, "http://h:4317/"),
+        ];
+        for (endpoint, protocol, e, want_protocol, want_url) in cases {
+            let s = Settings {
+                api_endpoint: Some(endpoint.into()),
+                protocol,
+                ..Settings::default()
+            };
+            let c = resolve_with(s, Plugged::default(), &e).unwrap();
+            assert_eq!(otlp(&c.traces).protocol, want_protocol, "{endpoint}");
+            assert_eq!(url(&c.traces), want_url, "{endpoint}");
+        }
+    }
+
+    #[test]
+    fn header_precedence_and_api_key() {
+        let s = Settings {
+            api_endpoint: Some("http://h:4318".into()),
+            headers: Some(vec![("X-Scope-OrgID".into(), "rca".into())]),
+            metrics_headers: Some(vec![("THANOS-TENANT".into(), "team-a".into())]),
+            ..Settings::default()
+        };
+        let c = resolve_with(
+            s,
+            Plugged::default(),
+            &[
+                ("TRACELOOP_HEADERS", "X-Scope-OrgID=env"),
+                ("TRACELOOP_API_KEY", "k"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            otlp(&c.traces).headers,
+            vec![("X-Scope-OrgID".to_owned(), "rca".to_owned())]
+        );
+        assert_eq!(
+            otlp(&c.metrics).headers,
+            vec![("THANOS-TENANT".to_owned(), "team-a".to_owned())]
+        );
+
+        // env only: signal-specific env beats the generic one; logs fall back to the generic
+        let s = Settings {
+            api_endpoint: Some("http://h:4318".into()),
+            logging_enabled: Some(true),
+            ..Settings::default()
+        };
+        let c = resolve_with(
+            s,
+            Plugged::default(),
+            &[
+                ("TRACELOOP_HEADERS", "X-Scope-OrgID=tl"),
+                ("TRACELOOP_METRICS_HEADERS", "THANOS-TENANT=t%20x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            otlp(&c.traces).headers,
+            vec![("X-Scope-OrgID".to_owned(), "tl".to_owned())]
+        );
+        assert_eq!(
+            otlp(&c.metrics).headers,
+            vec![("THANOS-TENANT".to_owned(), "t x".to_owned())]
+        );
+        assert_eq!(
+            otlp(&c.logs).headers,
+            vec![("X-Scope-OrgID".to_owned(), "tl".to_owned())]
+        );
+
+        // API key becomes a bearer token only when no headers are given
+        let s = Settings {
+            api_endpoint: Some("http://h:4318".into()),
+            ..Settings::default()
+        };
+        let c = resolve_with(s, Plugged::default(), &[("TRACELOOP_API_KEY", "sk-1")]).unwrap();
+        assert_eq!(
+            otlp(&c.traces).headers,
+            vec![("Authorization".to_owned(), "Bearer sk-1".to_owned())]
+        );
+
+        // an API key and no endpoint: Traceloop's platform
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[("TRACELOOP_API_KEY", "sk-1")],
+        )
+        .unwrap();
+        assert_eq!(url(&c.traces), "https://api.traceloop.com/v1/traces");
+
+        // gRPC metadata keys are lower-cased for the user
+        let s = Settings {
+            api_endpoint: Some("grpc://h:4317".into()),
+            headers: Some(vec![("X-Scope-OrgID".into(), "rca".into())]),
+            ..Settings::default()
+        };
+        let c = resolve_with(s, Plugged::default(), &[]).unwrap();
+        assert_eq!(
+            otlp(&c.traces).headers,
+            vec![("x-scope-orgid".to_owned(), "rca".to_owned())]
+        );
+    }
+
+    #[test]
+    fn a_bare_space_in_a_header_value_is_accepted_with_a_warning() {
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[
+                ("TRACELOOP_BASE_URL", "http://h:4318"),
+                ("TRACELOOP_HEADERS", "Authorization=Bearer abc"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            otlp(&c.traces).headers,
+            vec![("Authorization".to_owned(), "Bearer abc".to_owned())]
+        );
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert!(c.warnings[0].contains("TRACELOOP_HEADERS") && c.warnings[0].contains("space"));
+        assert!(!c.warnings[0].contains("abc"), "values are never printed");
+    }
+
+    #[test]
+    fn missing_api_key_for_traceloop_is_an_error() {
+        let s = Settings {
+            api_endpoint: Some("https://api.traceloop.com".into()),
+            ..Settings::default()
+        };
+        let e = resolve_with(s, Plugged::default(), &[]).unwrap_err();
+        assert!(matches!(e, InitError::MissingApiKey { .. }));
+        assert!(e.to_string().contains("TRACELOOP_API_KEY"), "{e}");
+    }
+
+    #[test]
+    fn custom_exporter_keeps_metrics_and_logs_off_unless_configured() {
+        let plugged = Plugged {
+            span_exporter: true,
+            ..Plugged::default()
+        };
+        let c = resolve_with(Settings::default(), plugged, &[]).unwrap();
+        assert_eq!(c.traces, Route::Custom);
+        assert!(matches!(&c.metrics, Route::Off(why) if why.contains("custom exporter")));
+        let c = resolve_with(
+            Settings::default(),
+            plugged,
+            &[("TRACELOOP_BASE_URL", "http://h:4318")],
+        )
+        .unwrap();
+        assert_eq!(c.traces, Route::Custom);
+        assert_eq!(url(&c.metrics), "http://h:4318/v1/metrics");
+    }
+
+    #[test]
+    fn switches_follow_builder_then_env_then_default() {
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[("TRACELOOP_TRACE_CONTENT", "false")],
+        )
+        .unwrap();
+        assert!(!c.trace_content);
+        let s = Settings {
+            trace_content: Some(true),
+            ..Settings::default()
+        };
+        let c = resolve_with(
+            s,
+            Plugged::default(),
+            &[("TRACELOOP_TRACE_CONTENT", "false")],
+        )
+        .unwrap();
+        assert!(c.trace_content);
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[("OTEL_SDK_DISABLED", "true")],
+        )
+        .unwrap();
+        assert!(!c.enabled);
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[("TRACELOOP_TRACING_ENABLED", "false")],
+        )
+        .unwrap();
+        assert!(!c.enabled);
+        let s = Settings {
+            enabled: Some(true),
+            ..Settings::default()
+        };
+        let c = resolve_with(
+            s,
+            Plugged::default(),
+            &[("TRACELOOP_TRACING_ENABLED", "false")],
+        )
+        .unwrap();
+        assert!(c.enabled);
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[
+                ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "100"),
+                ("TRACELOOP_DISABLE_BATCH", "true"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.value_length_limit, 100);
+        assert!(c.disable_batch);
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[
+                ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "100"),
+                ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "7"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.value_length_limit, 7);
+        let s = Settings {
+            app_name: Some("code".into()),
+            ..Settings::default()
+        };
+        let c = resolve_with(s, Plugged::default(), &[("OTEL_SERVICE_NAME", "env")]).unwrap();
+        assert_eq!(c.app_name, "code");
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[("OTEL_SERVICE_NAME", "env")],
+        )
+        .unwrap();
+        assert_eq!(c.app_name, "env");
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[
+                ("TRACELOOP_BASE_URL", "http://h:4318"),
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+                ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(otlp(&c.traces).timeout, Duration::from_millis(2500));
+        assert_eq!(otlp(&c.traces).compression, Some(Compression::Gzip));
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[
+                ("TRACELOOP_BASE_URL", "http://h:4318"),
+                ("TRACELOOP_METRICS_ENABLED", "false"),
+                ("TRACELOOP_LOGGING_ENABLED", "true"),
+            ],
+        )
+        .unwrap();
+        assert!(matches!(c.metrics, Route::Off(_)));
+        assert_eq!(url(&c.logs), "http://h:4318/v1/logs");
+        let c = resolve_with(
+            Settings {
+                block_instruments: vec![Instrument::Rig],
+                ..Settings::default()
+            },
+            Plugged::default(),
+            &[("TRACELOOP_INSTRUMENTS", "openai,rig")],
+        )
+        .unwrap();
+        assert_eq!(c.instruments, vec![Instrument::OpenAi]);
+    }
+
+    #[test]
+    fn bad_values_name_the_value_and_what_was_expected() {
+        let cases: Vec<(Settings, Vec<(&str, &str)>, &[&str])> = vec![
+            (
+                Settings::default(),
+                vec![("TRACELOOP_TRACE_CONTENT", "maybe")],
+                &["\"maybe\"", "TRACELOOP_TRACE_CONTENT", "true or false"],
+            ),
+            (
+                Settings::default(),
+                vec![
+                    ("TRACELOOP_BASE_URL", "http://h:4318"),
+                    ("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift"),
+                ],
+                &[
+                    "\"thrift\"",
+                    "OTEL_EXPORTER_OTLP_PROTOCOL",
+                    "http/protobuf, http/json or grpc",
+                ],
+            ),
+            (
+                Settings::default(),
+                vec![("TRACELOOP_BASE_URL", "htp://h:4318")],
+                &["TRACELOOP_BASE_URL", "htp", "expected"],
+            ),
+            (
+                Settings::default(),
+                vec![("TRACELOOP_BASE_URL", "http://h:99999")],
+                &["TRACELOOP_BASE_URL", "99999"],
+            ),
+            (
+                Settings::default(),
+                vec![
+                    ("TRACELOOP_BASE_URL", "http://h:4318"),
+                    ("TRACELOOP_HEADERS", "X-Scope-OrgID rca"),
+                ],
+                &["TRACELOOP_HEADERS", "X-Scope-OrgID", "key=value"],
+            ),
+            (
+                Settings::default(),
+                vec![
+                    ("TRACELOOP_BASE_URL", "http://h:4318"),
+                    ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s"),
+                ],
+                &["\"10s\"", "milliseconds"],
+            ),
+            (
+                Settings::default(),
+                vec![
+                    ("TRACELOOP_BASE_URL", "http://h:4318"),
+                    ("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli"),
+                ],
+                &["\"brotli\"", "gzip or none"],
+            ),
+            (
+                Settings::default(),
+                vec![("OTEL_TRACES_SAMPLER", "sometimes")],
+                &["\"sometimes\"", "always_on"],
+            ),
+            (
+                Settings {
+                    headers: Some(vec![("bad header".into(), "v".into())]),
+                    ..Settings::default()
+                },
+                vec![],
+                &["\"bad header\"", "headers", "HTTP header name"],
+            ),
+            (
+                Settings {
+                    api_endpoint: Some("".into()),
+                    ..Settings::default()
+                },
+                vec![],
+                &["api_endpoint", "empty"],
+            ),
+        ];
+        for (s, e, needles) in cases {
+            let err = resolve_with(s, Plugged::default(), &e)
+                .unwrap_err()
+                .to_string();
+            for n in needles {
+                assert!(err.contains(n), "{err:?} should mention {n:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let s = Settings {
+            api_key: Some("sk-secret".into()),
+            headers: Some(vec![("Authorization".into(), "Bearer sk-secret".into())]),
+            metrics_headers: Some(vec![("THANOS-TENANT".into(), "tenant-secret".into())]),
+            ..Settings::default()
+        };
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("secret"), "{dbg}");
+        assert!(dbg.contains("Authorization") && dbg.contains("THANOS-TENANT"));
+        let c = resolve_with(
+            s,
+            Plugged::default(),
+            &[("TRACELOOP_BASE_URL", "http://h:4318")],
+        )
+        .unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("secret"), "{dbg}");
+    }
 }
