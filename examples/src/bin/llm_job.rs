@@ -81,6 +81,16 @@ async fn call_openai(
     let content = v["choices"][0]["message"]["content"]
         .as_str()
         .ok_or(JobError::Shape { url })?;
+    let tokens = v["usage"]["total_tokens"].as_u64().unwrap_or(0);
+    opentelemetry::global::meter("llm_job")
+        .u64_counter("llm_job.tokens")
+        .with_unit("token")
+        .with_description("Tokens used by the job's chat completions")
+        .build()
+        .add(
+            tokens,
+            &[opentelemetry::KeyValue::new("model", model.to_owned())],
+        );
     tracing::info!(
         model = v["model"].as_str().unwrap_or_default(),
         completion_tokens = v["usage"]["completion_tokens"].as_u64().unwrap_or(0),
@@ -108,6 +118,7 @@ async fn main() -> ExitCode {
     let telemetry = match llmetry::init()
         .app_name(service)
         .disable_batch(true)
+        .logging_enabled(true)
         .resource_attributes([("deployment.environment", environment)])
         .install()
     {

@@ -3,6 +3,7 @@
 
 pub mod otlp;
 pub mod rotel;
+pub mod scenario;
 
 use std::sync::OnceLock;
 
