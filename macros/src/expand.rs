@@ -66,20 +66,22 @@ pub(crate) fn expand(kind: Kind, args: EntityArgs, item: ItemFn) -> syn::Result<
         .unwrap_or_else(|| unraw(&sig.ident));
     let span_name = LitStr::new(&format!("{name}.{}", kind.as_str()), Span::call_site());
     let name_lit = LitStr::new(&name, Span::call_site());
-    let kind_lit = LitStr::new(kind.as_str(), Span::call_site());
     let kind_path = format_ident!("{}", kind.variant());
 
     let p = quote!(::llmetry::__private);
-    let mut fields = quote!(traceloop.span.kind = #kind_lit, traceloop.entity.name = #name_lit);
-    if let Some(v) = &args.version
-        && v.base10_parse::<i64>()? != 0
-    {
-        let v: i64 = v.base10_parse()?;
-        fields.extend(quote!(, traceloop.entity.version = #v));
-    }
-    if matches!(kind, Kind::Tool) {
-        fields.extend(quote!(, gen_ai.tool.name = #name_lit));
-    }
+    // Entity attributes are added by the enrichment processor from `EntityMeta` (static
+    // strings, no per-call allocation), so the tracing span itself carries no fields.
+    let version = match &args.version {
+        Some(v) => {
+            let v: i64 = v.base10_parse()?;
+            if v == 0 {
+                quote!(#p::core::option::Option::None)
+            } else {
+                quote!(#p::core::option::Option::Some(#v))
+            }
+        }
+        None => quote!(#p::core::option::Option::None),
+    };
     let parent = if args.new_trace {
         quote!(parent: #p::core::option::Option::<#p::tracing::Id>::None,)
     } else {
@@ -107,13 +109,14 @@ pub(crate) fn expand(kind: Kind, args: EntityArgs, item: ItemFn) -> syn::Result<
             const __LLMETRY_META: #p::EntityMeta = #p::EntityMeta {
                 kind: #p::EntityKind::#kind_path,
                 name: #name_lit,
+                version: #version,
                 capture_input: #capture_input,
                 capture_output: #capture_output,
                 new_trace: #new_trace,
             };
             #p::EntityScope::start(
                 &__LLMETRY_META,
-                || #p::tracing::span!(target: "llmetry", #parent #p::tracing::Level::INFO, #span_name, #fields),
+                || #p::tracing::span!(target: "llmetry", #parent #p::tracing::Level::INFO, #span_name),
                 #[allow(unused_variables, clippy::needless_borrow)]
                 |__llmetry_w: &mut #p::InputJson| {
                     #[allow(unused_imports)]

@@ -161,6 +161,7 @@ where
     ectx.associations = Some(Arc::new(cell));
     ectx.own_path = ectx.child_path.clone();
     ectx.parent_span_id = opentelemetry::trace::SpanId::INVALID;
+    ectx.owner = None;
     let cx = cx.with_value(ectx);
     scoped.run_in(cx)
 }
@@ -208,6 +209,7 @@ pub fn with_conversation_id<M, S: InContext<M>>(id: impl Into<String>, scoped: S
     ectx.associations = Some(Arc::new(cell));
     ectx.own_path = ectx.child_path.clone();
     ectx.parent_span_id = opentelemetry::trace::SpanId::INVALID;
+    ectx.owner = None;
     scoped.run_in(cx.with_value(ectx))
 }
 

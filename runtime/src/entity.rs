@@ -56,6 +56,8 @@ pub struct EntityMeta {
     pub kind: EntityKind,
     /// The entity name.
     pub name: &'static str,
+    /// `version = N` (never `Some(0)`: Python does not write version 0).
+    pub version: Option<i64>,
     /// `capture_input = false` turns input capture off for this entity.
     pub capture_input: bool,
     /// `capture_output = false` turns output capture off for this entity.
@@ -143,6 +145,9 @@ pub(crate) struct EntityContext {
     /// The span id current when this context was made: a span started directly with it
     /// as parent context is the owner entity span itself.
     pub(crate) parent_span_id: SpanId,
+    /// The owner entity's static attributes (kind, name, version), written on the owner
+    /// span only.
+    pub(crate) owner: Option<OwnerAttrs>,
     pub(crate) associations: Option<Arc<Associations>>,
 }
 
@@ -155,6 +160,7 @@ impl Default for EntityContext {
             child_path: None,
             parent_span_id: SpanId::INVALID,
             associations: None,
+            owner: None,
         }
     }
 }
@@ -166,6 +172,31 @@ impl EntityContext {
             self.own_path.as_ref()
         } else {
             self.child_path.as_ref()
+        }
+    }
+}
+
+/// Static attributes of an entity span.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OwnerAttrs {
+    pub(crate) kind: EntityKind,
+    pub(crate) name: &'static str,
+    pub(crate) version: Option<i64>,
+}
+
+impl OwnerAttrs {
+    pub(crate) fn write(&self, span: &mut opentelemetry_sdk::trace::Span) {
+        use opentelemetry::trace::Span as _;
+        span.set_attribute(KeyValue::new(
+            semconv::TRACELOOP_SPAN_KIND,
+            self.kind.as_str(),
+        ));
+        span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_NAME, self.name));
+        if let Some(v) = self.version {
+            span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_VERSION, v));
+        }
+        if self.kind == EntityKind::Tool {
+            span.set_attribute(KeyValue::new(semconv::GEN_AI_TOOL_NAME, self.name));
         }
     }
 }
@@ -262,8 +293,13 @@ impl EntityScope {
             ectx.associations = Some(cell);
         }
         ectx.parent_span_id = parent_span_id;
+        ectx.owner = Some(OwnerAttrs {
+            kind: meta.kind,
+            name: meta.name,
+            version: meta.version,
+        });
 
-        let content = content_allowed(&current);
+        let content = (meta.capture_input || meta.capture_output) && content_allowed(&current);
         let span = if meta.new_trace {
             // An explicit root: tracing-opentelemetry ignores the current context for it, so
             // hand it the parent context directly.

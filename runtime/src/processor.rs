@@ -40,6 +40,11 @@ impl SpanProcessor for EnrichmentProcessor {
             span.set_attribute(KeyValue::new(semconv::GEN_AI_AGENT_NAME, a));
         }
         let parent_span_id = cx.span().span_context().span_id();
+        if parent_span_id == e.parent_span_id
+            && let Some(owner) = &e.owner
+        {
+            owner.write(span);
+        }
         if let Some(p) = e.path_for(parent_span_id) {
             span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_PATH, p.clone()));
         }
