@@ -163,22 +163,24 @@ pub enum InitError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ShutdownError {
-    /// The exporters did not finish within the bound.
+    /// Some signals' exporters did not finish within the bound.
     #[error(
-        "telemetry {operation} did not finish within {timeout:?}; some data may not have been delivered"
+        "telemetry {operation} did not finish within {timeout:?} for {pending}; data still buffered for them was dropped"
     )]
     Timeout {
         /// `flush` or `shutdown`.
         operation: &'static str,
         /// The bound that was hit.
         timeout: Duration,
+        /// The unfinished signals and their destinations.
+        pending: String,
     },
-    /// An exporter reported an error.
-    #[error("telemetry {operation} failed: {message}")]
+    /// Some exports failed.
+    #[error("telemetry {operation} incomplete: {message}")]
     Export {
         /// `flush` or `shutdown`.
         operation: &'static str,
-        /// The exporters' messages.
+        /// Per signal, what failed.
         message: String,
     },
 }
@@ -543,15 +545,24 @@ impl TelemetryBuilder {
         for add in processors {
             tb = add(tb);
         }
-        let wrap = |target: String| SpanWrap {
-            reporter: Reporter::new("traces", target),
+        let mut reporters: Vec<Arc<Reporter>> = Vec::new();
+        let mut reporter = |signal: &'static str, target: String| {
+            let r = Reporter::new(signal, target);
+            reporters.push(Arc::clone(&r));
+            r
+        };
+        let wrap = |reporter: Arc<Reporter>| SpanWrap {
+            reporter,
             postprocess: postprocess.clone(),
             disable_batch: cfg.disable_batch,
         };
         let traces_line = match &cfg.traces {
             Route::Custom => match span_exporter {
                 Some((sink, name)) => {
-                    tb = sink(tb, wrap(format!("custom exporter {name}")));
+                    tb = sink(
+                        tb,
+                        wrap(reporter("traces", format!("custom exporter {name}"))),
+                    );
                     format!("custom exporter {name}")
                 }
                 None => "custom span processor".to_owned(),
@@ -559,14 +570,17 @@ impl TelemetryBuilder {
             Route::Console => {
                 tb = tb.with_span_processor(batch_processor(
                     crate::ConsoleExporter::default(),
-                    wrap("the console".into()),
+                    wrap(reporter("traces", "the console".into())),
                 ));
                 "the console (stderr); set TRACELOOP_BASE_URL or OTEL_EXPORTER_OTLP_ENDPOINT to send OTLP to a collector"
                     .to_owned()
             }
             Route::Otlp(route) => {
                 let exporter = pipeline::otlp_span_exporter(route, rt.as_ref())?;
-                tb = tb.with_span_processor(batch_processor(exporter, wrap(route.describe())));
+                tb = tb.with_span_processor(batch_processor(
+                    exporter,
+                    wrap(reporter("traces", route.describe())),
+                ));
                 route.describe()
             }
             Route::Off(why) => format!("off ({why})"),
@@ -592,22 +606,17 @@ impl TelemetryBuilder {
         let (meter_provider, metrics_line) = match &cfg.metrics {
             Route::Custom => match metrics_exporter {
                 Some(sink) => {
-                    let mp = sink(
-                        mb,
-                        Reporter::new("metrics", "custom exporter".into()),
-                        interval,
-                    )
-                    .build();
+                    let mp =
+                        sink(mb, reporter("metrics", "custom exporter".into()), interval).build();
                     (Some(mp), "custom exporter".to_owned())
                 }
                 None => (None, "off".to_owned()),
             },
             Route::Otlp(route) => {
                 let exporter = pipeline::otlp_metric_exporter(route, rt.as_ref())?;
-                let reporter = Reporter::new("metrics", route.describe());
                 let reader = PeriodicReader::builder(ReportingMetricExporter {
                     inner: exporter,
-                    reporter,
+                    reporter: reporter("metrics", route.describe()),
                 })
                 .with_interval(interval)
                 .build();
@@ -624,7 +633,7 @@ impl TelemetryBuilder {
                 Some(sink) => {
                     let lp = sink(
                         lb,
-                        Reporter::new("logs", "custom exporter".into()),
+                        reporter("logs", "custom exporter".into()),
                         cfg.disable_batch,
                     )
                     .build();
@@ -634,12 +643,11 @@ impl TelemetryBuilder {
             },
             Route::Otlp(route) => {
                 let exporter = pipeline::otlp_log_exporter(route, rt.as_ref())?;
-                let reporter = Reporter::new("logs", route.describe());
                 let lp = lb
                     .with_log_processor(log_processor(
                         ReportingLogExporter {
                             inner: exporter,
-                            reporter,
+                            reporter: reporter("logs", route.describe()),
                         },
                         cfg.disable_batch,
                     ))
@@ -711,6 +719,7 @@ impl TelemetryBuilder {
                 logger_provider,
                 tracer,
                 grpc_runtime: std::sync::Mutex::new(rt),
+                reporters,
                 shut_down: AtomicBool::new(false),
             })),
         })
@@ -809,6 +818,7 @@ struct Inner {
     logger_provider: Option<SdkLoggerProvider>,
     tracer: SdkTracer,
     grpc_runtime: std::sync::Mutex<Option<tokio::runtime::Runtime>>,
+    reporters: Vec<Arc<Reporter>>,
     shut_down: AtomicBool,
 }
 
@@ -857,30 +867,18 @@ impl Telemetry {
         let Some(inner) = &self.inner else {
             return Ok(());
         };
-        let inner = Arc::clone(inner);
-        bounded("flush", move || {
-            let mut errs = Vec::new();
-            if let Err(e) = inner.tracer_provider.force_flush() {
-                errs.push(format!("traces: {e}"));
-            }
-            if let Some(lp) = &inner.logger_provider
-                && let Err(e) = lp.force_flush()
-            {
-                errs.push(format!("logs: {e}"));
-            }
-            if let Some(mp) = &inner.meter_provider
-                && let Err(e) = mp.force_flush()
-            {
-                errs.push(format!("metrics: {e}"));
-            }
-            errs
-        })
+        let ops = inner.signal_ops(
+            |p| p.force_flush(),
+            |p| p.force_flush(),
+            |p| p.force_flush(),
+        );
+        bounded("flush", ops)
     }
 
-    /// Flushes and stops every pipeline (traces, then logs, then metrics), waiting at most
-    /// [`SHUTDOWN_TIMEOUT`] even when the collector never answers. Later calls (and `Drop`)
-    /// do nothing. Safe to call from async code on any runtime flavour: the work runs on a
-    /// helper thread.
+    /// Flushes and stops every pipeline, waiting at most [`SHUTDOWN_TIMEOUT`] even when the
+    /// collector never answers (the three signals shut down side by side, so a slow one
+    /// does not starve the others). Later calls (and `Drop`) do nothing. Safe to call from
+    /// async code on any runtime flavour: the work runs on helper threads.
     pub fn shutdown(&self) -> Result<(), ShutdownError> {
         let Some(inner) = &self.inner else {
             return Ok(());
@@ -889,27 +887,16 @@ impl Telemetry {
             return Ok(());
         }
         state::silence();
-        let worker = Arc::clone(inner);
-        let result = bounded("shutdown", move || {
-            let mut errs = Vec::new();
-            if let Err(e) = worker
-                .tracer_provider
-                .shutdown_with_timeout(SHUTDOWN_TIMEOUT)
-            {
-                errs.push(format!("traces: {e}"));
-            }
-            if let Some(lp) = &worker.logger_provider
-                && let Err(e) = lp.shutdown_with_timeout(SHUTDOWN_TIMEOUT)
-            {
-                errs.push(format!("logs: {e}"));
-            }
-            if let Some(mp) = &worker.meter_provider
-                && let Err(e) = mp.shutdown_with_timeout(SHUTDOWN_TIMEOUT)
-            {
-                errs.push(format!("metrics: {e}"));
-            }
-            errs
-        });
+        let ops = inner.signal_ops(
+            |p| p.shutdown_with_timeout(SHUTDOWN_TIMEOUT),
+            |p| p.shutdown_with_timeout(SHUTDOWN_TIMEOUT),
+            |p| p.shutdown_with_timeout(SHUTDOWN_TIMEOUT),
+        );
+        let result = bounded("shutdown", ops);
+        // Whatever fails from here on is our own teardown, not the collector.
+        for r in &inner.reporters {
+            r.close();
+        }
         // Never blocks, even inside an async runtime.
         if let Some(rt) = inner
             .grpc_runtime
@@ -924,31 +911,111 @@ impl Telemetry {
     }
 }
 
-/// Runs `op` on a helper thread, waiting at most [`SHUTDOWN_TIMEOUT`] (plus a small grace).
-fn bounded<F>(operation: &'static str, op: F) -> Result<(), ShutdownError>
-where
-    F: FnOnce() -> Vec<String> + Send + 'static,
-{
-    let (tx, rx) = std::sync::mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name(format!("llmetry-{operation}"))
-        .spawn(move || {
-            let _ = tx.send(op());
+type SignalOp = (
+    Arc<Reporter>,
+    Box<dyn FnOnce() -> opentelemetry_sdk::error::OTelSdkResult + Send>,
+);
+
+impl Inner {
+    /// One operation per installed provider, paired with its signal's reporter.
+    fn signal_ops(
+        &self,
+        traces: impl FnOnce(SdkTracerProvider) -> opentelemetry_sdk::error::OTelSdkResult
+        + Send
+        + 'static,
+        logs: impl FnOnce(SdkLoggerProvider) -> opentelemetry_sdk::error::OTelSdkResult + Send + 'static,
+        metrics: impl FnOnce(SdkMeterProvider) -> opentelemetry_sdk::error::OTelSdkResult
+        + Send
+        + 'static,
+    ) -> Vec<SignalOp> {
+        let reporter = |signal: &str| {
+            self.reporters
+                .iter()
+                .find(|r| r.signal() == signal)
+                .cloned()
+        };
+        let mut ops: Vec<SignalOp> = Vec::new();
+        let tp = self.tracer_provider.clone();
+        ops.push((
+            reporter("traces")
+                .unwrap_or_else(|| Reporter::new("traces", "the span processors".into())),
+            Box::new(move || traces(tp)),
+        ));
+        if let (Some(lp), Some(r)) = (self.logger_provider.clone(), reporter("logs")) {
+            ops.push((r, Box::new(move || logs(lp))));
+        }
+        if let (Some(mp), Some(r)) = (self.meter_provider.clone(), reporter("metrics")) {
+            ops.push((r, Box::new(move || metrics(mp))));
+        }
+        ops
+    }
+}
+
+/// Runs each signal's operation on its own helper thread and waits at most
+/// [`SHUTDOWN_TIMEOUT`] (plus a small grace) for all of them together.
+fn bounded(operation: &'static str, ops: Vec<SignalOp>) -> Result<(), ShutdownError> {
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, opentelemetry_sdk::error::OTelSdkResult)>();
+    let mut reporters = Vec::new();
+    let mut results: Vec<Option<opentelemetry_sdk::error::OTelSdkResult>> = Vec::new();
+    for (i, (reporter, op)) in ops.into_iter().enumerate() {
+        let tx = tx.clone();
+        let name = format!("llmetry-{operation}-{}", reporter.signal());
+        reporters.push(reporter);
+        let spawned = std::thread::Builder::new().name(name).spawn(move || {
+            let _ = tx.send((i, op()));
         });
-    if spawned.is_err() {
-        return Err(ShutdownError::Export {
-            operation,
-            message: "could not start a helper thread".to_owned(),
+        results.push(match spawned {
+            Ok(_) => None,
+            Err(e) => Some(Err(
+                opentelemetry_sdk::error::OTelSdkError::InternalFailure(format!(
+                    "could not start a helper thread: {e}"
+                )),
+            )),
         });
     }
+    drop(tx);
     let timeout = SHUTDOWN_TIMEOUT + Duration::from_millis(500);
-    match rx.recv_timeout(timeout) {
-        Ok(errs) if errs.is_empty() => Ok(()),
-        Ok(errs) => Err(ShutdownError::Export {
+    let deadline = std::time::Instant::now() + timeout;
+    while results.iter().any(Option::is_none) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((i, r)) => results[i] = Some(r),
+            Err(_) => break,
+        }
+    }
+    let pending: Vec<String> = reporters
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| r.is_none())
+        .map(|(rep, _)| format!("{} ({})", rep.signal(), rep.target()))
+        .collect();
+    if !pending.is_empty() {
+        return Err(ShutdownError::Timeout {
             operation,
-            message: errs.join("; "),
-        }),
-        Err(_) => Err(ShutdownError::Timeout { operation, timeout }),
+            timeout,
+            pending: pending.join(", "),
+        });
+    }
+    let failures: Vec<String> = reporters
+        .iter()
+        .zip(results)
+        .filter_map(|(rep, r)| match r {
+            Some(Err(_)) if rep.warned() => Some(format!(
+                "{}: not everything reached {} (the export failure is reported above)",
+                rep.signal(),
+                rep.target()
+            )),
+            Some(Err(e)) => Some(format!("{}: {e}", rep.signal())),
+            _ => None,
+        })
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(ShutdownError::Export {
+            operation,
+            message: failures.join("; "),
+        })
     }
 }
 

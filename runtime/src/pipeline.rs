@@ -62,6 +62,7 @@ pub(crate) struct Reporter {
     signal: &'static str,
     target: String,
     warned: AtomicBool,
+    closing: AtomicBool,
 }
 
 impl Reporter {
@@ -70,11 +71,32 @@ impl Reporter {
             signal,
             target,
             warned: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
         })
+    }
+
+    pub(crate) fn signal(&self) -> &'static str {
+        self.signal
+    }
+
+    pub(crate) fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Whether a failure of this signal was already printed.
+    pub(crate) fn warned(&self) -> bool {
+        self.warned.load(Ordering::Relaxed)
+    }
+
+    /// Shutdown gave up on this signal: what fails after this is our doing, not the
+    /// collector's, and is not reported.
+    pub(crate) fn close(&self) {
+        self.closing.store(true, Ordering::Relaxed);
     }
 
     fn report(&self, result: &OTelSdkResult) {
         if let Err(e) = result
+            && !self.closing.load(Ordering::Relaxed)
             && !self.warned.swap(true, Ordering::Relaxed)
         {
             eprintln!(

@@ -42,8 +42,9 @@ fn warn_not_initialized() {
             .unwrap_or(false);
         if !suppressed {
             eprintln!(
-                "llmetry: warning: annotated functions run untraced because llmetry::init()...install() has not run \
-                 (this warning is printed once; set TRACELOOP_SUPPRESS_WARNINGS=true to hide it)"
+                "llmetry: warning: annotated functions run untraced: llmetry is not installed \
+                 (llmetry::init()...install() has not run, or returned an error); \
+                 printed once; TRACELOOP_SUPPRESS_WARNINGS=true hides it"
             );
         }
     }
