@@ -787,7 +787,7 @@ fn propagators_from_env(env: &EnvSource) -> Result<Vec<PropagatorKind>, InitErro
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> EnvSource {

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use llmetry::{Instrument, task, workflow};
-use opentelemetry::propagation::TextMapPropagator as _;
 use opentelemetry::trace::{SpanKind, TraceId, TraceState};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::logs::InMemoryLogExporter;
