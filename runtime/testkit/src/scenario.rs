@@ -23,6 +23,7 @@ fn pipeline_task(prompt: &str) -> TaskIds {
     let cx = opentelemetry::Context::current();
     let sc = cx.span().span_context().clone();
     tracing::info!(prompt_chars = prompt.len() as u64, "pipeline task ran");
+    log::warn!("a record from the log crate");
     // What an exporter's own HTTP stack logs must never become telemetry.
     tracing::info!(target: "hyper::client::pool", "exporter-internal noise");
     tracing::info!(target: "opentelemetry_sdk", "exporter-internal noise");
