@@ -257,3 +257,55 @@ pub fn propagate_fn<F: FnOnce() -> R, R>(f: F) -> impl FnOnce() -> R {
         f()
     }
 }
+
+/// Whether content (inputs, outputs, prompts, completions) may be recorded here: the
+/// innermost [`with_trace_content`] override, else `trace_content(..)` /
+/// `TRACELOOP_TRACE_CONTENT`. LLM instruments use the same gate as the macros.
+///
+/// ```
+/// assert!(llmetry::with_trace_content(false, || !llmetry::trace_content_enabled()));
+/// ```
+pub fn trace_content_enabled() -> bool {
+    crate::entity::content_allowed(&Context::current())
+}
+
+/// The name of the innermost enclosing workflow, if any (for metric attributes).
+///
+/// ```
+/// #[llmetry::workflow(name = "nightly")]
+/// fn nightly() -> Option<&'static str> { llmetry::current_workflow_name() }
+/// assert_eq!(llmetry::current_workflow_name(), None);
+/// # let _ = nightly;
+/// ```
+pub fn current_workflow_name() -> Option<&'static str> {
+    Context::current()
+        .get::<EntityContext>()
+        .and_then(|e| e.workflow)
+}
+
+/// The association properties in effect here, as `traceloop.association.properties.<k>`
+/// attributes (for instruments that opt in to putting them on metrics).
+///
+/// ```
+/// let props = llmetry::with_association_properties([("user_id", "u-1")], llmetry::current_association_properties);
+/// assert_eq!(props.len(), 1);
+/// ```
+pub fn current_association_properties() -> Vec<KeyValue> {
+    Context::current()
+        .get::<EntityContext>()
+        .and_then(|e| e.associations.as_ref())
+        .map(|a| a.snapshot().props.as_ref().clone())
+        .unwrap_or_default()
+}
+
+/// Cuts `s` to the configured attribute value length limit at a UTF-8 boundary
+/// (`OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, default [`crate::DEFAULT_VALUE_LENGTH_LIMIT`]).
+///
+/// ```
+/// let mut s = "x".repeat(100_000);
+/// llmetry::truncate_value(&mut s);
+/// assert!(s.len() <= llmetry::DEFAULT_VALUE_LENGTH_LIMIT);
+/// ```
+pub fn truncate_value(s: &mut String) {
+    crate::capture::truncate_utf8(s, crate::state::value_limit());
+}

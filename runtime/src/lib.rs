@@ -60,8 +60,10 @@ pub use config::{
 };
 pub use console::{ConsoleExporter, SharedBuffer};
 pub use context::{
-    ClosureMarker, FutureMarker, InContext, propagate, propagate_fn, set_association_properties,
-    set_conversation_id, with_association_properties, with_conversation_id, with_trace_content,
+    ClosureMarker, FutureMarker, InContext, current_association_properties, current_workflow_name,
+    propagate, propagate_fn, set_association_properties, set_conversation_id,
+    trace_content_enabled, truncate_value, with_association_properties, with_conversation_id,
+    with_trace_content,
 };
 pub use entity::EntityKind;
 pub use env::EnvSource;

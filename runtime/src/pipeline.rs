@@ -369,59 +369,37 @@ where
     Ok(b)
 }
 
-/// The OTLP span exporter for `route`; gRPC ones are built inside `rt`.
-pub(crate) fn otlp_span_exporter(
-    route: &OtlpRoute,
-    rt: Option<&tokio::runtime::Runtime>,
-) -> Result<opentelemetry_otlp::SpanExporter, InitError> {
-    let b = opentelemetry_otlp::SpanExporter::builder();
-    match (&route.destination, rt) {
-        (Destination::Grpc { .. }, Some(rt)) => {
-            let _enter = rt.enter();
-            configure_tonic(b.with_tonic(), route)?
-                .build()
-                .map_err(build_err(route))
+/// Defines a function building the OTLP exporter of one signal for a route: gRPC ones
+/// inside the owned runtime, HTTP ones with the pinned-headers blocking client. (The three
+/// exporter builders share traits for configuration but not for `build`.)
+macro_rules! otlp_exporter {
+    ($(#[$doc:meta])* $name:ident, $exporter:ty) => {
+        $(#[$doc])*
+        pub(crate) fn $name(route: &OtlpRoute, rt: Option<&tokio::runtime::Runtime>) -> Result<$exporter, InitError> {
+            let b = <$exporter>::builder();
+            match (&route.destination, rt) {
+                (Destination::Grpc { .. }, Some(rt)) => {
+                    let _enter = rt.enter();
+                    configure_tonic(b.with_tonic(), route)?.build().map_err(build_err(route))
+                }
+                _ => configure_http(b.with_http(), route)?.build().map_err(build_err(route)),
+            }
         }
-        _ => configure_http(b.with_http(), route)?
-            .build()
-            .map_err(build_err(route)),
-    }
+    };
 }
 
-/// The OTLP metric exporter for `route`; gRPC ones are built inside `rt`.
-pub(crate) fn otlp_metric_exporter(
-    route: &OtlpRoute,
-    rt: Option<&tokio::runtime::Runtime>,
-) -> Result<opentelemetry_otlp::MetricExporter, InitError> {
-    let b = opentelemetry_otlp::MetricExporter::builder();
-    match (&route.destination, rt) {
-        (Destination::Grpc { .. }, Some(rt)) => {
-            let _enter = rt.enter();
-            configure_tonic(b.with_tonic(), route)?
-                .build()
-                .map_err(build_err(route))
-        }
-        _ => configure_http(b.with_http(), route)?
-            .build()
-            .map_err(build_err(route)),
-    }
-}
-
-/// The OTLP log exporter for `route`; gRPC ones are built inside `rt`.
-pub(crate) fn otlp_log_exporter(
-    route: &OtlpRoute,
-    rt: Option<&tokio::runtime::Runtime>,
-) -> Result<opentelemetry_otlp::LogExporter, InitError> {
-    let b = opentelemetry_otlp::LogExporter::builder();
-    match (&route.destination, rt) {
-        (Destination::Grpc { .. }, Some(rt)) => {
-            let _enter = rt.enter();
-            configure_tonic(b.with_tonic(), route)?
-                .build()
-                .map_err(build_err(route))
-        }
-        _ => configure_http(b.with_http(), route)?
-            .build()
-            .map_err(build_err(route)),
-    }
-}
+otlp_exporter!(
+    /// The OTLP span exporter for `route`.
+    otlp_span_exporter,
+    opentelemetry_otlp::SpanExporter
+);
+otlp_exporter!(
+    /// The OTLP metric exporter for `route`.
+    otlp_metric_exporter,
+    opentelemetry_otlp::MetricExporter
+);
+otlp_exporter!(
+    /// The OTLP log exporter for `route`.
+    otlp_log_exporter,
+    opentelemetry_otlp::LogExporter
+);
