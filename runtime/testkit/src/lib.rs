@@ -1,6 +1,7 @@
 //! Dev-only helpers shared by llmetry's tests: one real pipeline per test binary that
 //! exports into `opentelemetry_sdk`'s in-memory exporter, and span look-ups.
 
+pub mod llm_stub;
 pub mod otlp;
 pub mod rotel;
 pub mod scenario;
@@ -14,6 +15,8 @@ use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 /// The installed pipeline of this test binary.
 pub struct Harness {
     exporter: InMemorySpanExporter,
+    metrics: opentelemetry_sdk::metrics::InMemoryMetricExporter,
+    logs: opentelemetry_sdk::logs::InMemoryLogExporter,
     telemetry: llmetry::Telemetry,
 }
 
@@ -30,6 +33,8 @@ pub fn harness_with(
 ) -> &'static Harness {
     HARNESS.get_or_init(|| {
         let exporter = InMemorySpanExporter::default();
+        let metrics = opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
+        let logs = opentelemetry_sdk::logs::InMemoryLogExporter::default();
         let builder = llmetry::init()
             .app_name("llmetry-tests")
             .disable_batch(true)
@@ -37,13 +42,18 @@ pub fn harness_with(
             .env_source(llmetry::EnvSource::from_pairs(
                 Vec::<(String, String)>::new(),
             ))
-            .exporter(exporter.clone());
+            .exporter(exporter.clone())
+            .metrics_exporter(metrics.clone())
+            .logging_exporter(logs.clone())
+            .logging_enabled(true);
         let telemetry = match configure(builder).install() {
             Ok(t) => t,
             Err(e) => panic!("test harness install failed: {e}"),
         };
         Harness {
             exporter,
+            metrics,
+            logs,
             telemetry,
         }
     })
@@ -92,6 +102,24 @@ impl Harness {
             .into_iter()
             .filter(|s| s.name == name)
             .collect()
+    }
+
+    /// Every metric collected so far (after a flush), as `(name, data points)` summaries.
+    pub fn metrics(&self) -> Vec<opentelemetry_sdk::metrics::data::ResourceMetrics> {
+        self.flush();
+        match self.metrics.get_finished_metrics() {
+            Ok(m) => m,
+            Err(e) => panic!("in-memory metric exporter: {e}"),
+        }
+    }
+
+    /// Every log record emitted so far (after a flush).
+    pub fn logs(&self) -> Vec<opentelemetry_sdk::logs::in_memory_exporter::LogDataWithResource> {
+        self.flush();
+        match self.logs.get_emitted_logs() {
+            Ok(l) => l,
+            Err(e) => panic!("in-memory log exporter: {e}"),
+        }
     }
 
     /// The telemetry guard.

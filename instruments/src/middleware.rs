@@ -1,0 +1,339 @@
+//! A `reqwest-middleware` middleware that captures LLM calls made with reqwest (raw
+//! reqwest users, rig's `ReqwestMiddlewareClient`): the LLM span, its attributes and the
+//! metrics. Non-streamed bodies are handed back to the caller intact; streamed bodies pass
+//! through chunk by chunk while they are accumulated, and the span ends with the stream.
+
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use bytes::Bytes;
+use opentelemetry::context::FutureExt as _;
+use reqwest::ResponseBuilderExt as _;
+use reqwest_middleware::{Middleware, Next};
+
+use crate::model::{Api, Provider, ProviderError};
+use crate::providers::stream::{NdjsonDecoder, SseDecoder};
+use crate::providers::{self, Accumulator};
+use crate::span::{LlmSpan, StreamEnd};
+
+/// Captures LLM calls passing through a `reqwest_middleware::ClientWithMiddleware`.
+///
+/// ```
+/// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+///     .with(llmetry_instruments::LlmMiddleware::default())
+///     .build();
+/// # drop(client);
+/// ```
+#[derive(Debug, Clone)]
+pub struct LlmMiddleware {
+    inject_traceparent: bool,
+    providers: Vec<(String, Provider)>,
+}
+
+impl Default for LlmMiddleware {
+    fn default() -> Self {
+        Self {
+            inject_traceparent: true,
+            providers: Vec::new(),
+        }
+    }
+}
+
+impl LlmMiddleware {
+    /// A middleware with W3C `traceparent` injection on.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether to send the LLM span's W3C `traceparent` (and `tracestate`, baggage) with each
+    /// request. Default: on, as in Python.
+    pub fn inject_traceparent(mut self, on: bool) -> Self {
+        self.inject_traceparent = on;
+        self
+    }
+
+    /// Names the provider behind an OpenAI-compatible base URL the built-in rules cannot
+    /// recognise, e.g. `("http://gpu-box:8000", Provider::Vllm)`.
+    pub fn provider(mut self, base_url: impl Into<String>, provider: Provider) -> Self {
+        self.providers.push((base_url.into(), provider));
+        self
+    }
+}
+
+fn instrument_of(provider: &Provider, api: Api) -> llmetry::Instrument {
+    match (provider, api) {
+        (Provider::Anthropic, _) | (_, Api::AnthropicMessages) => llmetry::Instrument::Anthropic,
+        (_, Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed) => {
+            llmetry::Instrument::Ollama
+        }
+        _ => llmetry::Instrument::OpenAi,
+    }
+}
+
+struct HeaderInjector<'a>(&'a mut reqwest::header::HeaderMap);
+
+impl opentelemetry::propagation::Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(k), Ok(v)) = (
+            reqwest::header::HeaderName::from_bytes(key.as_bytes()),
+            reqwest::header::HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(k, v);
+        }
+    }
+}
+
+fn transport_error(e: &reqwest_middleware::Error) -> ProviderError {
+    let error_type = match e {
+        reqwest_middleware::Error::Reqwest(r) if r.is_timeout() => "timeout",
+        reqwest_middleware::Error::Reqwest(r) if r.is_connect() => "connection_error",
+        _ => "transport_error",
+    };
+    ProviderError {
+        error_type: error_type.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+fn rebuild(
+    status: reqwest::StatusCode,
+    version: reqwest::Version,
+    headers: reqwest::header::HeaderMap,
+    url: reqwest::Url,
+    body: reqwest::Body,
+) -> reqwest_middleware::Result<reqwest::Response> {
+    let mut builder = http::Response::builder()
+        .status(status)
+        .version(version)
+        .url(url);
+    if let Some(h) = builder.headers_mut() {
+        *h = headers;
+    }
+    builder
+        .body(body)
+        .map(reqwest::Response::from)
+        .map_err(|e| reqwest_middleware::Error::Middleware(e.into()))
+}
+
+#[async_trait::async_trait]
+impl Middleware for LlmMiddleware {
+    async fn handle(
+        &self,
+        mut req: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        let Some((provider, api)) = providers::detect::detect_with(req.url(), &self.providers)
+        else {
+            return next.run(req, extensions).await;
+        };
+        if !llmetry::instrument_enabled(instrument_of(&provider, api)) {
+            return next.run(req, extensions).await;
+        }
+        let server = req
+            .url()
+            .host_str()
+            .map(|h| (h.to_owned(), req.url().port_or_known_default().unwrap_or(0)));
+        let request_json: Option<serde_json::Value> = req
+            .body()
+            .and_then(|b| b.as_bytes())
+            .and_then(|b| serde_json::from_slice(b).ok());
+        // Only JSON bodies naming a model are LLM calls: `/api/chat` or `/v1/messages` on an
+        // unknown host may be something else entirely.
+        if request_json
+            .as_ref()
+            .is_none_or(|j| j.get("model").is_none())
+        {
+            return next.run(req, extensions).await;
+        }
+        let mut span = LlmSpan::start(
+            api,
+            provider,
+            server.as_ref().map(|(h, p)| (h.as_str(), *p)),
+        );
+        let streamed_request = match &request_json {
+            Some(j) => {
+                let parsed = providers::parse_request(api, j);
+                let s = parsed.stream;
+                span.record_request(&parsed);
+                s
+            }
+            None => false,
+        };
+        if self.inject_traceparent {
+            let cx = span.context().clone();
+            opentelemetry::global::get_text_map_propagator(|p| {
+                p.inject_context(&cx, &mut HeaderInjector(req.headers_mut()))
+            });
+        }
+
+        let cx = span.context().clone();
+        let resp = match next.run(req, extensions).with_context(cx).await {
+            Ok(r) => r,
+            Err(e) => {
+                span.fail(&transport_error(&e));
+                return Err(e);
+            }
+        };
+        let status = resp.status();
+        let version = resp.version();
+        let headers = resp.headers().clone();
+        let url = resp.url().clone();
+
+        if !status.is_success() {
+            let bytes = match resp.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    let err = reqwest_middleware::Error::Reqwest(e);
+                    span.fail(&transport_error(&err));
+                    return Err(err);
+                }
+            };
+            span.fail(&providers::parse_error(status.as_u16(), &bytes));
+            return rebuild(status, version, headers, url, reqwest::Body::from(bytes));
+        }
+
+        let content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let streamed = content_type.starts_with("text/event-stream")
+            || content_type.starts_with("application/x-ndjson")
+            || (streamed_request
+                && !api.streams_sse()
+                && !content_type.starts_with("application/json"));
+        if streamed {
+            let tap = StreamTap {
+                inner: Box::pin(resp.bytes_stream()),
+                decoder: if api.streams_sse() {
+                    Decoder::Sse(SseDecoder::default())
+                } else {
+                    Decoder::Ndjson(NdjsonDecoder::default())
+                },
+                acc: Accumulator::new(api),
+                span: Some(span),
+                done: false,
+                failed: false,
+            };
+            return rebuild(
+                status,
+                version,
+                headers,
+                url,
+                reqwest::Body::wrap_stream(tap),
+            );
+        }
+
+        let bytes = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                let err = reqwest_middleware::Error::Reqwest(e);
+                span.fail(&transport_error(&err));
+                return Err(err);
+            }
+        };
+        if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            span.record_response_json(&json);
+        }
+        span.finish();
+        rebuild(status, version, headers, url, reqwest::Body::from(bytes))
+    }
+}
+
+enum Decoder {
+    Sse(SseDecoder),
+    Ndjson(NdjsonDecoder),
+}
+
+type ByteStream = Pin<Box<dyn futures_core::Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+/// Passes a streamed body through unchanged while feeding the accumulator; ends the span
+/// when the stream ends, fails, or is dropped.
+struct StreamTap {
+    inner: ByteStream,
+    decoder: Decoder,
+    acc: Accumulator,
+    span: Option<LlmSpan>,
+    done: bool,
+    failed: bool,
+}
+
+impl StreamTap {
+    fn feed(&mut self, events: Vec<(Option<String>, String)>) {
+        let Some(span) = self.span.as_mut() else {
+            return;
+        };
+        for (event, data) in events {
+            match self.acc.push(event.as_deref(), &data) {
+                Ok(p) => {
+                    if p.first_token {
+                        span.first_token();
+                    }
+                    if p.done {
+                        self.done = true;
+                    }
+                }
+                Err(e) => {
+                    span.record_error(&e);
+                    self.failed = true;
+                }
+            }
+        }
+    }
+
+    fn decode(&mut self, bytes: Option<&[u8]>) -> Vec<(Option<String>, String)> {
+        match (&mut self.decoder, bytes) {
+            (Decoder::Sse(d), Some(b)) => {
+                d.push(b).into_iter().map(|e| (e.event, e.data)).collect()
+            }
+            (Decoder::Sse(d), None) => d.finish().into_iter().map(|e| (e.event, e.data)).collect(),
+            (Decoder::Ndjson(d), Some(b)) => d.push(b).into_iter().map(|l| (None, l)).collect(),
+            (Decoder::Ndjson(d), None) => d.finish().into_iter().map(|l| (None, l)).collect(),
+        }
+    }
+
+    fn end(&mut self, how: StreamEnd) {
+        if let Some(mut span) = self.span.take() {
+            let how = if self.failed { StreamEnd::Failed } else { how };
+            span.record_response(&self.acc.response());
+            span.finish_stream(how);
+        }
+    }
+}
+
+impl futures_core::Stream for StreamTap {
+    type Item = reqwest::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        let polled = self.inner.as_mut().poll_next(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(bytes))) => {
+                let events = self.decode(Some(bytes));
+                self.feed(events);
+            }
+            Poll::Ready(Some(Err(_))) => {
+                self.failed = true;
+                self.end(StreamEnd::Failed);
+            }
+            Poll::Ready(None) => {
+                let events = self.decode(None);
+                self.feed(events);
+                let how = if self.done {
+                    StreamEnd::Completed
+                } else {
+                    StreamEnd::Failed
+                };
+                self.end(how);
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+}
+
+impl Drop for StreamTap {
+    fn drop(&mut self) {
+        self.end(StreamEnd::Dropped);
+    }
+}

@@ -1,0 +1,356 @@
+//! The LLM span (kind CLIENT, named like Python's `openai.chat`), the `gen_ai.*` attributes,
+//! and the `gen_ai.client.*` metrics recorded when it ends.
+
+use std::time::Instant;
+
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::{Context, KeyValue, Value};
+use serde_json::Value as Json;
+
+use crate::metrics;
+use crate::model::{Api, LlmRequest, LlmResponse, Provider, ProviderError, Usage};
+
+/// Instrumentation scope of LLM spans.
+pub const SCOPE: &str = "llmetry.instruments";
+
+/// How a streamed response ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// The provider said the stream is complete: status OK.
+    Completed,
+    /// The stream broke (transport error or an error event): status ERROR.
+    Failed,
+    /// The consumer dropped the stream before its end: status left unset.
+    Dropped,
+}
+
+/// An open LLM call. Ends (recording metrics) on [`LlmSpan::finish`], [`LlmSpan::fail`],
+/// [`LlmSpan::finish_stream`], or when dropped.
+///
+/// ```
+/// use llmetry_instruments::{LlmSpan, model::{Api, Provider}};
+/// let mut span = LlmSpan::start(Api::OpenAiChat, Provider::OpenAi, Some(("api.openai.com", 443)));
+/// span.record_request_json(&serde_json::json!({"model": "gpt-4o-mini", "messages": []}));
+/// span.record_response_json(&serde_json::json!({"id": "c-1", "model": "gpt-4o-mini", "choices": [],
+///     "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}}));
+/// span.finish();
+/// ```
+#[derive(Debug)]
+pub struct LlmSpan {
+    cx: Context,
+    api: Api,
+    provider: Provider,
+    server: Option<(String, u16)>,
+    request_model: Option<String>,
+    response_model: Option<String>,
+    stream: bool,
+    content: bool,
+    start: Instant,
+    first_token: Option<Instant>,
+    usage: Usage,
+    choices: usize,
+    error_type: Option<String>,
+    ended: bool,
+}
+
+fn kv(key: &'static str, value: impl Into<Value>) -> KeyValue {
+    KeyValue::new(key, value)
+}
+
+impl LlmSpan {
+    /// Opens the span under the current context. `server` is the host and port of the
+    /// endpoint (for `server.address` / `server.port`).
+    pub fn start(api: Api, provider: Provider, server: Option<(&str, u16)>) -> Self {
+        let tracer = opentelemetry::global::tracer(SCOPE);
+        let parent = Context::current();
+        let mut attrs = vec![
+            kv("gen_ai.operation.name", api.operation()),
+            kv("gen_ai.provider.name", provider.as_str().to_owned()),
+        ];
+        if let Some((host, port)) = server {
+            attrs.push(kv("server.address", host.to_owned()));
+            attrs.push(kv("server.port", i64::from(port)));
+        }
+        let span = tracer
+            .span_builder(api.span_name())
+            .with_kind(SpanKind::Client)
+            .with_attributes(attrs)
+            .start_with_context(&tracer, &parent);
+        Self {
+            cx: parent.with_span(span),
+            api,
+            provider,
+            server: server.map(|(h, p)| (h.to_owned(), p)),
+            request_model: None,
+            response_model: None,
+            stream: false,
+            content: llmetry::trace_content_enabled(),
+            start: Instant::now(),
+            first_token: None,
+            usage: Usage::default(),
+            choices: 0,
+            error_type: None,
+            ended: false,
+        }
+    }
+
+    /// The context with this span current: attach it while the call runs, inject it as
+    /// `traceparent`.
+    pub fn context(&self) -> &Context {
+        &self.cx
+    }
+
+    /// The API this span describes.
+    pub fn api(&self) -> Api {
+        self.api
+    }
+
+    /// Whether content may be recorded on this span (decided when it started).
+    pub fn content_enabled(&self) -> bool {
+        self.content
+    }
+
+    fn set(&self, kv: KeyValue) {
+        self.cx.span().set_attribute(kv);
+    }
+
+    fn set_json(&self, key: &'static str, value: Json) {
+        let mut s = value.to_string();
+        llmetry::truncate_value(&mut s);
+        self.set(kv(key, s));
+    }
+
+    /// Records what the request asked for.
+    pub fn record_request(&mut self, req: &LlmRequest) {
+        self.stream = req.stream;
+        self.set(kv("gen_ai.is_streaming", req.stream));
+        if let Some(m) = &req.model {
+            self.request_model = Some(m.clone());
+            self.set(kv("gen_ai.request.model", m.clone()));
+        }
+        let ints = [
+            ("gen_ai.request.max_tokens", req.max_tokens),
+            ("gen_ai.request.seed", req.seed),
+            ("gen_ai.request.choice.count", req.choice_count),
+        ];
+        for (k, v) in ints {
+            if let Some(v) = v {
+                self.set(kv(k, v));
+            }
+        }
+        let floats = [
+            ("gen_ai.request.temperature", req.temperature),
+            ("gen_ai.request.top_p", req.top_p),
+            ("gen_ai.request.top_k", req.top_k),
+            ("gen_ai.request.frequency_penalty", req.frequency_penalty),
+            ("gen_ai.request.presence_penalty", req.presence_penalty),
+        ];
+        for (k, v) in floats {
+            if let Some(v) = v {
+                self.set(kv(k, v));
+            }
+        }
+        if !req.stop_sequences.is_empty() {
+            let v: Vec<opentelemetry::StringValue> = req
+                .stop_sequences
+                .iter()
+                .map(|s| s.clone().into())
+                .collect();
+            self.set(kv("gen_ai.request.stop_sequences", Value::Array(v.into())));
+        }
+        if !req.encoding_formats.is_empty() {
+            let v: Vec<opentelemetry::StringValue> = req
+                .encoding_formats
+                .iter()
+                .map(|s| s.clone().into())
+                .collect();
+            self.set(kv(
+                "gen_ai.request.encoding_formats",
+                Value::Array(v.into()),
+            ));
+        }
+        for (k, v) in [
+            ("gen_ai.user", &req.user),
+            ("gen_ai.request.reasoning_effort", &req.reasoning_effort),
+            ("gen_ai.output.type", &req.output_type),
+            (
+                "gen_ai.request.structured_output_schema",
+                &req.structured_output_schema,
+            ),
+        ] {
+            if let Some(v) = v {
+                self.set(kv(k, v.clone()));
+            }
+        }
+        if self.content {
+            if !req.input_messages.is_empty() {
+                let msgs: Vec<Json> = req.input_messages.iter().map(|m| m.to_json()).collect();
+                self.set_json("gen_ai.input.messages", Json::Array(msgs));
+            }
+            if !req.tool_definitions.is_empty() {
+                self.set_json(
+                    "gen_ai.tool.definitions",
+                    Json::Array(req.tool_definitions.clone()),
+                );
+            }
+        }
+    }
+
+    /// Parses and records a request body.
+    pub fn record_request_json(&mut self, body: &Json) {
+        let req = crate::providers::parse_request(self.api, body);
+        self.record_request(&req);
+    }
+
+    /// Marks the arrival of the first generated token of a stream
+    /// (`gen_ai.server.time_to_first_token`).
+    pub fn first_token(&mut self) {
+        if self.first_token.is_none() {
+            let now = Instant::now();
+            self.first_token = Some(now);
+            let ttft = now.duration_since(self.start).as_secs_f64();
+            self.set(kv("gen_ai.server.time_to_first_token", ttft));
+        }
+    }
+
+    /// Records token usage.
+    pub fn record_usage(&mut self, usage: Usage) {
+        self.usage = usage;
+        let fields = [
+            ("gen_ai.usage.input_tokens", usage.input_tokens),
+            ("gen_ai.usage.output_tokens", usage.output_tokens),
+            ("gen_ai.usage.total_tokens", usage.total_tokens),
+            (
+                "gen_ai.usage.cache_read.input_tokens",
+                usage.cache_read_input_tokens,
+            ),
+            (
+                "gen_ai.usage.cache_creation.input_tokens",
+                usage.cache_creation_input_tokens,
+            ),
+            ("gen_ai.usage.reasoning_tokens", usage.reasoning_tokens),
+        ];
+        for (k, v) in fields {
+            if let Some(v) = v {
+                self.set(kv(k, v));
+            }
+        }
+    }
+
+    /// Records what the response said (without ending the span).
+    pub fn record_response(&mut self, resp: &LlmResponse) {
+        if let Some(id) = &resp.id {
+            self.set(kv("gen_ai.response.id", id.clone()));
+        }
+        if let Some(m) = &resp.model {
+            self.response_model = Some(m.clone());
+            self.set(kv("gen_ai.response.model", m.clone()));
+        }
+        if !resp.finish_reasons.is_empty() {
+            let v: Vec<opentelemetry::StringValue> = resp
+                .finish_reasons
+                .iter()
+                .map(|s| s.clone().into())
+                .collect();
+            self.set(kv("gen_ai.response.finish_reasons", Value::Array(v.into())));
+        }
+        if let Some(d) = resp.embedding_dimensions {
+            self.set(kv("gen_ai.embeddings.dimension.count", d as i64));
+        }
+        self.choices = resp.choice_count;
+        self.record_usage(resp.usage);
+        if self.content && !resp.output_messages.is_empty() {
+            let msgs: Vec<Json> = resp.output_messages.iter().map(|m| m.to_json()).collect();
+            self.set_json("gen_ai.output.messages", Json::Array(msgs));
+        }
+        if let Some(e) = &resp.error {
+            self.record_error(e);
+        }
+    }
+
+    /// Parses and records a response body (without ending the span).
+    pub fn record_response_json(&mut self, body: &Json) {
+        let resp = crate::providers::parse_response(self.api, body);
+        self.record_response(&resp);
+    }
+
+    /// Marks the call failed: `error.type`, an `exception` event, status ERROR.
+    pub fn record_error(&mut self, e: &ProviderError) {
+        self.error_type = Some(e.error_type.clone());
+        let span = self.cx.span();
+        span.set_attribute(kv("error.type", e.error_type.clone()));
+        span.add_event(
+            "exception",
+            vec![
+                kv("exception.type", e.error_type.clone()),
+                kv("exception.message", e.message.clone()),
+            ],
+        );
+        span.set_status(Status::error(e.message.clone()));
+    }
+
+    /// Ends a non-streamed call (status stays unset on success, as in Python).
+    pub fn finish(mut self) {
+        self.end(None);
+    }
+
+    /// Ends a failed call.
+    pub fn fail(mut self, e: &ProviderError) {
+        self.record_error(e);
+        self.end(None);
+    }
+
+    /// Ends a streamed call.
+    pub fn finish_stream(mut self, how: StreamEnd) {
+        self.end(Some(how));
+    }
+
+    fn end(&mut self, stream: Option<StreamEnd>) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        let span = self.cx.span();
+        match stream {
+            Some(StreamEnd::Completed) if self.error_type.is_none() => span.set_status(Status::Ok),
+            Some(StreamEnd::Failed) if self.error_type.is_none() => {
+                self.error_type = Some("stream_error".to_owned());
+                span.set_attribute(kv("error.type", "stream_error"));
+                span.set_status(Status::error("the stream failed before completing"));
+            }
+            Some(StreamEnd::Dropped) => {
+                span.add_event("gen_ai.stream.dropped", Vec::new());
+            }
+            _ => {}
+        }
+        let elapsed = self.start.elapsed().as_secs_f64();
+        let ttft = self
+            .first_token
+            .map(|t| t.duration_since(self.start).as_secs_f64());
+        metrics::record(&metrics::Call {
+            provider: self.provider.as_str(),
+            operation: self.api.operation(),
+            request_model: self.request_model.as_deref(),
+            response_model: self.response_model.as_deref(),
+            server: self.server.as_ref().map(|(h, p)| (h.as_str(), *p)),
+            stream: self.stream,
+            error_type: self.error_type.as_deref(),
+            duration_s: elapsed,
+            time_to_first_token_s: ttft,
+            usage: self.usage,
+            choices: self.choices,
+        });
+        span.end();
+    }
+}
+
+impl Drop for LlmSpan {
+    fn drop(&mut self) {
+        let how = if self.stream {
+            Some(StreamEnd::Dropped)
+        } else {
+            None
+        };
+        self.end(how);
+    }
+}
