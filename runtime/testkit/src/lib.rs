@@ -195,3 +195,120 @@ pub fn attr_keys(span: &SpanData) -> Vec<String> {
     keys.sort();
     keys
 }
+
+/// One data point of a metric, flattened for assertions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricPoint {
+    /// Metric name.
+    pub name: String,
+    /// Metric unit.
+    pub unit: String,
+    /// `histogram`, `sum` or `gauge`.
+    pub kind: &'static str,
+    /// Attributes as strings.
+    pub attrs: Vec<(String, String)>,
+    /// Histogram: count; sum/gauge: 1.
+    pub count: u64,
+    /// Histogram: sum; sum/gauge: the value.
+    pub value: f64,
+    /// Histogram bucket boundaries.
+    pub bounds: Vec<f64>,
+}
+
+impl MetricPoint {
+    /// The attribute `key` as a string.
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Metric values as `f64` for assertions (token counts fit easily).
+trait AsF64: Copy {
+    fn as_f64(self) -> f64;
+}
+impl AsF64 for f64 {
+    fn as_f64(self) -> f64 {
+        self
+    }
+}
+impl AsF64 for u64 {
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+}
+impl AsF64 for i64 {
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+fn points_of<T: AsF64>(
+    name: &str,
+    unit: &str,
+    data: &opentelemetry_sdk::metrics::data::MetricData<T>,
+    out: &mut Vec<MetricPoint>,
+) {
+    use opentelemetry_sdk::metrics::data::MetricData;
+    let attrs = |it: &mut dyn Iterator<Item = &opentelemetry::KeyValue>| -> Vec<(String, String)> {
+        it.map(|kv| (kv.key.to_string(), kv.value.as_str().into_owned()))
+            .collect()
+    };
+    let point = |kind, attrs, count, value: T, bounds| MetricPoint {
+        name: name.to_owned(),
+        unit: unit.to_owned(),
+        kind,
+        attrs,
+        count,
+        value: value.as_f64(),
+        bounds,
+    };
+    match data {
+        MetricData::Histogram(h) => out.extend(h.data_points().map(|p| {
+            point(
+                "histogram",
+                attrs(&mut p.attributes()),
+                p.count(),
+                p.sum(),
+                p.bounds().collect(),
+            )
+        })),
+        MetricData::Sum(s) => out.extend(
+            s.data_points()
+                .map(|p| point("sum", attrs(&mut p.attributes()), 1, p.value(), Vec::new())),
+        ),
+        MetricData::Gauge(g) => out.extend(g.data_points().map(|p| {
+            point(
+                "gauge",
+                attrs(&mut p.attributes()),
+                1,
+                p.value(),
+                Vec::new(),
+            )
+        })),
+        MetricData::ExponentialHistogram(_) => {}
+    }
+}
+
+impl Harness {
+    /// The data points of the latest (cumulative) metric export.
+    pub fn metric_points(&self) -> Vec<MetricPoint> {
+        use opentelemetry_sdk::metrics::data::AggregatedMetrics;
+        let all = self.metrics();
+        let mut out = Vec::new();
+        if let Some(last) = all.last() {
+            for sm in last.scope_metrics() {
+                for m in sm.metrics() {
+                    match m.data() {
+                        AggregatedMetrics::F64(d) => points_of(m.name(), m.unit(), d, &mut out),
+                        AggregatedMetrics::U64(d) => points_of(m.name(), m.unit(), d, &mut out),
+                        AggregatedMetrics::I64(d) => points_of(m.name(), m.unit(), d, &mut out),
+                    }
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,664 @@
+//! LLM calls through the reqwest-middleware adapter against local stubs speaking each
+//! provider's real wire format: spans, attributes, status, parentage under `#[task]`,
+//! streaming end states, errors, metrics, and the content gate.
+
+use futures::StreamExt as _;
+use llmetry::{task, workflow};
+use llmetry_testkit::llm_stub::{self, LlmStub};
+use llmetry_testkit::{Harness, attr, attr_str, harness};
+use opentelemetry::Value;
+use opentelemetry::trace::{SpanKind, Status};
+use opentelemetry_sdk::trace::SpanData;
+use serde_json::{Value as Json, json};
+
+fn client() -> reqwest_middleware::ClientWithMiddleware {
+    reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(llmetry_instruments::LlmMiddleware::default())
+        .build()
+}
+
+async fn post(
+    c: &reqwest_middleware::ClientWithMiddleware,
+    url: String,
+    body: Json,
+) -> (u16, Json) {
+    let resp = c.post(url).json(&body).send().await;
+    let Ok(resp) = resp else {
+        panic!("request failed: {resp:?}")
+    };
+    let status = resp.status().as_u16();
+    let json = resp.json::<Json>().await.unwrap_or(Json::Null);
+    (status, json)
+}
+
+/// Reads a streamed body to its end, returning the text and whether it ended with an error.
+async fn drain(
+    c: &reqwest_middleware::ClientWithMiddleware,
+    url: String,
+    body: Json,
+) -> (String, bool) {
+    let resp = c.post(url).json(&body).send().await;
+    let Ok(resp) = resp else {
+        panic!("request failed: {resp:?}")
+    };
+    let mut s = resp.bytes_stream();
+    let mut text = Vec::new();
+    let mut failed = false;
+    while let Some(chunk) = s.next().await {
+        match chunk {
+            Ok(b) => text.extend_from_slice(&b),
+            Err(_) => {
+                failed = true;
+                break;
+            }
+        }
+    }
+    (String::from_utf8_lossy(&text).into_owned(), failed)
+}
+
+fn llm_span(h: &Harness, task: &str, llm_name: &str) -> (SpanData, Option<String>) {
+    let t = h.trace_of(task);
+    let s = t.span(llm_name).clone();
+    let parent = t.parent_name(&s);
+    (s, parent)
+}
+
+fn json_attr(s: &SpanData, key: &str) -> Json {
+    attr_str(s, key)
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or(Json::Null)
+}
+
+fn int(s: &SpanData, key: &str) -> Option<i64> {
+    match attr(s, key) {
+        Some(Value::I64(v)) => Some(v),
+        _ => None,
+    }
+}
+
+// ------------------------------------------------------------------ OpenAI chat
+
+#[task(name = "openai_chat_task")]
+async fn openai_chat_task(base: String) -> Json {
+    let body = json!({
+        "model": "gpt-4o-mini",
+        "temperature": 0.2,
+        "max_tokens": 64,
+        "messages": [
+            {"role": "system", "content": "You are terse."},
+            {"role": "user", "content": [
+                {"type": "text", "text": "What is in this image?"},
+                {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
+            ]}
+        ]
+    });
+    post(&client(), format!("{base}/v1/chat/completions"), body)
+        .await
+        .1
+}
+
+#[workflow(name = "openai_chat_wf")]
+async fn openai_chat_wf(base: String) -> Json {
+    llmetry::set_association_properties([("user_id", "u-7")]);
+    openai_chat_task(base).await
+}
+
+#[tokio::test]
+async fn openai_chat_span_nests_under_the_task_with_genai_attributes() {
+    let h = harness();
+    let stub = LlmStub::start();
+    let body = openai_chat_wf(stub.base_url()).await;
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        llm_stub::REPLY,
+        "the caller gets the body intact"
+    );
+
+    let (s, parent) = llm_span(h, "openai_chat_wf.workflow", "openai.chat");
+    assert_eq!(parent.as_deref(), Some("openai_chat_task.task"));
+    assert_eq!(s.span_kind, SpanKind::Client);
+    assert_eq!(s.status, Status::Unset);
+    assert_eq!(s.instrumentation_scope.name(), "llmetry.instruments");
+    let a = |k: &str| attr_str(&s, k);
+    assert_eq!(a("gen_ai.operation.name").as_deref(), Some("chat"));
+    assert_eq!(a("gen_ai.provider.name").as_deref(), Some("openai"));
+    assert_eq!(a("server.address").as_deref(), Some("127.0.0.1"));
+    assert!(int(&s, "server.port").is_some_and(|p| p > 0));
+    assert_eq!(a("gen_ai.request.model").as_deref(), Some("gpt-4o-mini"));
+    assert_eq!(
+        a("gen_ai.response.model").as_deref(),
+        Some("gpt-4o-mini-2024-07-18")
+    );
+    assert!(a("gen_ai.response.id").is_some());
+    assert_eq!(
+        attr(&s, "gen_ai.request.temperature"),
+        Some(Value::F64(0.2))
+    );
+    assert_eq!(int(&s, "gen_ai.request.max_tokens"), Some(64));
+    assert_eq!(attr(&s, "gen_ai.is_streaming"), Some(Value::Bool(false)));
+    assert_eq!(
+        attr(&s, "gen_ai.response.finish_reasons"),
+        Some(Value::Array(
+            vec![opentelemetry::StringValue::from("stop")].into()
+        ))
+    );
+    let input = int(&s, "gen_ai.usage.input_tokens");
+    let output = int(&s, "gen_ai.usage.output_tokens");
+    assert!(input.is_some_and(|n| n > 0) && output.is_some_and(|n| n > 0));
+    assert_eq!(
+        int(&s, "gen_ai.usage.total_tokens"),
+        Some(input.unwrap_or(0) + output.unwrap_or(0))
+    );
+    assert!(int(&s, "gen_ai.usage.cache_read.input_tokens").is_some());
+    assert_eq!(
+        int(&s, "gen_ai.usage.reasoning_tokens"),
+        Some(llm_stub::REASONING_TOKENS as i64)
+    );
+    // enrichment from the workflow reached the LLM span
+    assert_eq!(
+        a("traceloop.workflow.name").as_deref(),
+        Some("openai_chat_wf")
+    );
+    assert_eq!(
+        a("traceloop.entity.path").as_deref(),
+        Some("openai_chat_task")
+    );
+    assert_eq!(
+        a("traceloop.association.properties.user_id").as_deref(),
+        Some("u-7")
+    );
+    // content in the GenAI parts format
+    assert_eq!(
+        json_attr(&s, "gen_ai.input.messages"),
+        json!([
+            {"role": "system", "parts": [{"type": "text", "content": "You are terse."}]},
+            {"role": "user", "parts": [
+                {"type": "text", "content": "What is in this image?"},
+                {"type": "uri", "modality": "image", "uri": "https://example.com/cat.png"}
+            ]}
+        ])
+    );
+    assert_eq!(
+        json_attr(&s, "gen_ai.output.messages"),
+        json!([{"role": "assistant", "parts": [{"type": "text", "content": llm_stub::REPLY}], "finish_reason": "stop"}])
+    );
+    // W3C traceparent of the LLM span went out with the request
+    let sent = stub.requests();
+    let tp = sent[0].header("traceparent").unwrap_or_default().to_owned();
+    assert_eq!(
+        tp.split('-').nth(1),
+        Some(s.span_context.trace_id().to_string().as_str()),
+        "{tp}"
+    );
+    assert_eq!(
+        tp.split('-').nth(2),
+        Some(s.span_context.span_id().to_string().as_str()),
+        "{tp}"
+    );
+
+    // metrics: host (not URL) in server.address, once-counted choices, semconv buckets
+    let points = h.metric_points();
+    let mine = |name: &str| -> Vec<llmetry_testkit::MetricPoint> {
+        points
+            .iter()
+            .filter(|p| {
+                p.name == name && p.attr("traceloop.workflow.name") == Some("openai_chat_wf")
+            })
+            .cloned()
+            .collect()
+    };
+    let tokens = mine("gen_ai.client.token.usage");
+    assert_eq!(tokens.len(), 2, "{tokens:?}");
+    for p in &tokens {
+        assert_eq!(p.unit, "token");
+        assert_eq!(p.bounds, llmetry::TOKEN_USAGE_BOUNDARIES.to_vec());
+        assert_eq!(p.attr("server.address"), Some("127.0.0.1"));
+        assert_eq!(p.attr("gen_ai.provider.name"), Some("openai"));
+        assert_eq!(p.attr("gen_ai.operation.name"), Some("chat"));
+        assert_eq!(p.attr("gen_ai.request.model"), Some("gpt-4o-mini"));
+        assert_eq!(
+            p.attr("gen_ai.response.model"),
+            Some("gpt-4o-mini-2024-07-18")
+        );
+        assert_eq!(p.attr("stream"), Some("false"));
+        assert_eq!(
+            p.attr("traceloop.association.properties.user_id"),
+            None,
+            "association properties are opt-in on metrics"
+        );
+    }
+    let input_point = tokens
+        .iter()
+        .find(|p| p.attr("gen_ai.token.type") == Some("input"));
+    assert_eq!(input_point.map(|p| p.value as i64), input);
+    let duration = mine("gen_ai.client.operation.duration");
+    assert_eq!(duration.len(), 1);
+    assert_eq!(duration[0].unit, "s");
+    assert_eq!(duration[0].bounds, llmetry::DURATION_BOUNDARIES.to_vec());
+    let choices = mine("gen_ai.client.generation.choices");
+    assert_eq!(
+        choices.iter().map(|p| p.value).sum::<f64>(),
+        1.0,
+        "counted once: {choices:?}"
+    );
+}
+
+// ------------------------------------------------------------------ tools round trip
+
+#[task(name = "tools_task")]
+async fn tools_task(base: String) -> Json {
+    let c = client();
+    let tools = json!([{"type": "function", "function": {
+        "name": "get_weather", "description": "Weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    }}]);
+    let mut messages = vec![json!({"role": "user", "content": "Weather in Paris?"})];
+    let (_, first) = post(
+        &c,
+        format!("{base}/v1/chat/completions"),
+        json!({"model": "gpt-4o", "messages": messages, "tools": tools}),
+    )
+    .await;
+    let call = first["choices"][0]["message"].clone();
+    let id = call["tool_calls"][0]["id"].clone();
+    messages.push(call);
+    messages.push(json!({"role": "tool", "tool_call_id": id, "content": "sunny, 21C"}));
+    post(
+        &c,
+        format!("{base}/v1/chat/completions"),
+        json!({"model": "gpt-4o", "messages": messages, "tools": tools}),
+    )
+    .await
+    .1
+}
+
+#[tokio::test]
+async fn tools_round_trip() {
+    let h = harness();
+    let stub = LlmStub::start();
+    let last = tools_task(stub.base_url()).await;
+    assert!(
+        last["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("sunny")
+    );
+    let t = h.trace_of("tools_task.task");
+    let calls = t.all("openai.chat");
+    assert_eq!(calls.len(), 2);
+    let first = calls.iter().find(|s| {
+        attr_str(s, "gen_ai.response.finish_reasons").is_some_and(|f| f.contains("tool_call"))
+    });
+    let Some(first) = first else {
+        panic!("no tool_call finish reason: {calls:?}")
+    };
+    assert_eq!(
+        json_attr(first, "gen_ai.tool.definitions"),
+        json!([{"type": "function", "name": "get_weather", "description": "Weather for a city",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}])
+    );
+    let out = json_attr(first, "gen_ai.output.messages");
+    assert_eq!(out[0]["parts"][0]["type"], "tool_call");
+    assert_eq!(out[0]["parts"][0]["name"], "get_weather");
+    assert_eq!(
+        out[0]["parts"][0]["arguments"],
+        json!({"city": "get_weather-city"})
+    );
+    let second = calls.iter().find(|s| s.span_context != first.span_context);
+    let Some(second) = second else {
+        panic!("second call missing")
+    };
+    let input = json_attr(second, "gen_ai.input.messages");
+    assert_eq!(input[2]["role"], "tool");
+    assert_eq!(input[2]["parts"][0]["type"], "tool_call_response");
+    assert_eq!(input[2]["parts"][0]["response"], "sunny, 21C");
+}
+
+// ------------------------------------------------------------------ streaming
+
+#[task(name = "stream_ok_task")]
+async fn stream_ok_task(base: String) -> (String, bool) {
+    drain(
+        &client(),
+        format!("{base}/v1/chat/completions"),
+        json!({"model": "gpt-4o-mini", "stream": true, "stream_options": {"include_usage": true},
+               "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await
+}
+
+#[task(name = "stream_fail_task")]
+async fn stream_fail_task(base: String) -> (String, bool) {
+    drain(
+        &client(),
+        format!("{base}/v1/chat/completions"),
+        json!({"model": llm_stub::FAIL_MIDWAY, "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await
+}
+
+#[task(name = "stream_drop_task")]
+async fn stream_drop_task(base: String) -> usize {
+    let resp = client()
+        .post(format!("{base}/v1/chat/completions"))
+        .json(&json!({"model": llm_stub::SLOW_STREAM, "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await;
+    let Ok(resp) = resp else {
+        panic!("request failed")
+    };
+    let mut s = resp.bytes_stream();
+    let mut n = 0;
+    while let Some(Ok(_)) = s.next().await {
+        n += 1;
+        if n == 3 {
+            break;
+        }
+    }
+    n
+}
+
+#[tokio::test]
+async fn streams_end_ok_error_or_dropped() {
+    let h = harness();
+    let stub = LlmStub::start();
+
+    let (text, failed) = stream_ok_task(stub.base_url()).await;
+    assert!(
+        !failed && text.contains("[DONE]"),
+        "the caller gets every chunk"
+    );
+    let (s, parent) = llm_span(h, "stream_ok_task.task", "openai.chat");
+    assert_eq!(parent.as_deref(), Some("stream_ok_task.task"));
+    assert_eq!(s.status, Status::Ok, "completed stream");
+    assert_eq!(attr(&s, "gen_ai.is_streaming"), Some(Value::Bool(true)));
+    assert!(
+        matches!(attr(&s, "gen_ai.server.time_to_first_token"), Some(Value::F64(t)) if t > 0.0)
+    );
+    assert!(
+        int(&s, "gen_ai.usage.output_tokens").is_some_and(|n| n > 0),
+        "usage from the last chunk"
+    );
+    assert_eq!(
+        json_attr(&s, "gen_ai.output.messages")[0]["parts"][0]["content"],
+        llm_stub::REPLY
+    );
+    let ttft = h
+        .metric_points()
+        .into_iter()
+        .filter(|p| p.name == "gen_ai.server.time_to_first_token")
+        .count();
+    assert!(ttft >= 1);
+
+    let (_, failed) = stream_fail_task(stub.base_url()).await;
+    assert!(failed, "the stub aborts mid-body");
+    let (s, _) = llm_span(h, "stream_fail_task.task", "openai.chat");
+    assert!(matches!(s.status, Status::Error { .. }), "{:?}", s.status);
+    assert!(attr_str(&s, "error.type").is_some());
+
+    let n = stream_drop_task(stub.base_url()).await;
+    assert_eq!(n, 3);
+    let (s, _) = llm_span(h, "stream_drop_task.task", "openai.chat");
+    assert_eq!(
+        s.status,
+        Status::Unset,
+        "dropped early: neither OK nor ERROR"
+    );
+    assert!(s.events.iter().any(|e| e.name == "gen_ai.stream.dropped"));
+    let t = h.trace_of("stream_drop_task.task");
+    let task = t.span("stream_drop_task.task");
+    assert!(
+        s.end_time <= task.end_time,
+        "the LLM span ended when the stream was dropped"
+    );
+}
+
+// ------------------------------------------------------------------ errors
+
+#[task(name = "errors_task")]
+async fn errors_task(base: String) -> (u16, u16, Json) {
+    let c = client();
+    let (a, _) = post(
+        &c,
+        format!("{base}/v1/chat/completions"),
+        json!({"model": llm_stub::RATE_LIMITED, "messages": []}),
+    )
+    .await;
+    let (b, body) = post(
+        &c,
+        format!("{base}/v1/chat/completions"),
+        json!({"model": llm_stub::SERVER_ERROR, "messages": []}),
+    )
+    .await;
+    (a, b, body)
+}
+
+#[tokio::test]
+async fn http_errors_and_provider_error_bodies_set_error_status() {
+    let h = harness();
+    let stub = LlmStub::start();
+    let (a, b, body) = errors_task(stub.base_url()).await;
+    assert_eq!((a, b), (429, 500));
+    assert_eq!(
+        body["error"]["type"], "server_error",
+        "the caller still gets the provider's error body"
+    );
+    let t = h.trace_of("errors_task.task");
+    let spans = t.all("openai.chat");
+    let types: Vec<String> = spans
+        .iter()
+        .filter_map(|s| attr_str(s, "error.type"))
+        .collect();
+    assert!(
+        types.contains(&"rate_limit_exceeded".to_owned()),
+        "{types:?}"
+    );
+    assert!(
+        types.contains(&"server_error".to_owned()) || types.contains(&"500".to_owned()),
+        "{types:?}"
+    );
+    for s in spans {
+        assert!(matches!(s.status, Status::Error { .. }));
+        assert!(s.events.iter().any(|e| e.name == "exception"));
+    }
+    let errs: Vec<_> = h
+        .metric_points()
+        .into_iter()
+        .filter(|p| {
+            p.name == "gen_ai.client.operation.duration"
+                && p.attr("error.type") == Some("rate_limit_exceeded")
+        })
+        .collect();
+    assert_eq!(errs.len(), 1, "failed calls are timed with error.type");
+}
+
+// ------------------------------------------------------------------ other APIs and providers
+
+#[task(name = "embeddings_task")]
+async fn embeddings_task(base: String) -> Json {
+    post(
+        &client(),
+        format!("{base}/v1/embeddings"),
+        json!({"model": "text-embedding-3-small", "input": ["a", "b"]}),
+    )
+    .await
+    .1
+}
+
+#[task(name = "anthropic_task")]
+async fn anthropic_task(base: String) -> (Json, String, bool, String, bool) {
+    let c = client();
+    let (_, body) = post(
+        &c,
+        format!("{base}/v1/messages"),
+        json!({
+            "model": "claude-sonnet-4-5", "max_tokens": 100, "system": "Be brief.",
+            "messages": [{"role": "user", "content": "hi"}]
+        }),
+    )
+    .await;
+    let (streamed, failed) = drain(
+        &c,
+        format!("{base}/v1/messages"),
+        json!({
+            "model": "claude-sonnet-4-5", "max_tokens": 100, "stream": true,
+            "messages": [{"role": "user", "content": "hi"}]
+        }),
+    )
+    .await;
+    let (errored, error_failed) = drain(
+        &c,
+        format!("{base}/v1/messages"),
+        json!({
+            "model": llm_stub::ERROR_EVENT, "max_tokens": 100, "stream": true,
+            "messages": [{"role": "user", "content": "hi"}]
+        }),
+    )
+    .await;
+    (body, streamed, failed, errored, error_failed)
+}
+
+#[task(name = "ollama_task")]
+async fn ollama_task(base: String) -> (String, Json) {
+    let c = client();
+    let (streamed, _) = drain(
+        &c,
+        format!("{base}/api/chat"),
+        json!({"model": "llama3.2", "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await;
+    let (_, generated) = post(
+        &c,
+        format!("{base}/api/generate"),
+        json!({"model": "llama3.2", "prompt": "hi", "stream": false}),
+    )
+    .await;
+    (streamed, generated)
+}
+
+#[tokio::test]
+async fn embeddings_anthropic_and_ollama() {
+    let h = harness();
+    let stub = LlmStub::start();
+
+    embeddings_task(stub.base_url()).await;
+    let (s, _) = llm_span(h, "embeddings_task.task", "openai.embeddings");
+    assert_eq!(
+        attr_str(&s, "gen_ai.operation.name").as_deref(),
+        Some("embeddings")
+    );
+    assert_eq!(
+        int(&s, "gen_ai.embeddings.dimension.count"),
+        Some(llm_stub::EMBEDDING_DIMS as i64)
+    );
+    assert!(int(&s, "gen_ai.usage.input_tokens").is_some());
+
+    let (body, streamed, failed, _, _) = anthropic_task(stub.base_url()).await;
+    assert_eq!(body["type"], "message");
+    assert!(!failed && streamed.contains("message_stop"));
+    let t = h.trace_of("anthropic_task.task");
+    let spans = t.all("anthropic.chat");
+    assert_eq!(spans.len(), 3);
+    for s in &spans {
+        assert_eq!(
+            attr_str(s, "gen_ai.provider.name").as_deref(),
+            Some("anthropic")
+        );
+        assert_eq!(t.parent_name(s).as_deref(), Some("anthropic_task.task"));
+    }
+    let plain = spans
+        .iter()
+        .find(|s| attr(s, "gen_ai.is_streaming") == Some(Value::Bool(false)));
+    let Some(plain) = plain else {
+        panic!("no non-streamed anthropic span")
+    };
+    assert_eq!(
+        json_attr(plain, "gen_ai.input.messages")[0],
+        json!({"role": "system", "parts": [{"type": "text", "content": "Be brief."}]})
+    );
+    assert!(int(plain, "gen_ai.usage.cache_creation.input_tokens").is_some());
+    assert!(
+        spans.iter().any(|s| s.status == Status::Ok),
+        "the completed stream"
+    );
+    let errored = spans
+        .iter()
+        .find(|s| attr_str(s, "error.type").as_deref() == Some("overloaded_error"));
+    let Some(errored) = errored else {
+        panic!("error event not recorded: {spans:?}")
+    };
+    assert!(matches!(errored.status, Status::Error { .. }));
+
+    let (streamed, generated) = ollama_task(stub.base_url()).await;
+    assert!(streamed.contains("\"done\":true"), "{streamed}");
+    assert_eq!(generated["done"], true);
+    let t = h.trace_of("ollama_task.task");
+    let chat = t.span("ollama.chat");
+    assert_eq!(
+        attr_str(chat, "gen_ai.provider.name").as_deref(),
+        Some("ollama")
+    );
+    assert_eq!(chat.status, Status::Ok, "NDJSON stream to done:true");
+    assert!(int(chat, "gen_ai.usage.output_tokens").is_some_and(|n| n > 0));
+    let generate = t.span("ollama.completion");
+    assert_eq!(
+        attr_str(generate, "gen_ai.operation.name").as_deref(),
+        Some("text_completion")
+    );
+}
+
+// ------------------------------------------------------------------ content off
+
+#[task(name = "secret_llm_task")]
+async fn secret_llm_task(base: String) {
+    let c = client();
+    post(&c, format!("{base}/v1/chat/completions"), json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "the launch codes"}],
+        "tools": [{"type": "function", "function": {"name": "launch", "parameters": {"type": "object", "properties": {}}}}]})).await;
+    drain(
+        &c,
+        format!("{base}/v1/messages"),
+        json!({"model": "claude", "max_tokens": 5, "stream": true,
+        "messages": [{"role": "user", "content": "the launch codes"}]}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn content_off_leaves_no_prompt_or_completion_anywhere() {
+    let h = harness();
+    let stub = LlmStub::start();
+    llmetry::with_trace_content(false, secret_llm_task(stub.base_url())).await;
+    let t = h.trace_of("secret_llm_task.task");
+    assert_eq!(t.spans.len(), 3);
+    for s in &t.spans {
+        for kv in &s.attributes {
+            let v = kv.value.as_str();
+            assert!(
+                !v.contains("launch") && !v.contains("stub speaking"),
+                "{} {} = {v}",
+                s.name,
+                kv.key
+            );
+        }
+        for e in s.events.iter() {
+            for kv in &e.attributes {
+                assert!(
+                    !kv.value.as_str().contains("launch"),
+                    "{} event {}",
+                    s.name,
+                    e.name
+                );
+            }
+        }
+        if s.name != "secret_llm_task.task" {
+            assert!(
+                int(s, "gen_ai.usage.input_tokens").is_some(),
+                "usage is not content"
+            );
+        }
+    }
+    for l in h.logs() {
+        let body = format!("{:?}", l.record.body());
+        assert!(!body.contains("launch"), "{body}");
+    }
+}
