@@ -237,7 +237,7 @@ fn telemetry_of(
     (spans, logs, metrics)
 }
 
-/// `rx` holds the job's two spans, its correlated log record and its token metric, all
+/// `rx` holds the job's three spans (workflow, task, openai.chat), its correlated log record and its token metric, all
 /// from `service` in `environment` (every resource of `rx` carries both).
 fn assert_job_telemetry(rx: &OtlpReceiver, service: &str, environment: &str, metric_value: bool) {
     for (res, _) in rx.spans() {
@@ -267,6 +267,43 @@ fn assert_job_telemetry(rx: &OtlpReceiver, service: &str, environment: &str, met
     assert_eq!(
         task.parent_span_id, workflow.span_id,
         "{service}: task under workflow"
+    );
+
+    // The LLM call itself, captured by the instruments' middleware.
+    let chat = one("openai.chat");
+    assert_eq!(
+        chat.parent_span_id, task.span_id,
+        "{service}: openai.chat under openai_call.task"
+    );
+    let chat_attr = |k: &str| {
+        chat.attributes
+            .iter()
+            .find(|(ak, _)| ak == k)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(
+        chat_attr("gen_ai.request.model"),
+        Some("gpt-4o-mini"),
+        "{chat:#?}"
+    );
+    assert_eq!(
+        chat_attr("traceloop.workflow.name"),
+        Some("llm_job"),
+        "{chat:#?}"
+    );
+    for k in ["gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"] {
+        assert!(
+            chat_attr(k)
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_some_and(|n| n > 0),
+            "{service}: {k} in {chat:#?}"
+        );
+    }
+    assert!(
+        metrics
+            .iter()
+            .any(|m| m.name == "gen_ai.client.token.usage"),
+        "{service}: GenAI metrics in {metrics:#?}"
     );
 
     let received: Vec<&LogInfo> = logs
@@ -442,7 +479,9 @@ fn real_collector_rotel_receives_all_three_signals_over_each_protocol() {
         rx.wait_for(
             |_| {
                 let (spans, logs, metrics) = telemetry_of(&rx, service);
-                spans.len() >= 2
+                ["llm_job.workflow", "openai_call.task", "openai.chat"]
+                    .iter()
+                    .all(|n| spans.iter().any(|s| s.name == *n))
                     && logs.iter().any(|l| l.says("llm_job finished"))
                     && metrics.iter().any(|m| m.name == "llm_job.tokens")
             },
@@ -571,7 +610,8 @@ fn fault_metrics_404_only() {
     let warning = out.warning("metrics").unwrap_or_default();
     assert!(warning.contains(&format!("{url}/v1/metrics")), "{warning}");
     let (spans, logs, _) = telemetry_of(&rx, "llm_job");
-    assert_eq!(spans.len(), 2, "{spans:#?}");
+    // workflow, task and the openai.chat span still flow
+    assert_eq!(spans.len(), 3, "{spans:#?}");
     assert!(
         logs.iter().any(|l| l.says("chat completion received")),
         "{logs:#?}"

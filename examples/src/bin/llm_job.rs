@@ -20,7 +20,12 @@ use serde_json::json;
 #[derive(Debug, thiserror::Error)]
 enum JobError {
     #[error("request to {url} failed: {source}")]
-    Http { url: String, source: reqwest::Error },
+    Http {
+        url: String,
+        source: reqwest_middleware::Error,
+    },
+    #[error("reading the response of {url} failed: {source}")]
+    Body { url: String, source: reqwest::Error },
     #[error("{url} answered {status}: {body}")]
     Status {
         url: String,
@@ -40,7 +45,7 @@ fn env_or(key: &str, default: &str) -> String {
 
 #[task(name = "openai_call", skip(client, api_key))]
 async fn call_openai(
-    client: &reqwest::Client,
+    client: &reqwest_middleware::ClientWithMiddleware,
     base_url: &str,
     api_key: &str,
     model: &str,
@@ -65,7 +70,7 @@ async fn call_openai(
             source,
         })?;
     let status = resp.status();
-    let text = resp.text().await.map_err(|source| JobError::Http {
+    let text = resp.text().await.map_err(|source| JobError::Body {
         url: url.clone(),
         source,
     })?;
@@ -101,7 +106,7 @@ async fn call_openai(
 
 #[workflow(name = "llm_job", skip(client, api_key))]
 async fn run(
-    client: &reqwest::Client,
+    client: &reqwest_middleware::ClientWithMiddleware,
     base_url: &str,
     api_key: &str,
     model: &str,
@@ -156,7 +161,11 @@ async fn main() -> ExitCode {
         .timeout(std::time::Duration::from_secs(60))
         .build()
     {
-        Ok(c) => c,
+        // The LLM middleware records an `openai.chat` span (model, tokens, messages) under
+        // the `openai_call` task, and the GenAI metrics.
+        Ok(c) => reqwest_middleware::ClientBuilder::new(c)
+            .with(llmetry_instruments::LlmMiddleware::default())
+            .build(),
         Err(e) => {
             eprintln!("llm_job: could not build the HTTP client: {e}");
             return ExitCode::FAILURE;
