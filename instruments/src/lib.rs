@@ -9,6 +9,7 @@
 //! streams), not any client crate's types, so it works for every client: see
 //! [`providers`] and [`model`].
 
+pub mod events;
 mod metrics;
 #[cfg(feature = "reqwest-middleware")]
 mod middleware;

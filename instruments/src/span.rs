@@ -100,6 +100,11 @@ impl LlmSpan {
         &self.cx
     }
 
+    /// The provider this span describes.
+    pub fn provider(&self) -> &Provider {
+        &self.provider
+    }
+
     /// The API this span describes.
     pub fn api(&self) -> Api {
         self.api
@@ -182,7 +187,9 @@ impl LlmSpan {
                 self.set(kv(k, v.clone()));
             }
         }
-        if self.content {
+        if !llmetry::use_attributes() {
+            crate::events::input_messages(self, &req.input_messages);
+        } else if self.content {
             if !req.input_messages.is_empty() {
                 let msgs: Vec<Json> = req.input_messages.iter().map(|m| m.to_json()).collect();
                 self.set_json("gen_ai.input.messages", Json::Array(msgs));
@@ -259,7 +266,9 @@ impl LlmSpan {
         }
         self.choices = resp.choice_count;
         self.record_usage(resp.usage);
-        if self.content && !resp.output_messages.is_empty() {
+        if !llmetry::use_attributes() {
+            crate::events::choices(self, &resp.output_messages);
+        } else if self.content && !resp.output_messages.is_empty() {
             let msgs: Vec<Json> = resp.output_messages.iter().map(|m| m.to_json()).collect();
             self.set_json("gen_ai.output.messages", Json::Array(msgs));
         }

@@ -65,10 +65,11 @@ fn manual_task() -> String {
         }],
         ..LlmRequest::default()
     });
-    let _inner = {
+    {
+        // What the client does inside the call nests under the LLM span.
         let _g = span.context().clone().attach();
         let _s = tracing::info_span!("client_internals").entered();
-    };
+    }
     span.record_response(&LlmResponse {
         id: Some("r-1".into()),
         model: Some("house-model-7b".into()),

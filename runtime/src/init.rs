@@ -769,6 +769,9 @@ const SELF_TARGETS: &[&str] = &[
     "tracing_log",
 ];
 
+/// Target of the GenAI content events: log records only, never span events.
+const GENAI_EVENTS_TARGET: &str = "llmetry::genai";
+
 fn targets() -> tracing_subscriber::filter::Targets {
     let mut targets = tracing_subscriber::filter::Targets::new()
         .with_default(tracing::Level::INFO)
@@ -801,7 +804,14 @@ where
         .with_tracked_inactivity(false)
         .with_target(false)
         .with_level(false)
-        .with_filter(targets().and(not_suppressed()));
+        .with_filter(
+            targets()
+                .with_target(
+                    GENAI_EVENTS_TARGET,
+                    tracing_subscriber::filter::LevelFilter::OFF,
+                )
+                .and(not_suppressed()),
+        );
     let mut layers: Vec<BoxedLayer<S>> = vec![Box::new(spans)];
     if let Some(lp) = logs {
         layers.push(Box::new(

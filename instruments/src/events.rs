@@ -1,0 +1,134 @@
+//! Prompts and completions as log events instead of span attributes
+//! (`init().use_attributes(false)`), as Python's event mode: `gen_ai.{role}.message` per input
+//! message and `gen_ai.choice` per choice, emitted as `tracing` events under the LLM span's
+//! context (so the log bridge gives them its trace and span ids). With content capture off
+//! the events are still emitted, without `content` and tool-call `arguments`.
+
+use serde_json::{Map, Value, json};
+
+use crate::model::Message;
+use crate::span::LlmSpan;
+
+/// Target of the events; llmetry's span layer ignores it, its log bridge exports it.
+pub const TARGET: &str = "llmetry::genai";
+
+fn text_or_parts(parts: &[Value]) -> Value {
+    let texts: Vec<&str> = parts
+        .iter()
+        .filter(|p| p["type"] == "text")
+        .filter_map(|p| p["content"].as_str())
+        .collect();
+    let others = parts
+        .iter()
+        .filter(|p| p["type"] != "text" && p["type"] != "tool_call")
+        .count();
+    if others == 0 {
+        Value::String(texts.join(""))
+    } else {
+        Value::Array(
+            parts
+                .iter()
+                .filter(|p| p["type"] != "tool_call")
+                .cloned()
+                .collect(),
+        )
+    }
+}
+
+fn tool_calls(parts: &[Value], content: bool) -> Vec<Value> {
+    parts
+        .iter()
+        .filter(|p| p["type"] == "tool_call")
+        .map(|p| {
+            let mut function = Map::new();
+            function.insert("name".into(), p["name"].clone());
+            if content {
+                let args = match &p["arguments"] {
+                    Value::String(s) => Value::String(s.clone()),
+                    other => Value::String(other.to_string()),
+                };
+                function.insert("arguments".into(), args);
+            }
+            json!({"id": p["id"], "type": "function", "function": Value::Object(function)})
+        })
+        .collect()
+}
+
+fn body(message: &Message, content: bool, with_role: bool) -> Map<String, Value> {
+    let mut b = Map::new();
+    if content {
+        b.insert("content".into(), text_or_parts(&message.parts));
+    }
+    let calls = tool_calls(&message.parts, content);
+    if !calls.is_empty() {
+        b.insert("tool_calls".into(), Value::Array(calls));
+    }
+    if let Some(id) = message
+        .parts
+        .iter()
+        .find(|p| p["type"] == "tool_call_response")
+        .and_then(|p| p["id"].as_str())
+    {
+        b.insert("id".into(), Value::String(id.to_owned()));
+    }
+    if with_role {
+        b.insert("role".into(), Value::String(message.role.clone()));
+    }
+    b
+}
+
+macro_rules! emit {
+    ($name:literal, $provider:expr, $body:expr) => {
+        tracing::event!(
+            name: $name,
+            target: "llmetry::genai",
+            tracing::Level::INFO,
+            gen_ai.provider.name = $provider,
+            message = %$body
+        )
+    };
+}
+
+/// One `gen_ai.{role}.message` event per input message.
+pub(crate) fn input_messages(span: &LlmSpan, messages: &[Message]) {
+    let _guard = span.context().clone().attach();
+    let provider = span.provider().as_str();
+    let content = span.content_enabled();
+    for m in messages {
+        let known = matches!(m.role.as_str(), "system" | "user" | "assistant" | "tool");
+        let body = Value::Object(body(m, content, !known));
+        match m.role.as_str() {
+            "system" | "developer" => emit!("gen_ai.system.message", provider, body),
+            "assistant" => emit!("gen_ai.assistant.message", provider, body),
+            "tool" => emit!("gen_ai.tool.message", provider, body),
+            _ => emit!("gen_ai.user.message", provider, body),
+        }
+    }
+}
+
+/// One `gen_ai.choice` event per output message.
+pub(crate) fn choices(span: &LlmSpan, messages: &[Message]) {
+    let _guard = span.context().clone().attach();
+    let provider = span.provider().as_str();
+    let content = span.content_enabled();
+    for (index, m) in messages.iter().enumerate() {
+        let mut message = body(m, content, m.role != "assistant");
+        let calls = message.remove("tool_calls");
+        let mut b = Map::new();
+        b.insert("index".into(), json!(index));
+        b.insert("message".into(), Value::Object(message));
+        b.insert(
+            "finish_reason".into(),
+            Value::String(
+                m.finish_reason
+                    .clone()
+                    .unwrap_or_else(|| "unknown".to_owned()),
+            ),
+        );
+        if let Some(calls) = calls {
+            b.insert("tool_calls".into(), calls);
+        }
+        let b = Value::Object(b);
+        emit!("gen_ai.choice", provider, b);
+    }
+}
