@@ -1,0 +1,110 @@
+//! Added cost of LLM capture: an instrumented vs a plain call to the local stub
+//! (non-streamed and streamed), and the per-chunk cost of decoding and accumulating a
+//! streamed response.
+//!
+//! `cargo bench -p llmetry-instruments --bench llm`
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use futures::StreamExt as _;
+use llmetry_instruments::model::Api;
+use llmetry_instruments::providers::Accumulator;
+use llmetry_instruments::providers::stream::SseDecoder;
+use llmetry_testkit::llm_stub::LlmStub;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use serde_json::json;
+
+#[derive(Debug)]
+struct DiscardExporter;
+
+impl SpanExporter for DiscardExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        black_box(batch);
+        Ok(())
+    }
+}
+
+fn body(stream: bool) -> serde_json::Value {
+    json!({"model": "gpt-4o-mini", "stream": stream, "stream_options": {"include_usage": stream},
+           "messages": [{"role": "user", "content": "a haiku about OpenTelemetry"}]})
+}
+
+fn calls(c: &mut Criterion) {
+    let telemetry = llmetry::init()
+        .app_name("bench")
+        .exporter(DiscardExporter)
+        .silence_init_message(true)
+        .env_source(llmetry::EnvSource::from_pairs(Vec::<(String, String)>::new()))
+        .install();
+    let Ok(telemetry) = telemetry else { panic!("install failed") };
+    let stub = LlmStub::start();
+    let url = format!("{}/v1/chat/completions", stub.base_url());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    let Ok(rt) = rt else { panic!("runtime") };
+    let plain = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).build();
+    let instrumented = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(llmetry_instruments::LlmMiddleware::default())
+        .build();
+
+    let call = |client: &reqwest_middleware::ClientWithMiddleware, stream: bool| {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            let resp = client.post(url).json(&body(stream)).send().await;
+            let Ok(resp) = resp else { panic!("request failed") };
+            if stream {
+                let mut s = resp.bytes_stream();
+                let mut n = 0;
+                while let Some(Ok(b)) = s.next().await {
+                    n += b.len();
+                }
+                n
+            } else {
+                resp.bytes().await.map(|b| b.len()).unwrap_or(0)
+            }
+        }
+    };
+
+    let mut g = c.benchmark_group("chat_call");
+    g.bench_function("plain", |b| b.iter(|| rt.block_on(call(&plain, false))));
+    g.bench_function("instrumented", |b| b.iter(|| rt.block_on(call(&instrumented, false))));
+    g.bench_function("plain_stream", |b| b.iter(|| rt.block_on(call(&plain, true))));
+    g.bench_function("instrumented_stream", |b| b.iter(|| rt.block_on(call(&instrumented, true))));
+    g.finish();
+
+    // Per chunk: SSE decoding + accumulation of one `chat.completion.chunk`.
+    let chunk = format!(
+        "data: {}\n\n",
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini",
+               "choices": [{"index": 0, "delta": {"content": " word"}, "finish_reason": null}]})
+    );
+    let mut g = c.benchmark_group("stream_chunk");
+    g.bench_function("decode_and_accumulate", |b| {
+        b.iter_batched(
+            || (SseDecoder::default(), Accumulator::new(Api::OpenAiChat)),
+            |(mut decoder, mut acc)| {
+                for e in decoder.push(black_box(chunk.as_bytes())) {
+                    let _ = black_box(acc.push(e.event.as_deref(), &e.data));
+                }
+                (decoder, acc)
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+    drop(stub);
+    let _ = telemetry.shutdown();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .sample_size(40)
+}
+
+criterion_group! { name = benches; config = config(); targets = calls }
+criterion_main!(benches);
