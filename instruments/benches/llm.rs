@@ -37,12 +37,18 @@ fn calls(c: &mut Criterion) {
         .app_name("bench")
         .exporter(DiscardExporter)
         .silence_init_message(true)
-        .env_source(llmetry::EnvSource::from_pairs(Vec::<(String, String)>::new()))
+        .env_source(llmetry::EnvSource::from_pairs(
+            Vec::<(String, String)>::new(),
+        ))
         .install();
-    let Ok(telemetry) = telemetry else { panic!("install failed") };
+    let Ok(telemetry) = telemetry else {
+        panic!("install failed")
+    };
     let stub = LlmStub::start();
     let url = format!("{}/v1/chat/completions", stub.base_url());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
     let Ok(rt) = rt else { panic!("runtime") };
     let plain = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).build();
     let instrumented = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
@@ -54,7 +60,9 @@ fn calls(c: &mut Criterion) {
         let url = url.clone();
         async move {
             let resp = client.post(url).json(&body(stream)).send().await;
-            let Ok(resp) = resp else { panic!("request failed") };
+            let Ok(resp) = resp else {
+                panic!("request failed")
+            };
             if stream {
                 let mut s = resp.bytes_stream();
                 let mut n = 0;
@@ -70,9 +78,15 @@ fn calls(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("chat_call");
     g.bench_function("plain", |b| b.iter(|| rt.block_on(call(&plain, false))));
-    g.bench_function("instrumented", |b| b.iter(|| rt.block_on(call(&instrumented, false))));
-    g.bench_function("plain_stream", |b| b.iter(|| rt.block_on(call(&plain, true))));
-    g.bench_function("instrumented_stream", |b| b.iter(|| rt.block_on(call(&instrumented, true))));
+    g.bench_function("instrumented", |b| {
+        b.iter(|| rt.block_on(call(&instrumented, false)))
+    });
+    g.bench_function("plain_stream", |b| {
+        b.iter(|| rt.block_on(call(&plain, true)))
+    });
+    g.bench_function("instrumented_stream", |b| {
+        b.iter(|| rt.block_on(call(&instrumented, true)))
+    });
     g.finish();
 
     // Per chunk: SSE decoding + accumulation of one `chat.completion.chunk`.

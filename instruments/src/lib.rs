@@ -11,12 +11,16 @@
 
 pub mod events;
 mod metrics;
-#[cfg(feature = "reqwest-middleware")]
+#[cfg(any(feature = "reqwest-middleware", feature = "async-openai"))]
 mod middleware;
 pub mod model;
 pub mod providers;
 pub mod span;
+#[cfg(feature = "async-openai")]
+mod tower;
 
+#[cfg(feature = "async-openai")]
+pub use self::tower::{LlmLayer, LlmService};
 #[cfg(feature = "reqwest-middleware")]
 pub use middleware::LlmMiddleware;
 

@@ -2,13 +2,19 @@
 //! reqwest users, rig's `ReqwestMiddlewareClient`): the LLM span, its attributes and the
 //! metrics. Non-streamed bodies are handed back to the caller intact; streamed bodies pass
 //! through chunk by chunk while they are accumulated, and the span ends with the stream.
+//!
+//! [`Capture`] is the reqwest-level part every adapter shares (this middleware and the
+//! async-openai tower layer): it starts the span from a `reqwest::Request` and ends it from
+//! the `reqwest::Response`.
 
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use bytes::Bytes;
+#[cfg(feature = "reqwest-middleware")]
 use opentelemetry::context::FutureExt as _;
 use reqwest::ResponseBuilderExt as _;
+#[cfg(feature = "reqwest-middleware")]
 use reqwest_middleware::{Middleware, Next};
 
 use crate::model::{Api, Provider, ProviderError};
@@ -24,12 +30,14 @@ use crate::span::{LlmSpan, StreamEnd};
 ///     .build();
 /// # drop(client);
 /// ```
+#[cfg(feature = "reqwest-middleware")]
 #[derive(Debug, Clone)]
 pub struct LlmMiddleware {
     inject_traceparent: bool,
     providers: Vec<(String, Provider)>,
 }
 
+#[cfg(feature = "reqwest-middleware")]
 impl Default for LlmMiddleware {
     fn default() -> Self {
         Self {
@@ -39,6 +47,7 @@ impl Default for LlmMiddleware {
     }
 }
 
+#[cfg(feature = "reqwest-middleware")]
 impl LlmMiddleware {
     /// A middleware with W3C `traceparent` injection on.
     pub fn new() -> Self {
@@ -83,15 +92,29 @@ impl opentelemetry::propagation::Injector for HeaderInjector<'_> {
     }
 }
 
-fn transport_error(e: &reqwest_middleware::Error) -> ProviderError {
-    let error_type = match e {
-        reqwest_middleware::Error::Reqwest(r) if r.is_timeout() => "timeout",
-        reqwest_middleware::Error::Reqwest(r) if r.is_connect() => "connection_error",
-        _ => "transport_error",
+/// The error of a request that got no HTTP response, or whose body broke.
+pub(crate) fn reqwest_error(e: &reqwest::Error) -> ProviderError {
+    let error_type = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connection_error"
+    } else {
+        "transport_error"
     };
     ProviderError {
         error_type: error_type.to_owned(),
         message: e.to_string(),
+    }
+}
+
+#[cfg(feature = "reqwest-middleware")]
+fn transport_error(e: &reqwest_middleware::Error) -> ProviderError {
+    match e {
+        reqwest_middleware::Error::Reqwest(r) => reqwest_error(r),
+        reqwest_middleware::Error::Middleware(_) => ProviderError {
+            error_type: "transport_error".to_owned(),
+            message: e.to_string(),
+        },
     }
 }
 
@@ -101,7 +124,7 @@ fn rebuild(
     headers: reqwest::header::HeaderMap,
     url: reqwest::Url,
     body: reqwest::Body,
-) -> reqwest_middleware::Result<reqwest::Response> {
+) -> Result<reqwest::Response, http::Error> {
     let mut builder = http::Response::builder()
         .status(status)
         .version(version)
@@ -109,26 +132,34 @@ fn rebuild(
     if let Some(h) = builder.headers_mut() {
         *h = headers;
     }
-    builder
-        .body(body)
-        .map(reqwest::Response::from)
-        .map_err(|e| reqwest_middleware::Error::Middleware(e.into()))
+    builder.body(body).map(reqwest::Response::from)
 }
 
-#[async_trait::async_trait]
-impl Middleware for LlmMiddleware {
-    async fn handle(
-        &self,
-        mut req: reqwest::Request,
-        extensions: &mut http::Extensions,
-        next: Next<'_>,
-    ) -> reqwest_middleware::Result<reqwest::Response> {
-        let Some((provider, api)) = providers::detect::detect_with(req.url(), &self.providers)
-        else {
-            return next.run(req, extensions).await;
-        };
+/// Why [`Capture::respond`] could not hand the response on.
+#[derive(Debug)]
+pub(crate) enum RespondError {
+    /// Reading the (non-streamed) body failed; the span has failed with it.
+    Body(reqwest::Error),
+    /// Putting the response back together failed.
+    Rebuild(http::Error),
+}
+
+/// One LLM call in flight, shared by the adapters: [`Capture::start`] opens the span from
+/// the request, [`Capture::respond`] (or [`Capture::fail`]) ends it.
+#[derive(Debug)]
+pub(crate) struct Capture {
+    span: LlmSpan,
+    api: Api,
+    streamed_request: bool,
+}
+
+impl Capture {
+    /// Opens the LLM span and records the request, or `None` when `req` is no LLM call
+    /// (unknown endpoint, instrument blocked, no JSON body naming a model).
+    pub(crate) fn start(req: &reqwest::Request, overrides: &[(String, Provider)]) -> Option<Self> {
+        let (provider, api) = providers::detect::detect_with(req.url(), overrides)?;
         if !llmetry::instrument_enabled(instrument_of(&provider, api)) {
-            return next.run(req, extensions).await;
+            return None;
         }
         let server = req
             .url()
@@ -140,41 +171,52 @@ impl Middleware for LlmMiddleware {
             .and_then(|b| serde_json::from_slice(b).ok());
         // Only JSON bodies naming a model are LLM calls: `/api/chat` or `/v1/messages` on an
         // unknown host may be something else entirely.
-        if request_json
-            .as_ref()
-            .is_none_or(|j| j.get("model").is_none())
-        {
-            return next.run(req, extensions).await;
-        }
+        let request_json = request_json.filter(|j| j.get("model").is_some())?;
         let mut span = LlmSpan::start(
             api,
             provider,
             server.as_ref().map(|(h, p)| (h.as_str(), *p)),
         );
-        let streamed_request = match &request_json {
-            Some(j) => {
-                let parsed = providers::parse_request(api, j);
-                let s = parsed.stream;
-                span.record_request(&parsed);
-                s
-            }
-            None => false,
-        };
-        if self.inject_traceparent {
-            let cx = span.context().clone();
-            opentelemetry::global::get_text_map_propagator(|p| {
-                p.inject_context(&cx, &mut HeaderInjector(req.headers_mut()))
-            });
-        }
+        let parsed = providers::parse_request(api, &request_json);
+        let streamed_request = parsed.stream;
+        span.record_request(&parsed);
+        Some(Self {
+            span,
+            api,
+            streamed_request,
+        })
+    }
 
-        let cx = span.context().clone();
-        let resp = match next.run(req, extensions).with_context(cx).await {
-            Ok(r) => r,
-            Err(e) => {
-                span.fail(&transport_error(&e));
-                return Err(e);
-            }
-        };
+    /// The context with the LLM span current: run the call under it.
+    pub(crate) fn context(&self) -> opentelemetry::Context {
+        self.span.context().clone()
+    }
+
+    /// Writes the span's W3C `traceparent` (and `tracestate`, baggage) into `headers`.
+    pub(crate) fn inject(&self, headers: &mut reqwest::header::HeaderMap) {
+        let cx = self.span.context();
+        opentelemetry::global::get_text_map_propagator(|p| {
+            p.inject_context(cx, &mut HeaderInjector(headers))
+        });
+    }
+
+    /// Ends the span of a call that got no response.
+    pub(crate) fn fail(self, e: &ProviderError) {
+        self.span.fail(e);
+    }
+
+    /// Records the response and hands it on: an error status fails the span; a streamed
+    /// body passes through chunk by chunk while it is accumulated, the span ending with the
+    /// stream; any other body is read, recorded, and handed back intact.
+    pub(crate) async fn respond(
+        self,
+        resp: reqwest::Response,
+    ) -> Result<reqwest::Response, RespondError> {
+        let Capture {
+            mut span,
+            api,
+            streamed_request,
+        } = self;
         let status = resp.status();
         let version = resp.version();
         let headers = resp.headers().clone();
@@ -184,13 +226,13 @@ impl Middleware for LlmMiddleware {
             let bytes = match resp.bytes().await {
                 Ok(b) => b,
                 Err(e) => {
-                    let err = reqwest_middleware::Error::Reqwest(e);
-                    span.fail(&transport_error(&err));
-                    return Err(err);
+                    span.fail(&reqwest_error(&e));
+                    return Err(RespondError::Body(e));
                 }
             };
             span.fail(&providers::parse_error(status.as_u16(), &bytes));
-            return rebuild(status, version, headers, url, reqwest::Body::from(bytes));
+            return rebuild(status, version, headers, url, reqwest::Body::from(bytes))
+                .map_err(RespondError::Rebuild);
         }
 
         let content_type = headers
@@ -222,15 +264,15 @@ impl Middleware for LlmMiddleware {
                 headers,
                 url,
                 reqwest::Body::wrap_stream(tap),
-            );
+            )
+            .map_err(RespondError::Rebuild);
         }
 
         let bytes = match resp.bytes().await {
             Ok(b) => b,
             Err(e) => {
-                let err = reqwest_middleware::Error::Reqwest(e);
-                span.fail(&transport_error(&err));
-                return Err(err);
+                span.fail(&reqwest_error(&e));
+                return Err(RespondError::Body(e));
             }
         };
         if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&bytes) {
@@ -238,6 +280,38 @@ impl Middleware for LlmMiddleware {
         }
         span.finish();
         rebuild(status, version, headers, url, reqwest::Body::from(bytes))
+            .map_err(RespondError::Rebuild)
+    }
+}
+
+#[cfg(feature = "reqwest-middleware")]
+#[async_trait::async_trait]
+impl Middleware for LlmMiddleware {
+    async fn handle(
+        &self,
+        mut req: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        let Some(capture) = Capture::start(&req, &self.providers) else {
+            return next.run(req, extensions).await;
+        };
+        if self.inject_traceparent {
+            capture.inject(req.headers_mut());
+        }
+
+        let cx = capture.context();
+        let resp = match next.run(req, extensions).with_context(cx).await {
+            Ok(r) => r,
+            Err(e) => {
+                capture.fail(&transport_error(&e));
+                return Err(e);
+            }
+        };
+        capture.respond(resp).await.map_err(|e| match e {
+            RespondError::Body(e) => reqwest_middleware::Error::Reqwest(e),
+            RespondError::Rebuild(e) => reqwest_middleware::Error::Middleware(e.into()),
+        })
     }
 }
 
@@ -334,6 +408,13 @@ impl futures_core::Stream for StreamTap {
 
 impl Drop for StreamTap {
     fn drop(&mut self) {
-        self.end(StreamEnd::Dropped);
+        // A consumer that stops reading once the provider said the stream is complete
+        // (async-openai stops at `[DONE]`, before the end of the body) completed it.
+        let how = if self.done {
+            StreamEnd::Completed
+        } else {
+            StreamEnd::Dropped
+        };
+        self.end(how);
     }
 }

@@ -42,10 +42,28 @@ fn rig_gen_ai_spans_nest_and_are_enriched() {
     let t = h.trace_of("rig_wf.workflow");
     let chat = t.span("chat");
     assert_eq!(t.parent_name(chat).as_deref(), Some("rig_agent.agent"));
-    assert_eq!(attr_str(chat, "traceloop.workflow.name").as_deref(), Some("rig_wf"));
-    assert_eq!(attr_str(chat, "gen_ai.agent.name").as_deref(), Some("rig_agent"));
-    assert_eq!(attr_str(chat, "traceloop.association.properties.session_id").as_deref(), Some("s-9"));
-    assert_eq!(attr_str(chat, "gen_ai.operation.name").as_deref(), Some("chat"));
-    assert_eq!(attr_str(chat, "gen_ai.response.model").as_deref(), Some("gpt-4o-2024-08-06"));
-    assert_eq!(attr(chat, "gen_ai.usage.input_tokens"), Some(Value::I64(12)));
+    assert_eq!(
+        attr_str(chat, "traceloop.workflow.name").as_deref(),
+        Some("rig_wf")
+    );
+    assert_eq!(
+        attr_str(chat, "gen_ai.agent.name").as_deref(),
+        Some("rig_agent")
+    );
+    assert_eq!(
+        attr_str(chat, "traceloop.association.properties.session_id").as_deref(),
+        Some("s-9")
+    );
+    assert_eq!(
+        attr_str(chat, "gen_ai.operation.name").as_deref(),
+        Some("chat")
+    );
+    assert_eq!(
+        attr_str(chat, "gen_ai.response.model").as_deref(),
+        Some("gpt-4o-2024-08-06")
+    );
+    assert_eq!(
+        attr(chat, "gen_ai.usage.input_tokens"),
+        Some(Value::I64(12))
+    );
 }
