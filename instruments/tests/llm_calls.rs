@@ -662,3 +662,142 @@ async fn content_off_leaves_no_prompt_or_completion_anywhere() {
         assert!(!body.contains("launch"), "{body}");
     }
 }
+
+// ------------------------------------------------------------------ faults, per provider
+
+#[derive(Clone, Copy, Debug)]
+enum Wire {
+    OpenAi,
+    Anthropic,
+    Ollama,
+}
+
+impl Wire {
+    fn path(self) -> &'static str {
+        match self {
+            Wire::OpenAi => "/v1/chat/completions",
+            Wire::Anthropic => "/v1/messages",
+            Wire::Ollama => "/api/chat",
+        }
+    }
+    fn span(self) -> &'static str {
+        match self {
+            Wire::OpenAi => "openai.chat",
+            Wire::Anthropic => "anthropic.chat",
+            Wire::Ollama => "ollama.chat",
+        }
+    }
+    fn body(self, model: &str, stream: bool) -> Json {
+        let messages = json!([{"role": "user", "content": "hi"}]);
+        match self {
+            Wire::OpenAi => json!({"model": model, "stream": stream, "messages": messages}),
+            Wire::Anthropic => {
+                json!({"model": model, "stream": stream, "max_tokens": 50, "messages": messages})
+            }
+            Wire::Ollama => json!({"model": model, "stream": stream, "messages": messages}),
+        }
+    }
+}
+
+#[task(name = "provider_faults_task")]
+async fn provider_faults_task(base: String, wire: Wire) -> Vec<u16> {
+    let c = client();
+    let url = format!("{base}{}", wire.path());
+    let mut statuses = Vec::new();
+    for model in [llm_stub::RATE_LIMITED, llm_stub::SERVER_ERROR] {
+        let resp = c.post(&url).json(&wire.body(model, false)).send().await;
+        statuses.push(resp.map(|r| r.status().as_u16()).unwrap_or(0));
+    }
+    let (_, failed) = drain(&c, url.clone(), wire.body(llm_stub::FAIL_MIDWAY, true)).await;
+    assert!(failed, "{wire:?}: the stub aborts the stream midway");
+    let resp = c
+        .post(&url)
+        .json(&wire.body(llm_stub::SLOW_STREAM, true))
+        .send()
+        .await;
+    let Ok(resp) = resp else {
+        panic!("{wire:?}: slow stream request failed")
+    };
+    let mut s = resp.bytes_stream();
+    let _ = s.next().await;
+    drop(s);
+    statuses
+}
+
+#[workflow(name = "faults_openai")]
+async fn faults_openai(base: String) -> Vec<u16> {
+    provider_faults_task(base, Wire::OpenAi).await
+}
+#[workflow(name = "faults_anthropic")]
+async fn faults_anthropic(base: String) -> Vec<u16> {
+    provider_faults_task(base, Wire::Anthropic).await
+}
+#[workflow(name = "faults_ollama")]
+async fn faults_ollama(base: String) -> Vec<u16> {
+    provider_faults_task(base, Wire::Ollama).await
+}
+
+#[tokio::test]
+async fn every_provider_429_500_midway_failure_and_early_drop() {
+    let h = harness();
+    let stub = LlmStub::start();
+    let runs = [
+        (
+            Wire::OpenAi,
+            "faults_openai.workflow",
+            faults_openai(stub.base_url()).await,
+            "rate_limit_exceeded",
+        ),
+        (
+            Wire::Anthropic,
+            "faults_anthropic.workflow",
+            faults_anthropic(stub.base_url()).await,
+            "rate_limit_error",
+        ),
+        (
+            Wire::Ollama,
+            "faults_ollama.workflow",
+            faults_ollama(stub.base_url()).await,
+            "429",
+        ),
+    ];
+    for (wire, root, statuses, rate_limit_type) in runs {
+        assert_eq!(
+            statuses,
+            [429, 500],
+            "{wire:?}: the caller still gets the provider's status"
+        );
+        let t = h.trace_of(root);
+        let spans = t.all(wire.span());
+        assert_eq!(spans.len(), 4, "{wire:?}: {:?}", t.names());
+        for s in &spans {
+            assert_eq!(
+                t.parent_name(s).as_deref(),
+                Some("provider_faults_task.task"),
+                "{wire:?}"
+            );
+        }
+        let errors: Vec<String> = spans
+            .iter()
+            .filter_map(|s| attr_str(s, "error.type"))
+            .collect();
+        assert!(
+            errors.iter().any(|e| e == rate_limit_type),
+            "{wire:?}: {errors:?}"
+        );
+        assert_eq!(
+            spans
+                .iter()
+                .filter(|s| matches!(s.status, Status::Error { .. }))
+                .count(),
+            3,
+            "{wire:?}: 429, 500 and the stream that failed midway are errors"
+        );
+        let dropped: Vec<_> = spans
+            .iter()
+            .filter(|s| s.events.iter().any(|e| e.name == "gen_ai.stream.dropped"))
+            .collect();
+        assert_eq!(dropped.len(), 1, "{wire:?}: the early-dropped stream");
+        assert_eq!(dropped[0].status, Status::Unset, "{wire:?}");
+    }
+}

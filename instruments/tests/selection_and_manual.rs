@@ -128,3 +128,41 @@ fn manual_api_records_a_full_llm_span() {
         Some("manual_task")
     );
 }
+
+#[task(name = "assoc_metrics_task")]
+fn assoc_metrics_task() {
+    let mut span = LlmSpan::start(Api::AnthropicMessages, Provider::Anthropic, None);
+    span.record_request(&LlmRequest {
+        model: Some("assoc-model".into()),
+        ..LlmRequest::default()
+    });
+    span.record_usage(Usage {
+        input_tokens: Some(3),
+        output_tokens: Some(2),
+        ..Usage::default()
+    });
+    span.finish();
+}
+
+#[test]
+fn association_properties_reach_metrics_only_when_opted_in() {
+    let h = h();
+    llmetry_instruments::set_association_properties_on_metrics(true);
+    llmetry::with_association_properties([("tenant", "acme")], assoc_metrics_task);
+    llmetry_instruments::set_association_properties_on_metrics(false);
+    let points: Vec<_> = h
+        .metric_points()
+        .into_iter()
+        .filter(|p| {
+            p.name == "gen_ai.client.token.usage"
+                && p.attr("gen_ai.request.model") == Some("assoc-model")
+        })
+        .collect();
+    assert_eq!(points.len(), 2, "{points:?}");
+    for p in points {
+        assert_eq!(
+            p.attr("traceloop.association.properties.tenant"),
+            Some("acme")
+        );
+    }
+}
