@@ -433,17 +433,22 @@ async fn errors_task(base: String) -> (u16, u16, Json) {
     (a, b, body)
 }
 
+#[workflow(name = "errors_wf")]
+async fn errors_wf(base: String) -> (u16, u16, Json) {
+    errors_task(base).await
+}
+
 #[tokio::test]
 async fn http_errors_and_provider_error_bodies_set_error_status() {
     let h = harness();
     let stub = LlmStub::start();
-    let (a, b, body) = errors_task(stub.base_url()).await;
+    let (a, b, body) = errors_wf(stub.base_url()).await;
     assert_eq!((a, b), (429, 500));
     assert_eq!(
         body["error"]["type"], "server_error",
         "the caller still gets the provider's error body"
     );
-    let t = h.trace_of("errors_task.task");
+    let t = h.trace_of("errors_wf.workflow");
     let spans = t.all("openai.chat");
     let types: Vec<String> = spans
         .iter()
@@ -467,9 +472,14 @@ async fn http_errors_and_provider_error_bodies_set_error_status() {
         .filter(|p| {
             p.name == "gen_ai.client.operation.duration"
                 && p.attr("error.type") == Some("rate_limit_exceeded")
+                && p.attr("traceloop.workflow.name") == Some("errors_wf")
         })
         .collect();
-    assert_eq!(errs.len(), 1, "failed calls are timed with error.type");
+    assert_eq!(
+        errs.len(),
+        1,
+        "failed calls are timed with error.type: {errs:#?}"
+    );
 }
 
 // ------------------------------------------------------------------ other APIs and providers

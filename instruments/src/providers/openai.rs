@@ -391,26 +391,7 @@ fn chat_message(m: &Value) -> Message {
             )],
         ),
         _ => {
-            let mut parts = content_parts(m.get("content"));
-            if let Some(r) = str_at(m, "refusal") {
-                parts.push(refusal_part(&r));
-            }
-            for key in ["reasoning_content", "reasoning"] {
-                if let Some(r) = str_at(m, key) {
-                    parts.push(reasoning_part(&r));
-                    break;
-                }
-            }
-            if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
-                parts.extend(calls.iter().map(chat_tool_call_part));
-            }
-            if let Some(fc) = m.get("function_call").filter(|f| f.is_object()) {
-                parts.push(tool_call_part(
-                    None,
-                    fc.get("name").and_then(Value::as_str),
-                    parse_arguments(fc.get("arguments")),
-                ));
-            }
+            let parts = chat_message_parts(m, content_parts(m.get("content")));
             message(role, parts)
         }
     }
@@ -639,36 +620,42 @@ fn usage_of(u: Option<&Value>) -> Usage {
     })
 }
 
+/// The parts of a chat message after its `content` parts: refusal, reasoning, tool calls
+/// (and a legacy `function_call`). Shared by request and response messages.
+fn chat_message_parts(m: &Value, mut parts: Vec<Value>) -> Vec<Value> {
+    if let Some(r) = str_at(m, "refusal") {
+        parts.push(refusal_part(&r));
+    }
+    for key in ["reasoning_content", "reasoning"] {
+        if let Some(r) = str_at(m, key) {
+            parts.push(reasoning_part(&r));
+            break;
+        }
+    }
+    if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
+        parts.extend(calls.iter().map(chat_tool_call_part));
+    }
+    if let Some(fc) = m.get("function_call").filter(|f| f.is_object()) {
+        parts.push(tool_call_part(
+            None,
+            fc.get("name").and_then(Value::as_str),
+            parse_arguments(fc.get("arguments")),
+        ));
+    }
+    parts
+}
+
 fn chat_output_message(choice: &Value, api: Api) -> Option<Message> {
     let parts = if api == Api::OpenAiCompletion {
         let text = choice.get("text").and_then(Value::as_str)?;
         vec![text_part(text)]
     } else {
         let m = choice.get("message").filter(|m| m.is_object())?;
-        let mut parts: Vec<Value> = content_parts(m.get("content"))
+        let text = content_parts(m.get("content"))
             .into_iter()
             .filter(|p| p.get("content") != Some(&Value::String(String::new())))
             .collect();
-        if let Some(r) = str_at(m, "refusal") {
-            parts.push(refusal_part(&r));
-        }
-        for key in ["reasoning_content", "reasoning"] {
-            if let Some(r) = str_at(m, key) {
-                parts.push(reasoning_part(&r));
-                break;
-            }
-        }
-        if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
-            parts.extend(calls.iter().map(chat_tool_call_part));
-        }
-        if let Some(fc) = m.get("function_call").filter(|f| f.is_object()) {
-            parts.push(tool_call_part(
-                None,
-                fc.get("name").and_then(Value::as_str),
-                parse_arguments(fc.get("arguments")),
-            ));
-        }
-        parts
+        chat_message_parts(m, text)
     };
     let role = choice
         .pointer("/message/role")
