@@ -811,3 +811,112 @@ async fn every_provider_429_500_midway_failure_and_early_drop() {
         assert_eq!(dropped[0].status, Status::Unset, "{wire:?}");
     }
 }
+
+// ------------------------------------------------------------------ tools: Anthropic and Ollama
+
+#[task(name = "anthropic_tools_task")]
+async fn anthropic_tools_task(base: String) -> Json {
+    let c = client();
+    let url = format!("{base}/v1/messages");
+    let tools = json!([{"name": "get_weather", "description": "Weather for a city",
+        "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}]);
+    let mut messages = vec![json!({"role": "user", "content": "Weather in Paris?"})];
+    let (_, first) = post(&c, url.clone(), json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "tools": tools, "messages": messages})).await;
+    let tool_use = first["content"]
+        .as_array()
+        .and_then(|blocks| blocks.iter().find(|b| b["type"] == "tool_use"))
+        .cloned()
+        .unwrap_or(Json::Null);
+    messages.push(json!({"role": "assistant", "content": first["content"]}));
+    messages.push(json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use["id"], "content": "sunny, 21C"}]}));
+    post(&c, url, json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "tools": tools, "messages": messages})).await.1
+}
+
+#[task(name = "ollama_tools_task")]
+async fn ollama_tools_task(base: String) -> (Json, Json) {
+    let c = client();
+    let url = format!("{base}/api/chat");
+    let tools = json!([{"type": "function", "function": {"name": "get_weather", "description": "Weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]);
+    let mut messages = vec![json!({"role": "user", "content": "Weather in Paris?"})];
+    let (_, first) = post(
+        &c,
+        url.clone(),
+        json!({"model": "llama3.2", "stream": false, "tools": tools, "messages": messages}),
+    )
+    .await;
+    messages.push(first["message"].clone());
+    messages.push(json!({"role": "tool", "content": "sunny, 21C"}));
+    let (_, second) = post(
+        &c,
+        url,
+        json!({"model": "llama3.2", "stream": false, "tools": tools, "messages": messages}),
+    )
+    .await;
+    let (_, embed) = post(
+        &c,
+        format!("{base}/api/embed"),
+        json!({"model": "all-minilm", "input": ["a", "b"]}),
+    )
+    .await;
+    (second, embed)
+}
+
+#[tokio::test]
+async fn anthropic_and_ollama_tools_round_trips_and_ollama_embeddings() {
+    let h = harness();
+    let stub = LlmStub::start();
+
+    let last = anthropic_tools_task(stub.base_url()).await;
+    assert!(last.to_string().contains("sunny"), "{last}");
+    let t = h.trace_of("anthropic_tools_task.task");
+    let calls = t.all("anthropic.chat");
+    assert_eq!(calls.len(), 2);
+    let first = calls.iter().find(|s| {
+        json_attr(s, "gen_ai.output.messages")
+            .to_string()
+            .contains("tool_call")
+    });
+    let Some(first) = first else {
+        panic!("no tool call recorded: {calls:?}")
+    };
+    assert_eq!(
+        json_attr(first, "gen_ai.tool.definitions")[0]["name"],
+        "get_weather"
+    );
+    let second = calls.iter().find(|s| s.span_context != first.span_context);
+    let Some(second) = second else {
+        panic!("second call missing")
+    };
+    assert!(
+        json_attr(second, "gen_ai.input.messages")
+            .to_string()
+            .contains("tool_call_response")
+    );
+
+    let (second, embed) = ollama_tools_task(stub.base_url()).await;
+    assert!(second.to_string().contains("sunny"), "{second}");
+    assert!(embed["embeddings"].is_array());
+    let t = h.trace_of("ollama_tools_task.task");
+    let chats = t.all("ollama.chat");
+    assert_eq!(chats.len(), 2);
+    assert!(chats.iter().any(|s| {
+        json_attr(s, "gen_ai.output.messages")
+            .to_string()
+            .contains("tool_call")
+    }));
+    assert!(chats.iter().any(|s| {
+        json_attr(s, "gen_ai.input.messages")
+            .to_string()
+            .contains("\"tool\"")
+    }));
+    let e = t.span("ollama.embeddings");
+    assert_eq!(
+        attr_str(e, "gen_ai.operation.name").as_deref(),
+        Some("embeddings")
+    );
+    assert_eq!(
+        int(e, "gen_ai.embeddings.dimension.count"),
+        Some(llm_stub::EMBEDDING_DIMS as i64)
+    );
+}
