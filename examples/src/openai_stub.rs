@@ -3,6 +3,19 @@
 //! `chat.completion.chunk`s ending in `data: [DONE]` (with a usage chunk when
 //! `stream_options.include_usage` is set). A missing `Authorization: Bearer …` gets
 //! OpenAI's 401 error body.
+//!
+//! What it answers:
+//!
+//! * With function `tools` in the request and the last message from the user (and
+//!   `tool_choice` not `"none"`), an assistant message with `tool_calls` (one call per tool,
+//!   only the first when `parallel_tool_calls` is `false`) and `finish_reason: "tool_calls"`.
+//!   The `arguments` are a JSON object string filling every property of the tool's schema: a
+//!   string property gets the word that follows the property's name in the last user message
+//!   (`"… on host web-3 …"` gives `{"host": "web-3"}`), else the property's name; an enum its
+//!   first value; integers and numbers `1`, booleans `true`, arrays `[]`, objects `{}`.
+//! * When the last message is a `tool` message, a text answer quoting every tool result sent
+//!   since the last assistant message (`- <tool name>: <content>`).
+//! * Otherwise a haiku about the last word of the last user message.
 
 use std::net::SocketAddr;
 
@@ -86,6 +99,115 @@ fn count_tokens(s: &str) -> u64 {
     s.split_whitespace().count() as u64
 }
 
+/// What the stub answers: text, or calls of the request's tools.
+enum Answer {
+    Text(String),
+    /// `(id, function name, arguments as a JSON string)`.
+    Tools(Vec<(String, String, String)>),
+}
+
+/// The word after `name` in `prompt` (case-insensitive, punctuation trimmed), if any.
+fn word_after(prompt: &str, name: &str) -> Option<String> {
+    let trim = |w: &str| {
+        w.trim_matches(|c: char| {
+            matches!(
+                c,
+                ',' | '.' | ';' | ':' | '!' | '?' | '"' | '\'' | '`' | '(' | ')'
+            )
+        })
+        .to_owned()
+    };
+    let words: Vec<String> = prompt.split_whitespace().map(trim).collect();
+    let at = words.iter().position(|w| w.eq_ignore_ascii_case(name))?;
+    words.get(at + 1).filter(|w| !w.is_empty()).cloned()
+}
+
+/// Arguments for a call of the function tool `tool` (see the module docs).
+fn arguments_for(tool: &Value, prompt: &str) -> String {
+    let mut args = serde_json::Map::new();
+    if let Some(props) = tool["function"]["parameters"]["properties"].as_object() {
+        for (name, schema) in props {
+            let value = if let Some(first) = schema["enum"].as_array().and_then(|e| e.first()) {
+                first.clone()
+            } else {
+                match schema["type"].as_str() {
+                    Some("integer" | "number") => json!(1),
+                    Some("boolean") => json!(true),
+                    Some("array") => json!([]),
+                    Some("object") => json!({}),
+                    _ => json!(word_after(prompt, name).unwrap_or_else(|| name.clone())),
+                }
+            };
+            args.insert(name.clone(), value);
+        }
+    }
+    Value::Object(args).to_string()
+}
+
+/// The answer to `req` (see the module docs).
+fn answer(req: &Value) -> Answer {
+    let messages = req["messages"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let last_role = messages.last().and_then(|m| m["role"].as_str());
+    let prompt = messages
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "user")
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default();
+    let tools: Vec<&Value> = req["tools"]
+        .as_array()
+        .map(|t| t.iter().filter(|t| t["type"] == "function").collect())
+        .unwrap_or_default();
+    if last_role == Some("user") && !tools.is_empty() && req["tool_choice"] != "none" {
+        let n = if req["parallel_tool_calls"] == false {
+            1
+        } else {
+            tools.len()
+        };
+        return Answer::Tools(
+            tools
+                .iter()
+                .take(n)
+                .enumerate()
+                .map(|(i, t)| {
+                    let name = t["function"]["name"].as_str().unwrap_or("tool").to_owned();
+                    (format!("call_stub0001_{i}"), name, arguments_for(t, prompt))
+                })
+                .collect(),
+        );
+    }
+    if last_role == Some("tool") {
+        // The results since the last assistant message, named after the calls they answer.
+        let from = messages
+            .iter()
+            .rposition(|m| m["role"] == "assistant")
+            .map_or(0, |i| i + 1);
+        let calls = from
+            .checked_sub(1)
+            .and_then(|i| messages[i]["tool_calls"].as_array())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let mut text = String::from("From the tool results:");
+        for m in messages[from..].iter().filter(|m| m["role"] == "tool") {
+            let name = calls
+                .iter()
+                .find(|c| c["id"] == m["tool_call_id"])
+                .and_then(|c| c["function"]["name"].as_str())
+                .unwrap_or("tool");
+            let content = match &m["content"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            text.push_str(&format!("\n- {name}: {content}"));
+        }
+        return Answer::Text(text);
+    }
+    Answer::Text(reply_for(prompt))
+}
+
 async fn chat_completions(headers: HeaderMap, body: String) -> Response {
     let authorized = headers
         .get(header::AUTHORIZATION)
@@ -108,12 +230,6 @@ async fn chat_completions(headers: HeaderMap, body: String) -> Response {
         );
     };
     let model = req["model"].as_str().unwrap_or(DEFAULT_MODEL).to_owned();
-    let prompt: String = req["messages"]
-        .as_array()
-        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
-        .and_then(|m| m["content"].as_str())
-        .unwrap_or_default()
-        .to_owned();
     let prompt_tokens: u64 = req["messages"]
         .as_array()
         .map(|ms| {
@@ -122,8 +238,14 @@ async fn chat_completions(headers: HeaderMap, body: String) -> Response {
                 .sum()
         })
         .unwrap_or(0);
-    let content = reply_for(&prompt);
-    let completion_tokens = count_tokens(&content);
+    let answer = answer(&req);
+    let completion_tokens = match &answer {
+        Answer::Text(content) => count_tokens(content),
+        Answer::Tools(calls) => calls
+            .iter()
+            .map(|(_, name, args)| count_tokens(name) + count_tokens(args) + 8)
+            .sum(),
+    };
     let usage = json!({
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
@@ -134,6 +256,10 @@ async fn chat_completions(headers: HeaderMap, body: String) -> Response {
     let id = "chatcmpl-stub0001";
     let created = 1_732_000_000u64;
     let response_model = format!("{model}-2024-07-18");
+    let finish_reason = match &answer {
+        Answer::Text(_) => "stop",
+        Answer::Tools(_) => "tool_calls",
+    };
 
     if req["stream"].as_bool() == Some(true) {
         let include_usage = req["stream_options"]["include_usage"].as_bool() == Some(true);
@@ -144,14 +270,36 @@ async fn chat_completions(headers: HeaderMap, body: String) -> Response {
                 "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]
             })
         };
-        let mut events = vec![chunk(
-            json!({"role": "assistant", "content": "", "refusal": null}),
-            Value::Null,
-        )];
-        for piece in content.split_inclusive(' ') {
-            events.push(chunk(json!({"content": piece}), Value::Null));
+        let mut events = Vec::new();
+        match &answer {
+            Answer::Text(content) => {
+                events.push(chunk(
+                    json!({"role": "assistant", "content": "", "refusal": null}),
+                    Value::Null,
+                ));
+                for piece in content.split_inclusive(' ') {
+                    events.push(chunk(json!({"content": piece}), Value::Null));
+                }
+            }
+            Answer::Tools(calls) => {
+                events.push(chunk(
+                    json!({"role": "assistant", "content": null, "refusal": null}),
+                    Value::Null,
+                ));
+                // As OpenAI does: the call's id and name first, then its arguments.
+                for (index, (call_id, name, args)) in calls.iter().enumerate() {
+                    events.push(chunk(
+                        json!({"tool_calls": [{"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}]}),
+                        Value::Null,
+                    ));
+                    events.push(chunk(
+                        json!({"tool_calls": [{"index": index, "function": {"arguments": args}}]}),
+                        Value::Null,
+                    ));
+                }
+            }
         }
-        events.push(chunk(json!({}), json!("stop")));
+        events.push(chunk(json!({}), json!(finish_reason)));
         let mut sse = String::new();
         for e in &mut events {
             if include_usage {
@@ -175,6 +323,21 @@ async fn chat_completions(headers: HeaderMap, body: String) -> Response {
             .into_response();
     }
 
+    let message = match &answer {
+        Answer::Text(content) => {
+            json!({"role": "assistant", "content": content, "refusal": null, "annotations": []})
+        }
+        Answer::Tools(calls) => json!({
+            "role": "assistant",
+            "content": null,
+            "tool_calls": calls
+                .iter()
+                .map(|(call_id, name, args)| json!({"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}))
+                .collect::<Vec<_>>(),
+            "refusal": null,
+            "annotations": []
+        }),
+    };
     let body = json!({
         "id": id,
         "object": "chat.completion",
@@ -182,9 +345,9 @@ async fn chat_completions(headers: HeaderMap, body: String) -> Response {
         "model": response_model,
         "choices": [{
             "index": 0,
-            "message": {"role": "assistant", "content": content, "refusal": null, "annotations": []},
+            "message": message,
             "logprobs": null,
-            "finish_reason": "stop"
+            "finish_reason": finish_reason
         }],
         "usage": usage,
         "service_tier": "default",

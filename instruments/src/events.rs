@@ -3,6 +3,40 @@
 //! message and `gen_ai.choice` per choice, emitted as `tracing` events under the LLM span's
 //! context (so the log bridge gives them its trace and span ids). With content capture off
 //! the events are still emitted, without `content` and tool-call `arguments`.
+//!
+//! Turn logging on to export them:
+//!
+//! ```rust,standalone_crate
+//! use llmetry_instruments::{LlmSpan, model::{Api, Provider}};
+//! use opentelemetry_sdk::logs::InMemoryLogExporter;
+//! use opentelemetry_sdk::trace::InMemorySpanExporter;
+//! use serde_json::json;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let logs = InMemoryLogExporter::default();
+//! let telemetry = llmetry::init()
+//!     .use_attributes(false)
+//!     .logging_enabled(true)
+//!     .logging_exporter(logs.clone())
+//!     .exporter(InMemorySpanExporter::default())
+//!     .silence_init_message(true)
+//! #   .env_source(llmetry::EnvSource::from_pairs([("OTEL_SERVICE_NAME", "doc")]))
+//!     .install()?;
+//! let mut span = LlmSpan::start(Api::OpenAiChat, Provider::OpenAi, None);
+//! span.record_request_json(&json!({"model": "gpt-4o", "messages": [
+//!     {"role": "system", "content": "Be brief."},
+//!     {"role": "user", "content": "Why is db-1 down?"},
+//! ]}));
+//! span.record_response_json(&json!({"choices": [
+//!     {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Disk full."}},
+//! ]}));
+//! span.finish();
+//! telemetry.flush()?;
+//! let emitted = logs.get_emitted_logs()?;
+//! let names: Vec<&str> = emitted.iter().filter_map(|l| l.record.event_name()).collect();
+//! assert_eq!(names, ["gen_ai.system.message", "gen_ai.user.message", "gen_ai.choice"]);
+//! # Ok(()) }
+//! ```
 
 use serde_json::{Map, Value, json};
 
@@ -10,6 +44,17 @@ use crate::model::Message;
 use crate::span::LlmSpan;
 
 /// Target of the events; llmetry's span layer ignores it, its log bridge exports it.
+///
+/// An app printing `tracing` events with a subscriber of its own may want to leave these
+/// out (they carry prompts and completions):
+///
+/// ```
+/// fn is_genai_content(meta: &tracing::Metadata<'_>) -> bool {
+///     meta.target() == llmetry_instruments::events::TARGET
+/// }
+/// assert_eq!(llmetry_instruments::events::TARGET, "llmetry::genai");
+/// # let _ = is_genai_content;
+/// ```
 pub const TARGET: &str = "llmetry::genai";
 
 fn text_or_parts(parts: &[Value]) -> Value {

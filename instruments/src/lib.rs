@@ -8,6 +8,118 @@
 //! The core reads the providers' wire formats (request JSON, response JSON, SSE and NDJSON
 //! streams), not any client crate's types, so it works for every client: see
 //! [`providers`] and [`model`].
+//!
+//! # What it captures
+//!
+//! Every call to an OpenAI-compatible API (OpenAI, Azure OpenAI, Groq, Together, Mistral,
+//! DeepSeek, OpenRouter, vLLM, Ollama's `/v1`), Anthropic Messages or Ollama's native API
+//! becomes one LLM span, nested under the current `#[workflow]` / `#[task]` / `#[agent]` /
+//! `#[tool]`:
+//!
+//! - span kind CLIENT, named as in Python (`openai.chat`, `anthropic.chat`,
+//!   `ollama.completion`, …; see [`model::Api::span_name`]);
+//! - `gen_ai.request.*` (model, max_tokens, temperature, top_p, stop sequences, …),
+//!   `gen_ai.response.model/id/finish_reasons`, `gen_ai.usage.*` tokens,
+//!   `gen_ai.is_streaming`, `server.address` / `server.port`;
+//! - when content capture allows ([`llmetry::trace_content_enabled`]):
+//!   `gen_ai.input.messages`, `gen_ai.output.messages`, `gen_ai.tool.definitions`, or, with
+//!   `init().use_attributes(false)`, the log events of [`events`];
+//! - provider errors (HTTP error bodies, error events mid-stream): `error.type`, an
+//!   `exception` event, status ERROR; the caller still gets the response;
+//! - streams pass through chunk by chunk: `gen_ai.server.time_to_first_token`, and the span
+//!   ends with the stream ([`StreamEnd`]);
+//! - the metrics `gen_ai.client.token.usage`, `gen_ai.client.operation.duration`,
+//!   `gen_ai.server.time_to_first_token` and `gen_ai.client.generation.choices`
+//!   (association properties only with [`set_association_properties_on_metrics`]).
+//!
+//! `init().instruments(..)` / `.block_instruments(..)` switch providers on and off
+//! ([`llmetry::Instrument`]).
+//!
+//! # Adapters
+//!
+//! | adapter | for | Cargo feature (default on) |
+//! |---|---|---|
+//! | [`LlmMiddleware`] | a `reqwest_middleware::ClientWithMiddleware`: raw reqwest, rig's `ReqwestMiddlewareClient` | `reqwest-middleware` |
+//! | [`LlmLayer`] / [`LlmService`] | async-openai's `Client::with_http_service` (tower) | `async-openai` |
+//! | [`LlmSpan`] and [`providers`] | any other client: the manual API | always |
+//!
+//! # Example: the reqwest middleware
+//!
+//! Put [`LlmMiddleware`] on the client your LLM calls go through. Here a second middleware
+//! stands in for the network and answers like OpenAI, so the example runs offline:
+//!
+//! ```rust,standalone_crate
+//! use llmetry_instruments::LlmMiddleware;
+//! use opentelemetry_sdk::trace::InMemorySpanExporter;
+//! use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
+//! use serde_json::json;
+//!
+//! /// Answers every request like OpenAI's chat completions endpoint would.
+//! struct FakeOpenAi;
+//!
+//! #[async_trait::async_trait]
+//! impl Middleware for FakeOpenAi {
+//!     async fn handle(
+//!         &self,
+//!         req: reqwest::Request,
+//!         _: &mut http::Extensions,
+//!         _: Next<'_>,
+//!     ) -> reqwest_middleware::Result<reqwest::Response> {
+//!         assert!(req.headers().contains_key("traceparent")); // the LLM span's context
+//!         let body = json!({
+//!             "id": "chatcmpl-1", "model": "gpt-4o-mini-2024-07-18",
+//!             "choices": [{"index": 0, "finish_reason": "stop",
+//!                          "message": {"role": "assistant", "content": "db-1's disk is full."}}],
+//!             "usage": {"prompt_tokens": 21, "completion_tokens": 7, "total_tokens": 28},
+//!         });
+//!         let resp = http::Response::builder()
+//!             .header("content-type", "application/json")
+//!             .body(body.to_string())
+//!             .map_err(reqwest_middleware::Error::middleware)?;
+//!         Ok(reqwest::Response::from(resp))
+//!     }
+//! }
+//!
+//! #[llmetry::task(name = "ask_llm", skip(client))]
+//! async fn ask(client: &ClientWithMiddleware, question: &str) -> Result<String, reqwest_middleware::Error> {
+//!     let resp = client
+//!         .post("https://api.openai.com/v1/chat/completions")
+//!         .bearer_auth("sk-…")
+//!         .json(&json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": question}]}))
+//!         .send()
+//!         .await?;
+//!     let body: serde_json::Value = resp.json().await?;
+//!     Ok(body["choices"][0]["message"]["content"].as_str().unwrap_or_default().to_owned())
+//! }
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let exporter = InMemorySpanExporter::default();
+//!     let telemetry = llmetry::init()
+//!         .exporter(exporter.clone())
+//!         .silence_init_message(true)
+//! #       .env_source(llmetry::EnvSource::from_pairs([("OTEL_SERVICE_NAME", "doc")]))
+//!         .install()?;
+//!     let client = ClientBuilder::new(reqwest::Client::new())
+//!         .with(LlmMiddleware::default())
+//!         .with(FakeOpenAi) // in a real app: nothing, reqwest sends the request
+//!         .build();
+//!     assert_eq!(ask(&client, "Why is db-1 down?").await?, "db-1's disk is full.");
+//!
+//!     telemetry.flush()?;
+//!     let spans = exporter.get_finished_spans()?;
+//!     let llm = spans.iter().find(|s| s.name == "openai.chat").ok_or("no LLM span")?;
+//!     let task = spans.iter().find(|s| s.name == "ask_llm.task").ok_or("no task span")?;
+//!     assert_eq!(llm.parent_span_id, task.span_context.span_id());
+//!     let attr = |key: &str| llm.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.to_string());
+//!     assert_eq!(attr("gen_ai.request.model").as_deref(), Some("gpt-4o-mini"));
+//!     assert_eq!(attr("gen_ai.response.model").as_deref(), Some("gpt-4o-mini-2024-07-18"));
+//!     assert_eq!(attr("gen_ai.usage.output_tokens").as_deref(), Some("7"));
+//!     assert_eq!(attr("server.address").as_deref(), Some("api.openai.com"));
+//!     assert!(attr("gen_ai.input.messages").is_some_and(|m| m.contains("Why is db-1 down?")));
+//!     Ok(())
+//! }
+//! ```
 
 pub mod events;
 mod metrics;

@@ -49,13 +49,27 @@ impl Default for LlmMiddleware {
 
 #[cfg(feature = "reqwest-middleware")]
 impl LlmMiddleware {
-    /// A middleware with W3C `traceparent` injection on.
+    /// A middleware with W3C `traceparent` injection on (the same as
+    /// `LlmMiddleware::default()`).
+    ///
+    /// ```
+    /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+    ///     .with(llmetry_instruments::LlmMiddleware::new())
+    ///     .build();
+    /// # drop(client);
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Whether to send the LLM span's W3C `traceparent` (and `tracestate`, baggage) with each
     /// request. Default: on, as in Python.
+    ///
+    /// ```
+    /// // A provider that rejects unknown headers:
+    /// let middleware = llmetry_instruments::LlmMiddleware::new().inject_traceparent(false);
+    /// # drop(middleware);
+    /// ```
     pub fn inject_traceparent(mut self, on: bool) -> Self {
         self.inject_traceparent = on;
         self
@@ -63,6 +77,14 @@ impl LlmMiddleware {
 
     /// Names the provider behind an OpenAI-compatible base URL the built-in rules cannot
     /// recognise, e.g. `("http://gpu-box:8000", Provider::Vllm)`.
+    ///
+    /// ```
+    /// use llmetry_instruments::{LlmMiddleware, model::Provider};
+    /// let middleware = LlmMiddleware::new()
+    ///     .provider("https://llm-gateway.internal/mistral", Provider::Mistral)
+    ///     .provider("http://gpu-box:9000", Provider::Other("tgi".into()));
+    /// # drop(middleware);
+    /// ```
     pub fn provider(mut self, base_url: impl Into<String>, provider: Provider) -> Self {
         self.providers.push((base_url.into(), provider));
         self

@@ -8,10 +8,32 @@
 //! `{"type": "tool_call_response", "id", "response"}`, images as
 //! `{"type": "uri", "modality": "image", "uri"}` or
 //! `{"type": "blob", "modality": "image", "mime_type", "content"}`.
+//!
+//! ```
+//! use llmetry_instruments::model::Api;
+//! use llmetry_instruments::providers;
+//! use serde_json::json;
+//!
+//! let req = providers::parse_request(Api::OpenAiChat, &json!({
+//!     "model": "gpt-4o",
+//!     "messages": [{"role": "user", "content": "Why is db-1 down?"}],
+//! }));
+//! assert_eq!(
+//!     req.input_messages[0].to_json(),
+//!     json!({"role": "user", "parts": [{"type": "text", "content": "Why is db-1 down?"}]})
+//! );
+//! ```
 
 use serde_json::Value;
 
-/// Which API of which provider a request goes to.
+/// Which API of which provider a request goes to. It decides the span name, the
+/// `gen_ai.operation.name` and which parser reads the bodies.
+///
+/// ```
+/// use llmetry_instruments::model::Api;
+/// let api = Api::AnthropicMessages;
+/// assert_eq!((api.span_name(), api.operation(), api.streams_sse()), ("anthropic.chat", "chat", true));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Api {
     /// OpenAI-compatible `POST …/chat/completions`.
@@ -34,6 +56,12 @@ pub enum Api {
 
 impl Api {
     /// Span name, as the Python instrumentations name it.
+    ///
+    /// ```
+    /// use llmetry_instruments::model::Api;
+    /// assert_eq!(Api::OpenAiResponses.span_name(), "openai.response");
+    /// assert_eq!(Api::OllamaGenerate.span_name(), "ollama.completion");
+    /// ```
     pub const fn span_name(self) -> &'static str {
         match self {
             Api::OpenAiChat => "openai.chat",
@@ -48,6 +76,12 @@ impl Api {
     }
 
     /// `gen_ai.operation.name`.
+    ///
+    /// ```
+    /// use llmetry_instruments::model::Api;
+    /// assert_eq!(Api::OpenAiCompletion.operation(), "text_completion");
+    /// assert_eq!(Api::OllamaEmbed.operation(), "embeddings");
+    /// ```
     pub const fn operation(self) -> &'static str {
         match self {
             Api::OpenAiChat | Api::OpenAiResponses | Api::AnthropicMessages | Api::OllamaChat => {
@@ -59,6 +93,19 @@ impl Api {
     }
 
     /// Streamed responses of this API are SSE (`true`) or NDJSON (`false`, Ollama).
+    ///
+    /// ```
+    /// use llmetry_instruments::model::Api;
+    /// use llmetry_instruments::providers::stream::{NdjsonDecoder, SseDecoder};
+    ///
+    /// let api = Api::OllamaChat;
+    /// let lines = if api.streams_sse() {
+    ///     SseDecoder::new().push(b"data: {}\n\n").into_iter().map(|e| e.data).collect()
+    /// } else {
+    ///     NdjsonDecoder::new().push(b"{}\n")
+    /// };
+    /// assert_eq!(lines, ["{}"]);
+    /// ```
     pub const fn streams_sse(self) -> bool {
         !matches!(
             self,
@@ -68,6 +115,14 @@ impl Api {
 }
 
 /// `gen_ai.provider.name` values (OpenTelemetry GenAI well-known values where they exist).
+///
+/// ```
+/// use llmetry_instruments::model::Provider;
+/// assert_eq!(Provider::Together.as_str(), "together_ai");
+/// // A provider without a well-known value, e.g. an in-house gateway:
+/// let gateway = Provider::Other("acme_gateway".into());
+/// assert_eq!(gateway.as_str(), "acme_gateway");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Provider {
     /// `openai`
@@ -96,6 +151,11 @@ pub enum Provider {
 
 impl Provider {
     /// The `gen_ai.provider.name` value.
+    ///
+    /// ```
+    /// use llmetry_instruments::model::Provider;
+    /// assert_eq!(Provider::AzureOpenAi.as_str(), "azure.ai.openai");
+    /// ```
     pub fn as_str(&self) -> &str {
         match self {
             Provider::OpenAi => "openai",
@@ -114,6 +174,21 @@ impl Provider {
 }
 
 /// One message in the GenAI parts format.
+///
+/// ```
+/// use llmetry_instruments::model::Message;
+/// use serde_json::json;
+///
+/// let reply = Message {
+///     role: "assistant".into(),
+///     parts: vec![
+///         json!({"type": "text", "content": "Checking the disk."}),
+///         json!({"type": "tool_call", "id": "call_1", "name": "disk_usage", "arguments": {"host": "db-1"}}),
+///     ],
+///     finish_reason: Some("tool_call".into()),
+/// };
+/// assert_eq!(reply.to_json()["finish_reason"], "tool_call");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     /// `system`, `user`, `assistant`, `tool`, `developer`.
@@ -125,7 +200,20 @@ pub struct Message {
 }
 
 impl Message {
-    /// The message as the JSON object written into `gen_ai.*.messages`.
+    /// The message as the JSON object written into `gen_ai.*.messages`
+    /// (`finish_reason` only when set).
+    ///
+    /// ```
+    /// use llmetry_instruments::model::Message;
+    /// use serde_json::json;
+    ///
+    /// let m = Message {
+    ///     role: "user".into(),
+    ///     parts: vec![json!({"type": "text", "content": "hi"})],
+    ///     finish_reason: None,
+    /// };
+    /// assert_eq!(m.to_json(), json!({"role": "user", "parts": [{"type": "text", "content": "hi"}]}));
+    /// ```
     pub fn to_json(&self) -> Value {
         let mut m = serde_json::Map::new();
         m.insert("role".into(), Value::String(self.role.clone()));
@@ -137,7 +225,33 @@ impl Message {
     }
 }
 
-/// What the request asked for.
+/// What the request asked for: what [`crate::providers::parse_request`] reads from a
+/// request body, and what [`crate::LlmSpan::record_request`] writes.
+///
+/// ```
+/// use llmetry_instruments::model::{Api, LlmRequest};
+/// use llmetry_instruments::providers::parse_request;
+/// use serde_json::json;
+///
+/// let req = parse_request(Api::OpenAiChat, &json!({
+///     "model": "gpt-4o-mini",
+///     "temperature": 0.2,
+///     "max_completion_tokens": 256,
+///     "stop": "END",
+///     "stream": true,
+///     "stream_options": {"include_usage": true},
+///     "messages": [{"role": "system", "content": "Be brief."}],
+/// }));
+/// assert_eq!(req.model.as_deref(), Some("gpt-4o-mini"));
+/// assert_eq!((req.temperature, req.max_tokens), (Some(0.2), Some(256)));
+/// assert_eq!(req.stop_sequences, ["END"]);
+/// assert!(req.stream && req.include_usage);
+/// assert_eq!(req.input_messages[0].role, "system");
+///
+/// // Or fill one by hand for a client the parsers do not know:
+/// let manual = LlmRequest { model: Some("my-model".into()), seed: Some(7), ..Default::default() };
+/// # let _ = manual;
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LlmRequest {
     /// `gen_ai.request.model`.
@@ -184,6 +298,25 @@ pub struct LlmRequest {
 }
 
 /// Token usage, as reported by the provider.
+///
+/// ```
+/// use llmetry_instruments::model::{Api, Usage};
+/// use llmetry_instruments::providers::parse_response;
+/// use serde_json::json;
+///
+/// let resp = parse_response(Api::OpenAiChat, &json!({
+///     "choices": [],
+///     "usage": {"prompt_tokens": 120, "completion_tokens": 30,
+///               "prompt_tokens_details": {"cached_tokens": 100}},
+/// }));
+/// assert_eq!(resp.usage, Usage {
+///     input_tokens: Some(120),
+///     output_tokens: Some(30),
+///     total_tokens: Some(150), // input + output: the body gave no total
+///     cache_read_input_tokens: Some(100),
+///     ..Usage::default()
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
     /// `gen_ai.usage.input_tokens`.
@@ -201,6 +334,14 @@ pub struct Usage {
 }
 
 /// An error the provider reported in a body (HTTP error body, or an error event mid-stream).
+///
+/// ```
+/// use llmetry_instruments::providers::parse_error;
+///
+/// let body = br#"{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}"#;
+/// let e = parse_error(529, body);
+/// assert_eq!((e.error_type.as_str(), e.message.as_str()), ("overloaded_error", "Overloaded"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderError {
     /// `error.type`: the provider's error type or code (`rate_limit_exceeded`,
@@ -210,7 +351,28 @@ pub struct ProviderError {
     pub message: String,
 }
 
-/// What the response said.
+/// What the response said: what [`crate::providers::parse_response`] reads from a
+/// response body (or an [`crate::providers::Accumulator`] from a stream), and what
+/// [`crate::LlmSpan::record_response`] writes.
+///
+/// ```
+/// use llmetry_instruments::model::Api;
+/// use llmetry_instruments::providers::parse_response;
+/// use serde_json::json;
+///
+/// let resp = parse_response(Api::AnthropicMessages, &json!({
+///     "id": "msg_01",
+///     "model": "claude-sonnet-4-5",
+///     "stop_reason": "end_turn",
+///     "content": [{"type": "text", "text": "The disk is full."}],
+///     "usage": {"input_tokens": 40, "output_tokens": 6},
+/// }));
+/// assert_eq!(resp.id.as_deref(), Some("msg_01"));
+/// assert_eq!(resp.finish_reasons, ["stop"]);
+/// assert_eq!(resp.output_messages[0].parts[0]["content"], "The disk is full.");
+/// assert_eq!(resp.usage.total_tokens, Some(46));
+/// assert!(resp.error.is_none());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LlmResponse {
     /// `gen_ai.response.id`.
@@ -233,6 +395,16 @@ pub struct LlmResponse {
 }
 
 /// What feeding one streamed event changed.
+///
+/// ```
+/// use llmetry_instruments::model::{Api, StreamProgress};
+/// use llmetry_instruments::providers::Accumulator;
+///
+/// let mut acc = Accumulator::new(Api::OpenAiChat);
+/// let delta = r#"{"choices": [{"index": 0, "delta": {"content": "Hi"}}]}"#;
+/// assert_eq!(acc.push(None, delta), Ok(StreamProgress { first_token: true, done: false }));
+/// assert_eq!(acc.push(None, "[DONE]"), Ok(StreamProgress { first_token: false, done: true }));
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StreamProgress {
     /// This event carried the first generated content (text, tool-call or reasoning delta):

@@ -1,5 +1,61 @@
 //! The LLM span (kind CLIENT, named like Python's `openai.chat`), the `gen_ai.*` attributes,
 //! and the `gen_ai.client.*` metrics recorded when it ends.
+//!
+//! This is the manual API, for a client no adapter covers: the adapters
+//! ([`crate::LlmMiddleware`], `LlmLayer`) drive the same [`LlmSpan`]. The span opens under the
+//! current context, so inside a `#[task]` it nests beneath it and gets the workflow name,
+//! entity path and association properties like any span:
+//!
+//! ```rust,standalone_crate
+//! use llmetry_instruments::LlmSpan;
+//! use llmetry_instruments::model::{Api, Provider};
+//! use opentelemetry::trace::SpanKind;
+//! use opentelemetry_sdk::trace::InMemorySpanExporter;
+//! use serde_json::json;
+//!
+//! # fn send(_request: &serde_json::Value) -> serde_json::Value {
+//! #     json!({"id": "msg_01", "model": "claude-haiku-4-5-20251001", "role": "assistant",
+//! #            "stop_reason": "end_turn", "content": [{"type": "text", "text": "db-1's disk is full."}],
+//! #            "usage": {"input_tokens": 12, "output_tokens": 7}})
+//! # }
+//! #[llmetry::task(name = "summarize")]
+//! fn summarize(text: &str) -> String {
+//!     let request = json!({
+//!         "model": "claude-haiku-4-5",
+//!         "max_tokens": 256,
+//!         "messages": [{"role": "user", "content": text}],
+//!     });
+//!     let mut span = LlmSpan::start(Api::AnthropicMessages, Provider::Anthropic, Some(("api.anthropic.com", 443)));
+//!     span.record_request_json(&request);
+//!     let response = send(&request); // your client's call
+//!     span.record_response_json(&response);
+//!     span.finish();
+//!     response["content"][0]["text"].as_str().unwrap_or_default().to_owned()
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let exporter = InMemorySpanExporter::default();
+//! let telemetry = llmetry::init()
+//!     .exporter(exporter.clone())
+//!     .silence_init_message(true)
+//! #   .env_source(llmetry::EnvSource::from_pairs([("OTEL_SERVICE_NAME", "doc")]))
+//!     .install()?;
+//! summarize("disk usage alerts for db-1");
+//! telemetry.flush()?;
+//! let spans = exporter.get_finished_spans()?;
+//! let llm = spans.iter().find(|s| s.name == "anthropic.chat").ok_or("no LLM span")?;
+//! let task = spans.iter().find(|s| s.name == "summarize.task").ok_or("no task span")?;
+//! assert_eq!(llm.parent_span_id, task.span_context.span_id());
+//! assert_eq!(llm.span_kind, SpanKind::Client);
+//! let attr = |key: &str| llm.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.to_string());
+//! assert_eq!(attr("gen_ai.provider.name").as_deref(), Some("anthropic"));
+//! assert_eq!(attr("gen_ai.request.model").as_deref(), Some("claude-haiku-4-5"));
+//! assert_eq!(attr("gen_ai.response.model").as_deref(), Some("claude-haiku-4-5-20251001"));
+//! assert_eq!(attr("gen_ai.usage.input_tokens").as_deref(), Some("12"));
+//! assert_eq!(attr("server.address").as_deref(), Some("api.anthropic.com"));
+//! assert!(attr("gen_ai.output.messages").is_some_and(|m| m.contains("disk is full")));
+//! # Ok(()) }
+//! ```
 
 use std::time::Instant;
 
@@ -11,9 +67,52 @@ use crate::metrics;
 use crate::model::{Api, LlmRequest, LlmResponse, Provider, ProviderError, Usage};
 
 /// Instrumentation scope of LLM spans.
+///
+/// ```
+/// use opentelemetry_sdk::trace::SpanData;
+/// /// The LLM calls among exported spans.
+/// fn llm_calls(spans: &[SpanData]) -> impl Iterator<Item = &SpanData> {
+///     spans.iter().filter(|s| s.instrumentation_scope.name() == llmetry_instruments::span::SCOPE)
+/// }
+/// assert_eq!(llm_calls(&[]).count(), 0);
+/// ```
 pub const SCOPE: &str = "llmetry.instruments";
 
-/// How a streamed response ended.
+/// How a streamed response ended: what to pass to [`LlmSpan::finish_stream`].
+///
+/// ```
+/// use llmetry_instruments::{LlmSpan, StreamEnd};
+/// use llmetry_instruments::model::{Api, Provider};
+/// use llmetry_instruments::providers::{Accumulator, stream::SseDecoder};
+/// use serde_json::json;
+///
+/// # let chunks: Vec<&[u8]> = vec![
+/// #     b"data: {\"model\": \"gpt-4o\", \"choices\": [{\"index\": 0, \"delta\": {\"content\": \"Hi\"}}]}\n\n",
+/// #     b"data: [DONE]\n\n",
+/// # ];
+/// let mut span = LlmSpan::start(Api::OpenAiChat, Provider::OpenAi, Some(("api.openai.com", 443)));
+/// span.record_request_json(&json!({"model": "gpt-4o", "stream": true, "messages": []}));
+/// let (mut decoder, mut acc) = (SseDecoder::new(), Accumulator::new(Api::OpenAiChat));
+/// let mut end = StreamEnd::Failed; // unless the provider says the stream is complete
+/// for chunk in chunks {
+///     for event in decoder.push(chunk) {
+///         match acc.push(event.event.as_deref(), &event.data) {
+///             Ok(progress) => {
+///                 if progress.first_token {
+///                     span.first_token();
+///                 }
+///                 if progress.done {
+///                     end = StreamEnd::Completed;
+///                 }
+///             }
+///             Err(e) => span.record_error(&e),
+///         }
+///     }
+/// }
+/// span.record_response(&acc.response());
+/// span.finish_stream(end);
+/// assert_eq!(end, StreamEnd::Completed);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamEnd {
     /// The provider said the stream is complete: status OK.
@@ -60,6 +159,12 @@ fn kv(key: &'static str, value: impl Into<Value>) -> KeyValue {
 impl LlmSpan {
     /// Opens the span under the current context. `server` is the host and port of the
     /// endpoint (for `server.address` / `server.port`).
+    ///
+    /// ```
+    /// use llmetry_instruments::{LlmSpan, model::{Api, Provider}};
+    /// let span = LlmSpan::start(Api::OllamaChat, Provider::Ollama, Some(("localhost", 11434)));
+    /// span.finish();
+    /// ```
     pub fn start(api: Api, provider: Provider, server: Option<(&str, u16)>) -> Self {
         let tracer = opentelemetry::global::tracer(SCOPE);
         let parent = Context::current();
@@ -96,21 +201,54 @@ impl LlmSpan {
 
     /// The context with this span current: attach it while the call runs, inject it as
     /// `traceparent`.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use llmetry_instruments::{LlmSpan, model::{Api, Provider}};
+    ///
+    /// let span = LlmSpan::start(Api::OpenAiChat, Provider::OpenAi, None);
+    /// let mut headers = HashMap::new(); // HashMap<String, String> is an `Injector`
+    /// opentelemetry::global::get_text_map_propagator(|p| p.inject_context(span.context(), &mut headers));
+    /// {
+    ///     let _guard = span.context().clone().attach();
+    ///     // spans started here (the HTTP client's own, for example) are children of the LLM span
+    /// }
+    /// span.finish();
+    /// ```
     pub fn context(&self) -> &Context {
         &self.cx
     }
 
     /// The provider this span describes.
+    ///
+    /// ```
+    /// use llmetry_instruments::{LlmSpan, model::{Api, Provider}};
+    /// let span = LlmSpan::start(Api::OpenAiChat, Provider::DeepSeek, None);
+    /// assert_eq!(span.provider().as_str(), "deepseek");
+    /// ```
     pub fn provider(&self) -> &Provider {
         &self.provider
     }
 
     /// The API this span describes.
+    ///
+    /// ```
+    /// use llmetry_instruments::{LlmSpan, model::{Api, Provider}};
+    /// let span = LlmSpan::start(Api::OpenAiEmbeddings, Provider::OpenAi, None);
+    /// assert_eq!(span.api().operation(), "embeddings");
+    /// ```
     pub fn api(&self) -> Api {
         self.api
     }
 
-    /// Whether content may be recorded on this span (decided when it started).
+    /// Whether content may be recorded on this span (decided when it started, by
+    /// [`llmetry::trace_content_enabled`]).
+    ///
+    /// ```
+    /// use llmetry_instruments::{LlmSpan, model::{Api, Provider}};
+    /// let span = llmetry::with_trace_content(false, || LlmSpan::start(Api::OpenAiChat, Provider::OpenAi, None));
+    /// assert!(!span.content_enabled()); // no prompts or completions on this one
+    /// ```
     pub fn content_enabled(&self) -> bool {
         self.content
     }
@@ -125,7 +263,20 @@ impl LlmSpan {
         self.set(kv(key, s));
     }
 
-    /// Records what the request asked for.
+    /// Records what the request asked for (`gen_ai.request.*`, `gen_ai.is_streaming`, and
+    /// the input messages and tool definitions when content is allowed).
+    ///
+    /// ```
+    /// use llmetry_instruments::{LlmSpan, model::{Api, LlmRequest, Provider}};
+    /// let mut span = LlmSpan::start(Api::OpenAiChat, Provider::Vllm, Some(("gpu-box", 8000)));
+    /// span.record_request(&LlmRequest {
+    ///     model: Some("meta-llama/Llama-3.1-8B-Instruct".into()),
+    ///     temperature: Some(0.0),
+    ///     max_tokens: Some(512),
+    ///     ..LlmRequest::default()
+    /// });
+    /// span.finish();
+    /// ```
     pub fn record_request(&mut self, req: &LlmRequest) {
         self.stream = req.stream;
         self.set(kv("gen_ai.is_streaming", req.stream));
@@ -203,14 +354,29 @@ impl LlmSpan {
         }
     }
 
-    /// Parses and records a request body.
+    /// Parses and records a request body (with the parser of the span's [`Api`]).
+    ///
+    /// ```
+    /// use llmetry_instruments::{LlmSpan, model::{Api, Provider}};
+    /// let mut span = LlmSpan::start(Api::OllamaGenerate, Provider::Ollama, Some(("localhost", 11434)));
+    /// span.record_request_json(&serde_json::json!({"model": "llama3.2", "prompt": "Hi", "stream": false}));
+    /// span.finish();
+    /// ```
     pub fn record_request_json(&mut self, body: &Json) {
         let req = crate::providers::parse_request(self.api, body);
         self.record_request(&req);
     }
 
     /// Marks the arrival of the first generated token of a stream
-    /// (`gen_ai.server.time_to_first_token`).
+    /// (`gen_ai.server.time_to_first_token`). Later calls change nothing.
+    ///
+    /// ```
+    /// use llmetry_instruments::{LlmSpan, StreamEnd, model::{Api, Provider}};
+    /// let mut span = LlmSpan::start(Api::AnthropicMessages, Provider::Anthropic, None);
+    /// span.first_token(); // when the first text delta arrives
+    /// span.first_token(); // ignored
+    /// span.finish_stream(StreamEnd::Completed);
+    /// ```
     pub fn first_token(&mut self) {
         if self.first_token.is_none() {
             let now = Instant::now();
@@ -220,7 +386,14 @@ impl LlmSpan {
         }
     }
 
-    /// Records token usage.
+    /// Records token usage (`gen_ai.usage.*`; also used by the token metrics).
+    ///
+    /// ```
+    /// use llmetry_instruments::{LlmSpan, model::{Api, Provider, Usage}};
+    /// let mut span = LlmSpan::start(Api::OpenAiChat, Provider::OpenAi, None);
+    /// span.record_usage(Usage { input_tokens: Some(12), output_tokens: Some(3), total_tokens: Some(15), ..Usage::default() });
+    /// span.finish();
+    /// ```
     pub fn record_usage(&mut self, usage: Usage) {
         self.usage = usage;
         let fields = [
@@ -244,7 +417,22 @@ impl LlmSpan {
         }
     }
 
-    /// Records what the response said (without ending the span).
+    /// Records what the response said (without ending the span): `gen_ai.response.*`,
+    /// usage, the output messages when content is allowed, and the error the body reports.
+    ///
+    /// ```
+    /// use llmetry_instruments::{LlmSpan, model::{Api, LlmResponse, Provider, Usage}};
+    /// let mut span = LlmSpan::start(Api::OpenAiChat, Provider::OpenAi, None);
+    /// span.record_response(&LlmResponse {
+    ///     id: Some("chatcmpl-1".into()),
+    ///     model: Some("gpt-4o-2024-08-06".into()),
+    ///     finish_reasons: vec!["stop".into()],
+    ///     choice_count: 1,
+    ///     usage: Usage { input_tokens: Some(12), output_tokens: Some(3), ..Usage::default() },
+    ///     ..LlmResponse::default()
+    /// });
+    /// span.finish();
+    /// ```
     pub fn record_response(&mut self, resp: &LlmResponse) {
         if let Some(id) = &resp.id {
             self.set(kv("gen_ai.response.id", id.clone()));
@@ -278,12 +466,30 @@ impl LlmSpan {
     }
 
     /// Parses and records a response body (without ending the span).
+    ///
+    /// ```
+    /// use llmetry_instruments::{LlmSpan, model::{Api, Provider}};
+    /// let mut span = LlmSpan::start(Api::OllamaChat, Provider::Ollama, None);
+    /// span.record_response_json(&serde_json::json!({
+    ///     "model": "llama3.2", "done": true, "done_reason": "stop",
+    ///     "message": {"role": "assistant", "content": "Hi!"}, "prompt_eval_count": 5, "eval_count": 2,
+    /// }));
+    /// span.finish();
+    /// ```
     pub fn record_response_json(&mut self, body: &Json) {
         let resp = crate::providers::parse_response(self.api, body);
         self.record_response(&resp);
     }
 
-    /// Marks the call failed: `error.type`, an `exception` event, status ERROR.
+    /// Marks the call failed: `error.type`, an `exception` event, status ERROR. The span
+    /// stays open (e.g. an error event in the middle of a stream).
+    ///
+    /// ```
+    /// use llmetry_instruments::{LlmSpan, StreamEnd, model::{Api, Provider, ProviderError}};
+    /// let mut span = LlmSpan::start(Api::AnthropicMessages, Provider::Anthropic, None);
+    /// span.record_error(&ProviderError { error_type: "overloaded_error".into(), message: "Overloaded".into() });
+    /// span.finish_stream(StreamEnd::Failed);
+    /// ```
     pub fn record_error(&mut self, e: &ProviderError) {
         self.error_type = Some(e.error_type.clone());
         let span = self.cx.span();
@@ -298,18 +504,43 @@ impl LlmSpan {
         span.set_status(Status::error(e.message.clone()));
     }
 
-    /// Ends a non-streamed call (status stays unset on success, as in Python).
+    /// Ends a non-streamed call (status stays unset on success, as in Python) and records
+    /// the `gen_ai.client.*` metrics.
+    ///
+    /// ```
+    /// use llmetry_instruments::{LlmSpan, model::{Api, Provider}};
+    /// let span = LlmSpan::start(Api::OpenAiEmbeddings, Provider::OpenAi, None);
+    /// span.finish();
+    /// ```
     pub fn finish(mut self) {
         self.end(None);
     }
 
-    /// Ends a failed call.
+    /// Ends a failed call: [`LlmSpan::record_error`], then [`LlmSpan::finish`].
+    ///
+    /// ```
+    /// use llmetry_instruments::{LlmSpan, model::{Api, Provider}, providers::parse_error};
+    /// let span = LlmSpan::start(Api::OpenAiChat, Provider::OpenAi, None);
+    /// // The provider answered 429:
+    /// let body = br#"{"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}}"#;
+    /// span.fail(&parse_error(429, body));
+    /// ```
     pub fn fail(mut self, e: &ProviderError) {
         self.record_error(e);
         self.end(None);
     }
 
-    /// Ends a streamed call.
+    /// Ends a streamed call: status OK when [`StreamEnd::Completed`] (and no error was
+    /// recorded), ERROR when [`StreamEnd::Failed`], unset with a `gen_ai.stream.dropped`
+    /// event when [`StreamEnd::Dropped`].
+    ///
+    /// ```
+    /// use llmetry_instruments::{LlmSpan, StreamEnd, model::{Api, Provider}};
+    /// let mut span = LlmSpan::start(Api::OllamaChat, Provider::Ollama, None);
+    /// span.record_request_json(&serde_json::json!({"model": "llama3.2", "messages": []})); // streams
+    /// // ...the consumer stopped reading before the end:
+    /// span.finish_stream(StreamEnd::Dropped);
+    /// ```
     pub fn finish_stream(mut self, how: StreamEnd) {
         self.end(Some(how));
     }

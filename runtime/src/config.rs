@@ -13,9 +13,24 @@ use crate::headers::{self, Redacted};
 use crate::init::InitError;
 
 /// Traceloop's hosted endpoint, used when an API key is given and no endpoint is.
+///
+/// ```
+/// // The same destination, spelled out:
+/// let builder = llmetry::init()
+///     .api_key("tl-xxxx")
+///     .api_endpoint(llmetry::TRACELOOP_DEFAULT_ENDPOINT);
+/// assert_eq!(llmetry::TRACELOOP_DEFAULT_ENDPOINT, "https://api.traceloop.com");
+/// ```
 pub const TRACELOOP_DEFAULT_ENDPOINT: &str = "https://api.traceloop.com";
 
 /// Default timeout of one export request.
+///
+/// ```
+/// use llmetry::DEFAULT_EXPORT_TIMEOUT;
+/// assert_eq!(DEFAULT_EXPORT_TIMEOUT.as_secs(), 10);
+/// // A slow collector across the ocean:
+/// let builder = llmetry::init().timeout(DEFAULT_EXPORT_TIMEOUT * 3);
+/// ```
 pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// OTLP wire protocol. The endpoint's scheme still decides between HTTP and gRPC:
@@ -92,6 +107,14 @@ pub enum Instrument {
 
 impl Instrument {
     /// Every instrument.
+    ///
+    /// ```
+    /// use llmetry::Instrument;
+    /// // Every integration but rig's own spans:
+    /// let on = Instrument::ALL.into_iter().filter(|i| *i != Instrument::Rig);
+    /// let builder = llmetry::init().instruments(on);
+    /// assert!(Instrument::ALL.iter().all(|i| llmetry::instrument_enabled(*i))); // before install
+    /// ```
     pub const ALL: [Instrument; 4] = [
         Instrument::OpenAi,
         Instrument::Anthropic,

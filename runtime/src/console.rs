@@ -44,6 +44,16 @@ impl Default for ConsoleExporter {
 }
 
 /// A cloneable in-memory writer (for capturing console output in tests and examples).
+/// Clones share one buffer.
+///
+/// ```
+/// use std::io::Write as _;
+/// let buf = llmetry::SharedBuffer::default();
+/// let mut writer = buf.clone();
+/// writer.write_all(b"hello")?;
+/// assert_eq!(buf.0.lock().map(|b| b.clone()).unwrap_or_default(), b"hello");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct SharedBuffer(pub Arc<Mutex<Vec<u8>>>);
 
@@ -62,6 +72,40 @@ impl Write for SharedBuffer {
 
 impl ConsoleExporter {
     /// Prints to `w` instead of stderr.
+    ///
+    /// ```rust,standalone_crate
+    /// use llmetry::{ConsoleExporter, SharedBuffer};
+    ///
+    /// #[llmetry::task(name = "fetch_logs")]
+    /// fn fetch_logs() -> Result<(), String> {
+    ///     Err("no space left".into())
+    /// }
+    ///
+    /// #[llmetry::workflow(name = "rca")]
+    /// fn rca() {
+    ///     let _ = fetch_logs();
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let buf = SharedBuffer::default();
+    /// let telemetry = llmetry::init()
+    ///     .exporter(ConsoleExporter::to_writer(buf.clone()))
+    ///     .silence_init_message(true)
+    /// #   .env_source(llmetry::EnvSource::from_pairs([("OTEL_SERVICE_NAME", "doc")]))
+    ///     .install()?;
+    /// rca();
+    /// telemetry.flush()?;
+    /// let bytes = buf.0.lock().map(|b| b.clone()).unwrap_or_default();
+    /// let text = String::from_utf8(bytes)?;
+    /// // ── trace 4bf92f3577b34da6a3ce929d0e0e4736
+    /// // rca.workflow  1.2ms
+    /// // └─ fetch_logs.task  35µs  ERROR: no space left
+    /// let lines: Vec<&str> = text.lines().collect();
+    /// assert!(lines[0].starts_with("── trace "));
+    /// assert!(lines[1].starts_with("rca.workflow  "));
+    /// assert!(lines[2].starts_with("└─ fetch_logs.task  ") && lines[2].ends_with("ERROR: no space left"));
+    /// # Ok(()) }
+    /// ```
     pub fn to_writer(w: impl Write + Send + 'static) -> Self {
         Self {
             sink: Arc::new(Mutex::new(Box::new(w))),

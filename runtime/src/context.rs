@@ -15,17 +15,63 @@ use crate::semconv;
 
 /// Something that can run inside a context: a closure (run now) or a future (run when
 /// awaited). The marker `M` lets one function accept both; you never name it.
+///
+/// It is what [`with_association_properties`], [`with_conversation_id`] and
+/// [`with_trace_content`] take, so each works for sync and async code alike:
+///
+/// ```
+/// // A closure runs at once and gives its result...
+/// let n: usize = llmetry::with_trace_content(false, || 2 + 2);
+/// // ...a future is wrapped, and runs in the context when awaited.
+/// let fut = llmetry::with_trace_content(false, async { llmetry::trace_content_enabled() });
+/// assert!(!futures::executor::block_on(fut));
+/// # let _ = n;
+/// ```
 pub trait InContext<M> {
     /// What running it gives: the closure's result, or a future to await.
+    ///
+    /// ```
+    /// use llmetry::{ClosureMarker, InContext};
+    /// fn output_of<S: InContext<ClosureMarker>>(_: &S) -> &'static str {
+    ///     std::any::type_name::<S::Output>()
+    /// }
+    /// assert_eq!(output_of(&|| 42u8), "u8");
+    /// ```
     type Output;
     /// Runs `self` with `cx` as the current context.
+    ///
+    /// ```
+    /// use llmetry::InContext as _;
+    /// use opentelemetry::{Context, KeyValue};
+    /// use opentelemetry::baggage::BaggageExt as _;
+    ///
+    /// let cx = Context::current().with_baggage([KeyValue::new("tenant", "acme")]);
+    /// let tenant = (|| Context::current().baggage().get("tenant").map(|v| v.to_string())).run_in(cx);
+    /// assert_eq!(tenant.as_deref(), Some("acme"));
+    /// ```
     fn run_in(self, cx: Context) -> Self::Output;
 }
 
-/// Marker for closures in [`InContext`].
+/// Marker for closures in [`InContext`]: inferred, never written at a call site.
+///
+/// ```
+/// use llmetry::{ClosureMarker, InContext};
+/// fn run_now<S: InContext<ClosureMarker>>(s: S) -> S::Output {
+///     s.run_in(opentelemetry::Context::current())
+/// }
+/// assert_eq!(run_now(|| "ran"), "ran");
+/// ```
 #[derive(Debug)]
 pub enum ClosureMarker {}
-/// Marker for futures in [`InContext`].
+/// Marker for futures in [`InContext`]: inferred, never written at a call site.
+///
+/// ```
+/// use llmetry::{FutureMarker, InContext};
+/// fn later<S: InContext<FutureMarker>>(s: S) -> S::Output {
+///     s.run_in(opentelemetry::Context::current())
+/// }
+/// assert_eq!(futures::executor::block_on(later(async { 7 })), 7);
+/// ```
 #[derive(Debug)]
 pub enum FutureMarker {}
 

@@ -20,7 +20,15 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use crate::capture::{InputJson, truncate_utf8};
 use crate::semconv;
 
-/// The four Traceloop entity kinds.
+/// The four Traceloop entity kinds: one per attribute macro (`#[workflow]`, `#[task]`,
+/// `#[agent]`, `#[tool]`).
+///
+/// ```
+/// use llmetry::EntityKind;
+/// let kinds = [EntityKind::Workflow, EntityKind::Task, EntityKind::Agent, EntityKind::Tool];
+/// let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+/// assert_eq!(names, ["workflow", "task", "agent", "tool"]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EntityKind {
     /// A top-level unit of work; names every span beneath it (`traceloop.workflow.name`).
@@ -34,7 +42,14 @@ pub enum EntityKind {
 }
 
 impl EntityKind {
-    /// The `traceloop.span.kind` value.
+    /// The `traceloop.span.kind` value, also the suffix of the span name
+    /// (`<name>.<kind>`).
+    ///
+    /// ```
+    /// use llmetry::EntityKind;
+    /// assert_eq!(EntityKind::Tool.as_str(), "tool");
+    /// assert_eq!(format!("grep_logs.{}", EntityKind::Tool.as_str()), "grep_logs.tool");
+    /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
             EntityKind::Workflow => "workflow",

@@ -18,12 +18,26 @@ pub struct EnvSource {
 }
 
 impl EnvSource {
-    /// Reads the process environment.
+    /// Reads the process environment (what [`EnvSource::default`] does too).
+    ///
+    /// ```
+    /// let env = llmetry::EnvSource::process();
+    /// assert_eq!(env.get("PATH"), std::env::var("PATH").ok().filter(|v| !v.trim().is_empty()));
+    /// ```
     pub fn process() -> Self {
         Self { map: None }
     }
 
-    /// Reads only the given pairs.
+    /// Reads only the given pairs; the process environment is ignored.
+    ///
+    /// ```
+    /// use llmetry::EnvSource;
+    /// let env = EnvSource::from_pairs([
+    ///     ("OTEL_SERVICE_NAME", "rca-service"),
+    ///     ("TRACELOOP_BASE_URL", "http://otel-collector:4318"),
+    /// ]);
+    /// let builder = llmetry::init().env_source(env);
+    /// ```
     pub fn from_pairs<I, K, V>(pairs: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
@@ -41,6 +55,13 @@ impl EnvSource {
     }
 
     /// The value of `key`; an empty or all-blank value counts as unset.
+    ///
+    /// ```
+    /// let env = llmetry::EnvSource::from_pairs([("OTEL_SERVICE_NAME", "rca"), ("TRACELOOP_API_KEY", "  ")]);
+    /// assert_eq!(env.get("OTEL_SERVICE_NAME").as_deref(), Some("rca"));
+    /// assert_eq!(env.get("TRACELOOP_API_KEY"), None); // blank
+    /// assert_eq!(env.get("TRACELOOP_BASE_URL"), None); // absent
+    /// ```
     pub fn get(&self, key: &str) -> Option<String> {
         let v = match &self.map {
             Some(m) => m.get(key).cloned(),

@@ -38,9 +38,25 @@ use crate::state;
 
 /// How long [`Telemetry::flush`] and [`Telemetry::shutdown`] (and `Drop`) wait at most for
 /// the exporters, even when the collector never answers.
+///
+/// ```
+/// use std::time::Duration;
+/// // Leave room for telemetry's last flush in a deployment's grace period.
+/// let grace = Duration::from_secs(30);
+/// let app_budget = grace - llmetry::SHUTDOWN_TIMEOUT;
+/// assert_eq!(app_budget, Duration::from_secs(25));
+/// ```
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Default interval of the periodic metric export (`OTEL_METRIC_EXPORT_INTERVAL`, ms).
+///
+/// ```
+/// use llmetry::{DEFAULT_METRIC_EXPORT_INTERVAL, EnvSource};
+/// assert_eq!(DEFAULT_METRIC_EXPORT_INTERVAL.as_millis(), 60_000);
+/// // Export every 10 s instead:
+/// let env = EnvSource::from_pairs([("OTEL_METRIC_EXPORT_INTERVAL", "10000")]);
+/// let builder = llmetry::init().env_source(env);
+/// ```
 pub const DEFAULT_METRIC_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Starts configuring telemetry. Call [`TelemetryBuilder::install`] once, early in `main`.
@@ -54,6 +70,7 @@ pub const DEFAULT_METRIC_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
 ///     .disable_batch(true)
 ///     .exporter(exporter.clone())
 ///     .silence_init_message(true)
+/// #   .env_source(llmetry::EnvSource::from_pairs([("OTEL_SERVICE_NAME", "doc")]))
 ///     .install()?;
 /// telemetry.shutdown()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -79,6 +96,27 @@ struct SpanWrap {
 /// The `init()` builder. Every method mirrors a `Traceloop.init` parameter in snake_case;
 /// a value set here wins over the environment, which wins over the default (see the
 /// README's configuration table).
+///
+/// Nothing happens until [`TelemetryBuilder::install`]: a builder can be made, passed
+/// around and dropped freely.
+///
+/// ```
+/// use std::time::Duration;
+/// use llmetry::{Compression, Protocol};
+///
+/// let builder = llmetry::init()
+///     .app_name("rca-service")
+///     .api_endpoint("http://otel-collector:4317")
+///     .protocol(Protocol::Grpc)
+///     .compression(Compression::Gzip)
+///     .timeout(Duration::from_secs(5))
+///     .headers([("X-Scope-OrgID", "rca")])
+///     .resource_attributes([("deployment.environment", "staging")])
+///     .metrics_endpoint("http://mimir:9009/otlp")
+///     .logging_enabled(true)
+///     .trace_content(false);
+/// println!("{builder:?}"); // header values and API keys are never printed
+/// ```
 #[must_use = "call .install() to start exporting"]
 #[derive(Default)]
 pub struct TelemetryBuilder {
@@ -105,6 +143,31 @@ impl fmt::Debug for TelemetryBuilder {
 }
 
 /// Why [`TelemetryBuilder::install`] refused the configuration.
+///
+/// Its `Display` names the setting, the value and what was expected; secrets are shown as
+/// `***`.
+///
+/// ```rust,standalone_crate
+/// use llmetry::{EnvSource, InitError};
+///
+/// let env = EnvSource::from_pairs([
+///     ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector:4318"),
+///     ("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift"),
+/// ]);
+/// match llmetry::init().env_source(env).install() {
+///     Err(InitError::InvalidValue { key, value, expected }) => {
+///         assert_eq!(key, "OTEL_EXPORTER_OTLP_PROTOCOL");
+///         assert_eq!(value, "thrift");
+///         assert_eq!(expected, "http/protobuf, http/json or grpc");
+///     }
+///     Err(other) => panic!("another configuration error: {other}"),
+///     Ok(_) => panic!("thrift is no OTLP protocol"),
+/// }
+///
+/// let env = EnvSource::from_pairs([("TRACELOOP_BASE_URL", "htp://collector:4318")]);
+/// let err = llmetry::init().env_source(env).install().err();
+/// assert!(matches!(err, Some(InitError::Endpoint { ref key, .. }) if key == "TRACELOOP_BASE_URL"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InitError {
@@ -160,6 +223,42 @@ pub enum InitError {
 }
 
 /// Why [`Telemetry::flush`] or [`Telemetry::shutdown`] did not complete cleanly.
+///
+/// Neither is fatal: the app can log it and go on. Here an exporter fails every export (a
+/// collector that is down would do the same):
+///
+/// ```rust,standalone_crate
+/// use llmetry::ShutdownError;
+/// use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+/// use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+///
+/// #[derive(Debug)]
+/// struct Unreachable;
+///
+/// impl SpanExporter for Unreachable {
+///     async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+///         Err(OTelSdkError::InternalFailure("connection refused".into()))
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let telemetry = llmetry::init()
+///     .exporter(Unreachable)
+///     .silence_init_message(true)
+/// #   .env_source(llmetry::EnvSource::from_pairs([("OTEL_SERVICE_NAME", "doc")]))
+///     .install()?;
+/// tracing::info_span!("step").in_scope(|| {});
+/// match telemetry.flush() {
+///     Err(ShutdownError::Export { operation, message }) => {
+///         assert_eq!(operation, "flush");
+///         eprintln!("some telemetry was lost: {message}");
+///     }
+///     Err(ShutdownError::Timeout { pending, .. }) => eprintln!("still waiting for {pending}"),
+///     Err(other) => eprintln!("{other}"),
+///     Ok(()) => panic!("the exporter always fails"),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ShutdownError {
@@ -196,6 +295,10 @@ where
 
 impl TelemetryBuilder {
     /// `service.name` of every signal. Env: `OTEL_SERVICE_NAME`. Default: the binary's name.
+    ///
+    /// ```
+    /// let builder = llmetry::init().app_name("rca-service");
+    /// ```
     pub fn app_name(mut self, name: impl Into<String>) -> Self {
         self.settings.app_name = Some(name.into());
         self
@@ -205,6 +308,11 @@ impl TelemetryBuilder {
     /// `/v1/<signal>` appended unless present), `grpc://host:port` (gRPC plaintext),
     /// `grpcs://host:port` (gRPC TLS) or `host:port` (gRPC plaintext).
     /// Env: `TRACELOOP_BASE_URL`, then `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    ///
+    /// ```
+    /// let builder = llmetry::init().api_endpoint("http://otel-collector:4318");
+    /// let grpc = llmetry::init().api_endpoint("grpc://otel-collector:4317");
+    /// ```
     pub fn api_endpoint(mut self, url: impl Into<String>) -> Self {
         self.settings.api_endpoint = Some(url.into());
         self
@@ -212,6 +320,11 @@ impl TelemetryBuilder {
 
     /// Traceloop API key, sent as `Authorization: Bearer …` unless headers are given.
     /// Env: `TRACELOOP_API_KEY`. Never printed.
+    ///
+    /// ```
+    /// # let read_secret = || String::from("tl-xxxx");
+    /// let builder = llmetry::init().api_key(read_secret()); // exports to api.traceloop.com
+    /// ```
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.settings.api_key = Some(key.into());
         self
@@ -220,6 +333,10 @@ impl TelemetryBuilder {
     /// Export headers for every signal (metrics and logs fall back to these), e.g.
     /// `.headers([("X-Scope-OrgID", "rca")])`. Env: `TRACELOOP_HEADERS`,
     /// `OTEL_EXPORTER_OTLP_HEADERS` (`k=v,k2=v2`, percent-decoded). Values are never printed.
+    ///
+    /// ```
+    /// let builder = llmetry::init().headers([("X-Scope-OrgID", "rca")]);
+    /// ```
     pub fn headers<I, K, V>(mut self, headers: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
@@ -232,6 +349,10 @@ impl TelemetryBuilder {
 
     /// `false` turns llmetry off: annotated functions run untraced, nothing is exported.
     /// Env: `TRACELOOP_TRACING_ENABLED`, and `OTEL_SDK_DISABLED=true`. Default: on.
+    ///
+    /// ```
+    /// let builder = llmetry::init().enabled(std::env::var_os("NO_TELEMETRY").is_none());
+    /// ```
     pub fn enabled(mut self, enabled: bool) -> Self {
         self.settings.enabled = Some(enabled);
         self
@@ -240,6 +361,10 @@ impl TelemetryBuilder {
     /// Export every span and log record at once (on the exporter's own thread, never the
     /// caller's) instead of in batches: for short-lived jobs. Env: `TRACELOOP_DISABLE_BATCH`.
     /// Default: batched.
+    ///
+    /// ```
+    /// let builder = llmetry::init().disable_batch(true); // a short-lived batch job
+    /// ```
     pub fn disable_batch(mut self, disable: bool) -> Self {
         self.settings.disable_batch = Some(disable);
         self
@@ -248,6 +373,10 @@ impl TelemetryBuilder {
     /// Whether entity inputs/outputs (and LLM prompts/completions) are recorded.
     /// Env: `TRACELOOP_TRACE_CONTENT`. Default: on. See [`crate::with_trace_content`] for a
     /// scoped override.
+    ///
+    /// ```
+    /// let builder = llmetry::init().trace_content(false); // no prompts, inputs or outputs
+    /// ```
     pub fn trace_content(mut self, enabled: bool) -> Self {
         self.settings.trace_content = Some(enabled);
         self
@@ -255,6 +384,10 @@ impl TelemetryBuilder {
 
     /// Do not print the one-line summary on stderr at install.
     /// Env: `TRACELOOP_SILENCE_INIT_MESSAGE`.
+    ///
+    /// ```
+    /// let builder = llmetry::init().silence_init_message(true);
+    /// ```
     pub fn silence_init_message(mut self, silence: bool) -> Self {
         self.settings.silence_init_message = Some(silence);
         self
@@ -262,6 +395,10 @@ impl TelemetryBuilder {
 
     /// Extra resource attributes, e.g. `[("deployment.environment", "development")]`;
     /// merged over `OTEL_RESOURCE_ATTRIBUTES`.
+    ///
+    /// ```
+    /// let builder = llmetry::init().resource_attributes([("deployment.environment", "staging")]);
+    /// ```
     pub fn resource_attributes<I, K, V>(mut self, attrs: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
@@ -276,6 +413,11 @@ impl TelemetryBuilder {
 
     /// Send spans to this exporter instead of OTLP. Our enrichment still runs; metrics and
     /// logs stay off unless they have their own exporter or endpoint.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::trace::InMemorySpanExporter;
+    /// let builder = llmetry::init().exporter(InMemorySpanExporter::default());
+    /// ```
     pub fn exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         let sink: SpanSink =
             Box::new(move |b, wrap| b.with_span_processor(batch_processor(exporter, wrap)));
@@ -284,6 +426,11 @@ impl TelemetryBuilder {
     }
 
     /// Add a span processor beside ours (our enrichment always runs first).
+    ///
+    /// ```
+    /// use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
+    /// let builder = llmetry::init().processor(SimpleSpanProcessor::new(InMemorySpanExporter::default()));
+    /// ```
     pub fn processor<P: SpanProcessor + 'static>(mut self, processor: P) -> Self {
         self.processors
             .push(Box::new(move |b| b.with_span_processor(processor)));
@@ -292,6 +439,11 @@ impl TelemetryBuilder {
 
     /// The sampler. Env: `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`.
     /// Default: parent-based always-on.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::trace::Sampler;
+    /// let builder = llmetry::init().sampler(Sampler::TraceIdRatioBased(0.25));
+    /// ```
     pub fn sampler<S: ShouldSample + 'static>(mut self, sampler: S) -> Self {
         self.sampler = Some(Box::new(sampler));
         self
@@ -299,6 +451,11 @@ impl TelemetryBuilder {
 
     /// The global text-map propagator. Env: `OTEL_PROPAGATORS` (`tracecontext`, `baggage`,
     /// `none`). Default: W3C trace context + baggage.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::propagation::TraceContextPropagator;
+    /// let builder = llmetry::init().propagator(TraceContextPropagator::new()); // no baggage
+    /// ```
     pub fn propagator<P>(mut self, propagator: P) -> Self
     where
         P: opentelemetry::propagation::TextMapPropagator + Send + Sync + 'static,
@@ -311,6 +468,17 @@ impl TelemetryBuilder {
 
     /// Called on every span before export (OTLP, console or custom exporter); may change or
     /// redact it.
+    ///
+    /// ```
+    /// use opentelemetry::KeyValue;
+    /// let builder = llmetry::init().span_postprocess_callback(|span| {
+    ///     for kv in &mut span.attributes {
+    ///         if kv.key.as_str() == "traceloop.entity.input" {
+    ///             *kv = KeyValue::new(kv.key.clone(), "<redacted>");
+    ///         }
+    ///     }
+    /// });
+    /// ```
     pub fn span_postprocess_callback<F>(mut self, callback: F) -> Self
     where
         F: Fn(&mut SpanData) + Send + Sync + 'static,
@@ -320,12 +488,21 @@ impl TelemetryBuilder {
     }
 
     /// Only these LLM integrations are active. Env: `TRACELOOP_INSTRUMENTS`. Default: all.
+    ///
+    /// ```
+    /// use llmetry::Instrument;
+    /// let builder = llmetry::init().instruments([Instrument::OpenAi, Instrument::Ollama]);
+    /// ```
     pub fn instruments(mut self, instruments: impl IntoIterator<Item = Instrument>) -> Self {
         self.settings.instruments = Some(instruments.into_iter().collect());
         self
     }
 
     /// These LLM integrations are off. Env: `TRACELOOP_BLOCK_INSTRUMENTS`.
+    ///
+    /// ```
+    /// let builder = llmetry::init().block_instruments([llmetry::Instrument::Rig]);
+    /// ```
     pub fn block_instruments(mut self, instruments: impl IntoIterator<Item = Instrument>) -> Self {
         self.settings.block_instruments.extend(instruments);
         self
@@ -333,6 +510,10 @@ impl TelemetryBuilder {
 
     /// `false`: prompts and completions are emitted as log events instead of span
     /// attributes. Env: `TRACELOOP_USE_ATTRIBUTES`. Default: attributes.
+    ///
+    /// ```
+    /// let builder = llmetry::init().use_attributes(false).logging_enabled(true);
+    /// ```
     pub fn use_attributes(mut self, use_attributes: bool) -> Self {
         self.settings.use_attributes = Some(use_attributes);
         self
@@ -340,6 +521,10 @@ impl TelemetryBuilder {
 
     /// Export metrics. Env: `TRACELOOP_METRICS_ENABLED`. Default: on when a collector is
     /// configured.
+    ///
+    /// ```
+    /// let builder = llmetry::init().metrics_enabled(false);
+    /// ```
     pub fn metrics_enabled(mut self, enabled: bool) -> Self {
         self.settings.metrics_enabled = Some(enabled);
         self
@@ -347,6 +532,10 @@ impl TelemetryBuilder {
 
     /// Base URL for metrics only (same forms as [`Self::api_endpoint`]).
     /// Env: `TRACELOOP_METRICS_ENDPOINT`, `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` (full URL).
+    ///
+    /// ```
+    /// let builder = llmetry::init().metrics_endpoint("http://mimir:9009/otlp");
+    /// ```
     pub fn metrics_endpoint(mut self, url: impl Into<String>) -> Self {
         self.settings.metrics_endpoint = Some(url.into());
         self
@@ -354,6 +543,10 @@ impl TelemetryBuilder {
 
     /// Headers for metrics only, e.g. `[("THANOS-TENANT", "team-a")]`.
     /// Env: `TRACELOOP_METRICS_HEADERS`, `OTEL_EXPORTER_OTLP_METRICS_HEADERS`.
+    ///
+    /// ```
+    /// let builder = llmetry::init().metrics_headers([("THANOS-TENANT", "team-a")]);
+    /// ```
     pub fn metrics_headers<I, K, V>(mut self, headers: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
@@ -365,6 +558,11 @@ impl TelemetryBuilder {
     }
 
     /// Send metrics to this exporter instead of OTLP.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::metrics::InMemoryMetricExporter;
+    /// let builder = llmetry::init().metrics_exporter(InMemoryMetricExporter::default());
+    /// ```
     pub fn metrics_exporter<E: PushMetricExporter>(mut self, exporter: E) -> Self {
         self.metrics_exporter = Some(Box::new(move |b, reporter, interval| {
             b.with_reader(
@@ -381,6 +579,10 @@ impl TelemetryBuilder {
 
     /// Export `tracing` events (and `log` records) as OTel logs.
     /// Env: `TRACELOOP_LOGGING_ENABLED`. Default: off, as in Python.
+    ///
+    /// ```
+    /// let builder = llmetry::init().logging_enabled(true);
+    /// ```
     pub fn logging_enabled(mut self, enabled: bool) -> Self {
         self.settings.logging_enabled = Some(enabled);
         self
@@ -388,12 +590,20 @@ impl TelemetryBuilder {
 
     /// Base URL for logs only. Env: `TRACELOOP_LOGGING_ENDPOINT`,
     /// `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` (full URL).
+    ///
+    /// ```
+    /// let builder = llmetry::init().logging_endpoint("http://loki:3100/otlp");
+    /// ```
     pub fn logging_endpoint(mut self, url: impl Into<String>) -> Self {
         self.settings.logging_endpoint = Some(url.into());
         self
     }
 
     /// Headers for logs only. Env: `TRACELOOP_LOGGING_HEADERS`, `OTEL_EXPORTER_OTLP_LOGS_HEADERS`.
+    ///
+    /// ```
+    /// let builder = llmetry::init().logging_headers([("X-Scope-OrgID", "rca")]);
+    /// ```
     pub fn logging_headers<I, K, V>(mut self, headers: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
@@ -405,6 +615,11 @@ impl TelemetryBuilder {
     }
 
     /// Send logs to this exporter instead of OTLP.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::logs::InMemoryLogExporter;
+    /// let builder = llmetry::init().logging_enabled(true).logging_exporter(InMemoryLogExporter::default());
+    /// ```
     pub fn logging_exporter<E: LogExporter + 'static>(mut self, exporter: E) -> Self {
         self.logging_exporter = Some(Box::new(move |b, reporter, disable_batch| {
             b.with_log_processor(log_processor(
@@ -420,6 +635,10 @@ impl TelemetryBuilder {
 
     /// OTLP protocol: http/protobuf (default), http/json or grpc.
     /// Env: `OTEL_EXPORTER_OTLP_[TRACES_|METRICS_|LOGS_]PROTOCOL`.
+    ///
+    /// ```
+    /// let builder = llmetry::init().protocol(llmetry::Protocol::HttpJson);
+    /// ```
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.settings.protocol = Some(protocol);
         self
@@ -427,6 +646,10 @@ impl TelemetryBuilder {
 
     /// Timeout of one export request. Env: `OTEL_EXPORTER_OTLP_[SIGNAL_]TIMEOUT` (ms).
     /// Default: 10 s.
+    ///
+    /// ```
+    /// let builder = llmetry::init().timeout(std::time::Duration::from_secs(3));
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.settings.timeout = Some(timeout);
         self
@@ -434,12 +657,22 @@ impl TelemetryBuilder {
 
     /// Compress export requests. Env: `OTEL_EXPORTER_OTLP_[SIGNAL_]COMPRESSION`
     /// (`gzip` / `none`). Default: none.
+    ///
+    /// ```
+    /// let builder = llmetry::init().compression(llmetry::Compression::Gzip);
+    /// ```
     pub fn compression(mut self, compression: Compression) -> Self {
         self.settings.compression = Some(Some(compression));
         self
     }
 
     /// Read environment variables from `env` instead of the process environment.
+    ///
+    /// ```
+    /// use llmetry::EnvSource;
+    /// let env = EnvSource::from_pairs([("OTEL_SERVICE_NAME", "from-env"), ("TRACELOOP_TRACE_CONTENT", "false")]);
+    /// let builder = llmetry::init().env_source(env);
+    /// ```
     pub fn env_source(mut self, env: EnvSource) -> Self {
         self.env = env;
         self
@@ -464,7 +697,24 @@ impl TelemetryBuilder {
     /// signal goes (unless silenced).
     ///
     /// On `Err`, nothing was installed: annotated functions keep running untraced, so an
-    /// app can log the error and go on (see the README).
+    /// app can log the error and go on (see the README). Install once per process:
+    /// a second `install()` while the first [`Telemetry`] is live is
+    /// [`InitError::AlreadyInstalled`].
+    ///
+    /// ```rust,standalone_crate
+    /// use llmetry::EnvSource;
+    ///
+    /// // No collector configured: traces are printed on stderr as a tree.
+    /// let env = EnvSource::from_pairs([("OTEL_SERVICE_NAME", "llm_job")]);
+    /// let telemetry = match llmetry::init().env_source(env).install() {
+    ///     Ok(telemetry) => Some(telemetry),
+    ///     Err(e) => {
+    ///         eprintln!("telemetry is off: {e}");
+    ///         None
+    ///     }
+    /// };
+    /// assert!(telemetry.is_some());
+    /// ```
     pub fn install(self) -> Result<Telemetry, InitError> {
         let cfg = self.resolve()?;
         for w in &cfg.warnings {
@@ -835,6 +1085,23 @@ struct Inner {
 /// The installed telemetry. Keep it alive for the life of the program: dropping it (or
 /// calling [`Telemetry::shutdown`]) delivers everything still buffered, waiting at most
 /// [`SHUTDOWN_TIMEOUT`].
+///
+/// ```rust,standalone_crate
+/// #[llmetry::workflow(name = "nightly_job")]
+/// fn run_job() -> usize {
+///     42
+/// }
+///
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let _telemetry = llmetry::init()
+///         .app_name("nightly")
+///         .silence_init_message(true)
+/// #       .env_source(llmetry::EnvSource::from_pairs([("OTEL_SERVICE_NAME", "doc")]))
+///         .install()?; // not `let _ = …`: that would shut telemetry down at once
+///     run_job();
+///     Ok(())
+/// } // `_telemetry` is dropped here: the job's spans are delivered before the process exits
+/// ```
 #[must_use = "dropping Telemetry shuts telemetry down; keep it until the end of main"]
 pub struct Telemetry {
     inner: Option<Arc<Inner>>,
@@ -852,14 +1119,34 @@ impl Telemetry {
     /// A `tracing` layer sending spans (and, when logs are on, events) into this telemetry,
     /// for an app that already has its own subscriber. `None` when telemetry is disabled.
     ///
-    /// ```no_run
+    /// [`TelemetryBuilder::install`] sets the global subscriber only when none is set yet.
+    /// When the app set one before, spans do not reach llmetry until its layer is part of a
+    /// subscriber in use; since a global default can be set only once, compose it into a
+    /// scoped one (`tracing::subscriber::with_default` / `set_default`):
+    ///
+    /// ```rust,standalone_crate
+    /// use opentelemetry_sdk::trace::InMemorySpanExporter;
     /// use tracing_subscriber::layer::SubscriberExt as _;
+    ///
+    /// #[llmetry::task(name = "step")]
+    /// fn step() {}
+    ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let telemetry = llmetry::init().install()?; // says the app's subscriber is already set
+    /// // The app's own global subscriber, set first.
+    /// tracing::subscriber::set_global_default(
+    ///     tracing_subscriber::registry().with(tracing_subscriber::fmt::layer()),
+    /// )?;
+    /// let exporter = InMemorySpanExporter::default();
+    /// let telemetry = llmetry::init()
+    ///     .exporter(exporter.clone())
+    /// #   .env_source(llmetry::EnvSource::from_pairs([("OTEL_SERVICE_NAME", "doc")]))
+    ///     .install()?; // its line on stderr says the app already set a subscriber
     /// let subscriber = tracing_subscriber::registry()
     ///     .with(tracing_subscriber::fmt::layer())
     ///     .with(telemetry.layer());
-    /// tracing::subscriber::set_global_default(subscriber)?;
+    /// tracing::subscriber::with_default(subscriber, step);
+    /// telemetry.flush()?;
+    /// assert_eq!(exporter.get_finished_spans()?[0].name, "step.task");
     /// # Ok(()) }
     /// ```
     pub fn layer<S>(&self) -> Option<impl Layer<S> + use<S>>
@@ -873,6 +1160,25 @@ impl Telemetry {
 
     /// Exports everything buffered now (spans, metrics, logs), waiting at most
     /// [`SHUTDOWN_TIMEOUT`]. Safe to call from async code on any runtime flavour.
+    ///
+    /// ```rust,standalone_crate
+    /// use opentelemetry_sdk::trace::InMemorySpanExporter;
+    ///
+    /// #[llmetry::task]
+    /// fn checkpoint() {}
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let exporter = InMemorySpanExporter::default();
+    /// let telemetry = llmetry::init()
+    ///     .exporter(exporter.clone())
+    ///     .silence_init_message(true)
+    /// #   .env_source(llmetry::EnvSource::from_pairs([("OTEL_SERVICE_NAME", "doc")]))
+    ///     .install()?;
+    /// checkpoint();
+    /// telemetry.flush()?; // the batch is exported now, not when the batch timer fires
+    /// assert_eq!(exporter.get_finished_spans()?.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn flush(&self) -> Result<(), ShutdownError> {
         let Some(inner) = &self.inner else {
             return Ok(());
@@ -889,6 +1195,29 @@ impl Telemetry {
     /// collector never answers (the three signals shut down side by side, so a slow one
     /// does not starve the others). Later calls (and `Drop`) do nothing. Safe to call from
     /// async code on any runtime flavour: the work runs on helper threads.
+    ///
+    /// After a shutdown, annotated functions run untraced (and silently).
+    ///
+    /// ```rust,standalone_crate
+    /// #[llmetry::workflow]
+    /// async fn handle_request() {}
+    ///
+    /// # async fn wait_for_ctrl_c() {}
+    /// #[tokio::main]
+    /// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     let telemetry = llmetry::init()
+    ///         .silence_init_message(true)
+    /// #       .env_source(llmetry::EnvSource::from_pairs([("OTEL_SERVICE_NAME", "doc")]))
+    ///         .install()?;
+    ///     handle_request().await;
+    ///     wait_for_ctrl_c().await;
+    ///     if let Err(e) = telemetry.shutdown() {
+    ///         eprintln!("telemetry: {e}");
+    ///     }
+    ///     telemetry.shutdown()?; // later calls do nothing
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn shutdown(&self) -> Result<(), ShutdownError> {
         let Some(inner) = &self.inner else {
             return Ok(());

@@ -25,12 +25,51 @@ use crate::endpoint::Destination;
 use crate::init::InitError;
 
 /// Bucket boundaries of `gen_ai.client.token.usage` (OTel GenAI semantic conventions).
+/// [`crate::init`] applies them; use them for a meter provider built by hand.
+///
+/// ```
+/// use opentelemetry_sdk::metrics::{Aggregation, Instrument, SdkMeterProvider, Stream};
+///
+/// let provider = SdkMeterProvider::builder()
+///     .with_view(|i: &Instrument| {
+///         if i.name() != "gen_ai.client.token.usage" {
+///             return None;
+///         }
+///         Stream::builder()
+///             .with_aggregation(Aggregation::ExplicitBucketHistogram {
+///                 boundaries: llmetry::TOKEN_USAGE_BOUNDARIES.to_vec(),
+///                 record_min_max: true,
+///             })
+///             .build()
+///             .ok()
+///     })
+///     .build();
+/// assert_eq!(llmetry::TOKEN_USAGE_BOUNDARIES[..3], [1.0, 4.0, 16.0]); // powers of 4
+/// # drop(provider);
+/// ```
 pub const TOKEN_USAGE_BOUNDARIES: [f64; 14] = [
     1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
     16777216.0, 67108864.0,
 ];
 
-/// Bucket boundaries of second-valued GenAI duration histograms.
+/// Bucket boundaries of second-valued GenAI duration histograms
+/// (`gen_ai.client.operation.duration`, `gen_ai.server.time_to_first_token`): 10 ms
+/// doubling up to about 82 s.
+///
+/// ```
+/// use opentelemetry::metrics::MeterProvider as _;
+/// use opentelemetry_sdk::metrics::SdkMeterProvider;
+///
+/// let provider = SdkMeterProvider::builder().build();
+/// let latency = provider
+///     .meter("my_llm_client")
+///     .f64_histogram("gen_ai.client.operation.duration")
+///     .with_unit("s")
+///     .with_boundaries(llmetry::DURATION_BOUNDARIES.to_vec())
+///     .build();
+/// latency.record(0.42, &[]);
+/// assert!(llmetry::DURATION_BOUNDARIES.windows(2).all(|w| w[1] == 2.0 * w[0]));
+/// ```
 pub const DURATION_BOUNDARIES: [f64; 14] = [
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 ];

@@ -3,8 +3,46 @@
 //! Our own constants (the official Rust semconv crate marks `gen_ai.*` experimental and
 //! deprecated). The values are exactly the keys the Python `traceloop-sdk` writes.
 //!
-//! ```
-//! assert_eq!(llmetry::semconv::TRACELOOP_SPAN_KIND, "traceloop.span.kind");
+//! Use them to read exported spans (in tests, span processors, postprocess callbacks):
+//!
+//! ```rust,standalone_crate
+//! use llmetry::semconv;
+//! use opentelemetry_sdk::trace::InMemorySpanExporter;
+//!
+//! #[llmetry::tool(name = "grep_logs", version = 3)]
+//! fn grep_logs(pattern: &str) -> usize {
+//!     pattern.len()
+//! }
+//!
+//! #[llmetry::workflow(name = "rca")]
+//! fn rca() -> usize {
+//!     llmetry::set_conversation_id("conv-1");
+//!     grep_logs("OOM")
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let exporter = InMemorySpanExporter::default();
+//! let telemetry = llmetry::init()
+//!     .exporter(exporter.clone())
+//!     .silence_init_message(true)
+//! #   .env_source(llmetry::EnvSource::from_pairs([("OTEL_SERVICE_NAME", "doc")]))
+//!     .install()?;
+//! rca();
+//! telemetry.flush()?;
+//! let spans = exporter.get_finished_spans()?;
+//! let tool = spans.iter().find(|s| s.name == "grep_logs.tool").ok_or("no tool span")?;
+//! let attr = |key: &str| {
+//!     tool.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.to_string())
+//! };
+//! assert_eq!(attr(semconv::TRACELOOP_SPAN_KIND).as_deref(), Some("tool"));
+//! assert_eq!(attr(semconv::TRACELOOP_ENTITY_NAME).as_deref(), Some("grep_logs"));
+//! assert_eq!(attr(semconv::TRACELOOP_ENTITY_VERSION).as_deref(), Some("3"));
+//! assert_eq!(attr(semconv::GEN_AI_TOOL_NAME).as_deref(), Some("grep_logs"));
+//! assert_eq!(attr(semconv::TRACELOOP_WORKFLOW_NAME).as_deref(), Some("rca"));
+//! assert_eq!(attr(semconv::GEN_AI_CONVERSATION_ID).as_deref(), Some("conv-1"));
+//! assert_eq!(attr(semconv::TRACELOOP_ENTITY_OUTPUT).as_deref(), Some("3"));
+//! assert_eq!(tool.instrumentation_scope.name(), semconv::TRACER_NAME);
+//! # Ok(()) }
 //! ```
 
 /// `workflow` / `task` / `agent` / `tool`.

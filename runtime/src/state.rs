@@ -12,6 +12,13 @@ static VALUE_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_VALUE_LENGTH_LIMIT);
 
 /// Default limit, in bytes, of captured input and output values when neither
 /// `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT` nor `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` is set.
+///
+/// ```
+/// assert_eq!(llmetry::DEFAULT_VALUE_LENGTH_LIMIT, 64 * 1024);
+/// // A collector that accepts 1 MiB attribute values:
+/// let env = llmetry::EnvSource::from_pairs([("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "1048576")]);
+/// let builder = llmetry::init().env_source(env);
+/// ```
 pub const DEFAULT_VALUE_LENGTH_LIMIT: usize = 64 * 1024;
 
 /// `true` once a pipeline is installed and until it shuts down.
@@ -89,12 +96,37 @@ pub(crate) fn set_instruments(enabled: &[crate::Instrument], use_attributes: boo
 }
 
 /// Whether an LLM integration is on (`instruments` / `block_instruments`). All are on until
-/// `install()` says otherwise.
+/// `install()` says otherwise. Instrumentations check it before opening an LLM span.
+///
+/// ```rust,standalone_crate
+/// use llmetry::{Instrument, instrument_enabled};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// assert!(instrument_enabled(Instrument::Anthropic));
+/// let telemetry = llmetry::init()
+///     .block_instruments([Instrument::Anthropic])
+///     .silence_init_message(true)
+/// #   .env_source(llmetry::EnvSource::from_pairs([("OTEL_SERVICE_NAME", "doc")]))
+///     .install()?;
+/// assert!(!instrument_enabled(Instrument::Anthropic));
+/// assert!(instrument_enabled(Instrument::OpenAi));
+/// # drop(telemetry);
+/// # Ok(()) }
+/// ```
 pub fn instrument_enabled(i: crate::Instrument) -> bool {
     INSTRUMENTS.load(Ordering::Relaxed) & instrument_bit(i) != 0
 }
 
-/// Whether prompts and completions go into span attributes (`true`) or log events.
+/// Whether prompts and completions go into span attributes (`true`, the default) or log
+/// events (`init().use_attributes(false)` / `TRACELOOP_USE_ATTRIBUTES=false`).
+///
+/// ```
+/// if llmetry::use_attributes() {
+///     // write gen_ai.input.messages / gen_ai.output.messages on the span
+/// } else {
+///     // emit gen_ai.{role}.message / gen_ai.choice log events
+/// }
+/// ```
 pub fn use_attributes() -> bool {
     USE_ATTRIBUTES.load(Ordering::Relaxed)
 }

@@ -1,6 +1,18 @@
 //! Anthropic Messages API (`POST /v1/messages`): request, response, and the SSE event
 //! stream (`message_start`, `content_block_start`, `content_block_delta`,
 //! `content_block_stop`, `message_delta`, `message_stop`, `ping`, `error`).
+//!
+//! ```
+//! use llmetry_instruments::providers::anthropic;
+//! use serde_json::json;
+//!
+//! let req = anthropic::parse_request(&json!({
+//!     "model": "claude-sonnet-4-5", "max_tokens": 512,
+//!     "metadata": {"user_id": "u-42"},
+//!     "messages": [{"role": "user", "content": "Hi"}],
+//! }));
+//! assert_eq!(req.user.as_deref(), Some("u-42"));
+//! ```
 
 use std::collections::BTreeMap;
 
@@ -16,6 +28,14 @@ use crate::providers::openai::{
 /// Anthropic stop reasons mapped to the common values: `end_turn`/`stop_sequence` →
 /// `stop`, `max_tokens`/`model_context_window_exceeded` → `length`, `tool_use` →
 /// `tool_call`, `refusal` → `content_filter`; others (`pause_turn`) unchanged.
+///
+/// ```
+/// use llmetry_instruments::providers::anthropic::map_stop_reason;
+/// assert_eq!(map_stop_reason("end_turn"), "stop");
+/// assert_eq!(map_stop_reason("max_tokens"), "length");
+/// assert_eq!(map_stop_reason("tool_use"), "tool_call");
+/// assert_eq!(map_stop_reason("pause_turn"), "pause_turn");
+/// ```
 pub fn map_stop_reason(reason: &str) -> String {
     match reason {
         "end_turn" | "stop_sequence" => "stop",
@@ -88,6 +108,25 @@ fn content_parts(content: Option<&Value>) -> Vec<Value> {
 
 /// Parses a Messages request body. `system` becomes the first message (role `system`);
 /// `tool_result` blocks stay in their `user` message, as the API sends them.
+///
+/// ```
+/// use llmetry_instruments::providers::anthropic::parse_request;
+/// use serde_json::json;
+///
+/// let req = parse_request(&json!({
+///     "model": "claude-sonnet-4-5",
+///     "max_tokens": 1024,
+///     "system": "You are an SRE.",
+///     "messages": [
+///         {"role": "user", "content": "Disk usage of db-1?"},
+///         {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "disk_usage", "input": {"host": "db-1"}}]},
+///         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "97%"}]},
+///     ],
+/// }));
+/// assert_eq!(req.input_messages[0].parts[0]["content"], "You are an SRE.");
+/// let result = &req.input_messages[3].parts[0];
+/// assert_eq!((&result["type"], &result["response"]), (&json!("tool_call_response"), &json!("97%")));
+/// ```
 pub fn parse_request(body: &Value) -> LlmRequest {
     let mut input_messages = Vec::new();
     let system = content_parts(body.get("system"));
@@ -156,6 +195,24 @@ fn usage_of(u: Option<&Value>) -> Usage {
 }
 
 /// Parses a complete Messages response body (or an error body `{"type": "error", …}`).
+///
+/// ```
+/// use llmetry_instruments::providers::anthropic::parse_response;
+/// use serde_json::json;
+///
+/// let resp = parse_response(&json!({
+///     "id": "msg_01", "model": "claude-sonnet-4-5", "role": "assistant",
+///     "stop_reason": "tool_use",
+///     "content": [{"type": "tool_use", "id": "toolu_1", "name": "disk_usage", "input": {"host": "db-1"}}],
+///     "usage": {"input_tokens": 30, "output_tokens": 20, "cache_read_input_tokens": 1000},
+/// }));
+/// assert_eq!(resp.finish_reasons, ["tool_call"]);
+/// assert_eq!(resp.output_messages[0].parts[0]["arguments"], json!({"host": "db-1"}));
+/// assert_eq!(resp.usage.cache_read_input_tokens, Some(1000));
+///
+/// let error = parse_response(&json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}));
+/// assert_eq!(error.error.map(|e| e.error_type).as_deref(), Some("overloaded_error"));
+/// ```
 pub fn parse_response(body: &Value) -> LlmResponse {
     if body.get("type").and_then(Value::as_str) == Some("error") {
         return LlmResponse {
@@ -237,7 +294,20 @@ impl BlockAcc {
     }
 }
 
-/// Accumulates a streamed Messages response, event by event.
+/// Accumulates a streamed Messages response, event by event (start with
+/// `StreamAccumulator::default()`).
+///
+/// ```
+/// use llmetry_instruments::providers::anthropic::StreamAccumulator;
+///
+/// let mut acc = StreamAccumulator::default();
+/// acc.push(Some("content_block_start"), r#"{"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "disk_usage", "input": {}}}"#)?;
+/// acc.push(Some("content_block_delta"), r#"{"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"host\": "}}"#)?;
+/// acc.push(Some("content_block_delta"), r#"{"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "\"db-1\"}"}}"#)?;
+/// let call = &acc.response().output_messages[0].parts[0];
+/// assert_eq!(call["arguments"], serde_json::json!({"host": "db-1"}));
+/// # Ok::<(), llmetry_instruments::model::ProviderError>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct StreamAccumulator {
     id: Option<String>,
@@ -253,6 +323,16 @@ pub struct StreamAccumulator {
 impl StreamAccumulator {
     /// Feeds one SSE event (`event` name, `data` text). The event type is read from the
     /// data's `type`, else from the SSE event name. An `error` event returns `Err`.
+    ///
+    /// ```
+    /// use llmetry_instruments::providers::anthropic::StreamAccumulator;
+    ///
+    /// let mut acc = StreamAccumulator::default();
+    /// assert!(acc.push(Some("ping"), r#"{"type": "ping"}"#).is_ok_and(|p| !p.done));
+    /// let err = acc.push(Some("error"), r#"{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}"#);
+    /// assert!(err.is_err_and(|e| e.error_type == "overloaded_error"));
+    /// assert!(acc.push(Some("message_stop"), r#"{"type": "message_stop"}"#).is_ok_and(|p| p.done));
+    /// ```
     pub fn push(
         &mut self,
         event: Option<&str>,
@@ -348,6 +428,18 @@ impl StreamAccumulator {
     }
 
     /// What was accumulated so far.
+    ///
+    /// ```
+    /// use llmetry_instruments::providers::anthropic::StreamAccumulator;
+    ///
+    /// let mut acc = StreamAccumulator::default();
+    /// acc.push(None, r#"{"type": "message_start", "message": {"id": "msg_1", "model": "claude-haiku-4-5", "usage": {"input_tokens": 9, "output_tokens": 1}}}"#)?;
+    /// acc.push(None, r#"{"type": "message_delta", "delta": {"stop_reason": "max_tokens"}, "usage": {"output_tokens": 64}}"#)?;
+    /// let resp = acc.response();
+    /// assert_eq!(resp.finish_reasons, ["length"]);
+    /// assert_eq!(resp.usage.output_tokens, Some(64)); // the cumulative count wins
+    /// # Ok::<(), llmetry_instruments::model::ProviderError>(())
+    /// ```
     pub fn response(&self) -> LlmResponse {
         let content: Vec<Value> = self.blocks.values().map(BlockAcc::to_block).collect();
         let mut body = serde_json::Map::new();

@@ -3,6 +3,16 @@
 //! The API comes from the path suffix, the provider from the host (or a user-registered base
 //! URL): `https://api.groq.com/openai/v1/chat/completions` is (`Groq`, `OpenAiChat`),
 //! `http://localhost:11434/api/chat` is (`Ollama`, `OllamaChat`).
+//!
+//! ```
+//! use llmetry_instruments::model::{Api, Provider};
+//! use llmetry_instruments::providers::detect::detect;
+//! use url::Url;
+//!
+//! let url = Url::parse("https://api.groq.com/openai/v1/chat/completions")?;
+//! assert_eq!(detect(&url), Some((Provider::Groq, Api::OpenAiChat)));
+//! # Ok::<(), url::ParseError>(())
+//! ```
 
 use url::Url;
 
@@ -77,6 +87,20 @@ fn provider_of_host(host: &str) -> Option<Provider> {
 /// else OpenAI (an OpenAI-compatible server). On a host that is neither well known nor
 /// registered, the generic `/completions`, `/embeddings` and `/responses` suffixes must follow
 /// a version segment (`/v1/…`), `/openai/…`, an Azure `/deployments/{name}/…`, or the root.
+///
+/// ```
+/// use llmetry_instruments::model::{Api, Provider};
+/// use llmetry_instruments::providers::detect::detect;
+/// use url::Url;
+///
+/// let d = |u: &str| Url::parse(u).ok().and_then(|u| detect(&u));
+/// assert_eq!(d("https://api.anthropic.com/v1/messages"), Some((Provider::Anthropic, Api::AnthropicMessages)));
+/// assert_eq!(d("http://gpu-box:8000/v1/chat/completions"), Some((Provider::Vllm, Api::OpenAiChat)));
+/// assert_eq!(d("http://localhost:11434/api/generate"), Some((Provider::Ollama, Api::OllamaGenerate)));
+/// assert_eq!(d("https://llm.internal/v1/embeddings"), Some((Provider::OpenAi, Api::OpenAiEmbeddings)));
+/// assert_eq!(d("https://api.typeform.com/forms/abc/responses"), None); // not an LLM API
+/// assert_eq!(d("https://api.openai.com/v1/models"), None);
+/// ```
 pub fn detect(url: &Url) -> Option<(Provider, Api)> {
     detect_with(url, &[])
 }
@@ -84,6 +108,19 @@ pub fn detect(url: &Url) -> Option<(Provider, Api)> {
 /// Like [`detect`], but a user-registered base URL prefix (the longest matching one) decides
 /// the provider. The prefix matches at a path-segment boundary:
 /// `http://gw:80` does not match `http://gw:8000/…`.
+///
+/// ```
+/// use llmetry_instruments::model::{Api, Provider};
+/// use llmetry_instruments::providers::detect::detect_with;
+/// use url::Url;
+///
+/// let overrides = [("https://llm.acme.internal/mistral".to_owned(), Provider::Mistral)];
+/// let url = Url::parse("https://llm.acme.internal/mistral/v1/chat/completions")?;
+/// assert_eq!(detect_with(&url, &overrides), Some((Provider::Mistral, Api::OpenAiChat)));
+/// let other = Url::parse("https://llm.acme.internal/mistral-old/v1/chat/completions")?;
+/// assert_eq!(detect_with(&other, &overrides), Some((Provider::OpenAi, Api::OpenAiChat)));
+/// # Ok::<(), url::ParseError>(())
+/// ```
 pub fn detect_with(url: &Url, overrides: &[(String, Provider)]) -> Option<(Provider, Api)> {
     let api = api_of_path(url.path())?;
     if let Some(p) = override_for(url, overrides) {

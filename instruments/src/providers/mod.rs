@@ -1,5 +1,28 @@
 //! Wire-format parsers: request JSON, response JSON, and streamed events, per provider API.
 //! They work on `serde_json::Value` and raw event text, never on any client crate's types.
+//!
+//! The functions at this level dispatch on [`Api`] to the per-provider modules
+//! ([`openai`], [`anthropic`], [`ollama`]); [`detect`] finds the `Api` of a URL and
+//! [`stream`] splits streamed bodies into events.
+//!
+//! ```
+//! use llmetry_instruments::providers::{self, detect::detect};
+//! use serde_json::json;
+//! use url::Url;
+//!
+//! let url = Url::parse("http://localhost:11434/api/chat")?;
+//! let (provider, api) = detect(&url).ok_or("not an LLM call")?;
+//! assert_eq!(provider.as_str(), "ollama");
+//! let req = providers::parse_request(api, &json!({"model": "llama3.2", "messages": []}));
+//! assert!(req.stream); // Ollama streams unless told otherwise
+//! let resp = providers::parse_response(api, &json!({
+//!     "model": "llama3.2", "done": true, "done_reason": "stop",
+//!     "message": {"role": "assistant", "content": "Hello!"},
+//!     "prompt_eval_count": 12, "eval_count": 3,
+//! }));
+//! assert_eq!(resp.usage.total_tokens, Some(15));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod anthropic;
 pub mod detect;
@@ -12,6 +35,21 @@ use serde_json::Value;
 use crate::model::{Api, LlmRequest, LlmResponse, ProviderError, StreamProgress};
 
 /// Parses a request body for `api`.
+///
+/// ```
+/// use llmetry_instruments::{model::Api, providers::parse_request};
+/// use serde_json::json;
+///
+/// let req = parse_request(Api::AnthropicMessages, &json!({
+///     "model": "claude-sonnet-4-5",
+///     "max_tokens": 1024,
+///     "system": "You are an SRE.",
+///     "messages": [{"role": "user", "content": "Why is db-1 down?"}],
+/// }));
+/// assert_eq!(req.max_tokens, Some(1024));
+/// let roles: Vec<&str> = req.input_messages.iter().map(|m| m.role.as_str()).collect();
+/// assert_eq!(roles, ["system", "user"]);
+/// ```
 pub fn parse_request(api: Api, body: &Value) -> LlmRequest {
     match api {
         Api::OpenAiChat | Api::OpenAiCompletion | Api::OpenAiEmbeddings | Api::OpenAiResponses => {
@@ -25,6 +63,19 @@ pub fn parse_request(api: Api, body: &Value) -> LlmRequest {
 }
 
 /// Parses a complete (non-streamed) response body for `api`.
+///
+/// ```
+/// use llmetry_instruments::{model::Api, providers::parse_response};
+/// use serde_json::json;
+///
+/// let resp = parse_response(Api::OpenAiEmbeddings, &json!({
+///     "model": "text-embedding-3-small",
+///     "data": [{"embedding": [0.1, -0.2, 0.3], "index": 0}],
+///     "usage": {"prompt_tokens": 5, "total_tokens": 5},
+/// }));
+/// assert_eq!(resp.embedding_dimensions, Some(3));
+/// assert_eq!(resp.usage.input_tokens, Some(5));
+/// ```
 pub fn parse_response(api: Api, body: &Value) -> LlmResponse {
     match api {
         Api::OpenAiChat | Api::OpenAiCompletion | Api::OpenAiEmbeddings | Api::OpenAiResponses => {
@@ -38,11 +89,47 @@ pub fn parse_response(api: Api, body: &Value) -> LlmResponse {
 }
 
 /// Parses an HTTP error body (any provider's shape); `status` is the HTTP status.
+///
+/// ```
+/// use llmetry_instruments::providers::parse_error;
+///
+/// let body = br#"{"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}"#;
+/// assert_eq!(parse_error(429, body).error_type, "rate_limit_exceeded");
+/// // Not JSON: the status code is the error type, the body the message.
+/// let e = parse_error(502, b"Bad Gateway");
+/// assert_eq!((e.error_type.as_str(), e.message.as_str()), ("502", "Bad Gateway"));
+/// ```
 pub fn parse_error(status: u16, body: &[u8]) -> ProviderError {
     openai::parse_error_body(status, body)
 }
 
-/// Accumulates a streamed response event by event.
+/// Accumulates a streamed response event by event, for any [`Api`]: feed it what
+/// [`stream::SseDecoder`] or [`stream::NdjsonDecoder`] returns.
+///
+/// ```
+/// use llmetry_instruments::model::Api;
+/// use llmetry_instruments::providers::{Accumulator, stream::SseDecoder};
+///
+/// let events = [
+///     ("message_start", r#"{"type": "message_start", "message": {"id": "msg_1", "model": "claude-haiku-4-5", "role": "assistant", "usage": {"input_tokens": 9}}}"#),
+///     ("content_block_start", r#"{"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}"#),
+///     ("content_block_delta", r#"{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}}"#),
+///     ("message_delta", r#"{"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 1}}"#),
+///     ("message_stop", r#"{"type": "message_stop"}"#),
+/// ];
+/// let body: String = events.iter().map(|(name, data)| format!("event: {name}\ndata: {data}\n\n")).collect();
+/// let mut decoder = SseDecoder::new();
+/// let mut acc = Accumulator::new(Api::AnthropicMessages);
+/// let mut done = false;
+/// for event in decoder.push(body.as_bytes()) {
+///     done |= acc.push(event.event.as_deref(), &event.data)?.done;
+/// }
+/// assert!(done);
+/// let resp = acc.response();
+/// assert_eq!(resp.output_messages[0].parts[0]["content"], "Hi");
+/// assert_eq!((resp.usage.input_tokens, resp.usage.output_tokens), (Some(9), Some(1)));
+/// # Ok::<(), llmetry_instruments::model::ProviderError>(())
+/// ```
 #[derive(Debug)]
 pub enum Accumulator {
     /// OpenAI chat/completions chunks, Responses events.
@@ -55,6 +142,12 @@ pub enum Accumulator {
 
 impl Accumulator {
     /// A new accumulator for `api`.
+    ///
+    /// ```
+    /// use llmetry_instruments::{model::Api, providers::Accumulator};
+    /// let acc = Accumulator::new(Api::OllamaGenerate);
+    /// assert!(matches!(acc, Accumulator::Ollama(_)));
+    /// ```
     pub fn new(api: Api) -> Self {
         match api {
             Api::OpenAiChat
@@ -72,6 +165,16 @@ impl Accumulator {
 
     /// Feeds one event: for SSE, the event name (if any) and its `data` text; for NDJSON,
     /// one line. An error event returns `Err`.
+    ///
+    /// ```
+    /// use llmetry_instruments::{model::Api, providers::Accumulator};
+    ///
+    /// let mut acc = Accumulator::new(Api::OllamaChat);
+    /// let first = acc.push(None, r#"{"model": "llama3.2", "message": {"role": "assistant", "content": "Hel"}, "done": false}"#);
+    /// assert!(first.is_ok_and(|p| p.first_token));
+    /// let err = acc.push(None, r#"{"error": "model requires more system memory"}"#);
+    /// assert!(err.is_err_and(|e| e.message.contains("system memory")));
+    /// ```
     pub fn push(
         &mut self,
         event: Option<&str>,
@@ -85,6 +188,23 @@ impl Accumulator {
     }
 
     /// What was accumulated so far.
+    ///
+    /// ```
+    /// use llmetry_instruments::{model::Api, providers::Accumulator};
+    ///
+    /// let mut acc = Accumulator::new(Api::OpenAiChat);
+    /// for chunk in [
+    ///     r#"{"id": "c-1", "model": "gpt-4o", "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Disk "}}]}"#,
+    ///     r#"{"id": "c-1", "model": "gpt-4o", "choices": [{"index": 0, "delta": {"content": "full."}, "finish_reason": "stop"}]}"#,
+    ///     "[DONE]",
+    /// ] {
+    ///     acc.push(None, chunk)?;
+    /// }
+    /// let resp = acc.response();
+    /// assert_eq!(resp.output_messages[0].parts[0]["content"], "Disk full.");
+    /// assert_eq!(resp.finish_reasons, ["stop"]);
+    /// # Ok::<(), llmetry_instruments::model::ProviderError>(())
+    /// ```
     pub fn response(&self) -> LlmResponse {
         match self {
             Accumulator::OpenAi(a) => a.response(),

@@ -1,6 +1,17 @@
 //! Ollama native API: `/api/chat`, `/api/generate`, `/api/embed` (and the legacy
 //! `/api/embeddings`), non-streamed and as NDJSON streams (one JSON object per line, the
 //! last with `"done": true` and the token counts).
+//!
+//! ```
+//! use llmetry_instruments::model::Api;
+//! use llmetry_instruments::providers::ollama;
+//! use serde_json::json;
+//!
+//! let resp = ollama::parse_response(Api::OllamaEmbed, &json!({
+//!     "model": "nomic-embed-text", "embeddings": [[0.1, 0.2, 0.3, 0.4]], "prompt_eval_count": 4,
+//! }));
+//! assert_eq!((resp.embedding_dimensions, resp.usage.input_tokens), (Some(4), Some(4)));
+//! ```
 
 use serde_json::Value;
 
@@ -77,6 +88,24 @@ fn chat_message(m: &Value) -> Message {
 
 /// Parses an Ollama request body for `api`. `stream` defaults to `true` for chat and
 /// generate, as Ollama does.
+///
+/// ```
+/// use llmetry_instruments::model::Api;
+/// use llmetry_instruments::providers::ollama::parse_request;
+/// use serde_json::json;
+///
+/// let req = parse_request(Api::OllamaGenerate, &json!({
+///     "model": "llama3.2",
+///     "system": "Be brief.",
+///     "prompt": "Why is the sky blue?",
+///     "format": "json",
+///     "options": {"temperature": 0.1, "num_predict": 128},
+/// }));
+/// assert!(req.stream);
+/// assert_eq!((req.temperature, req.max_tokens), (Some(0.1), Some(128)));
+/// assert_eq!(req.output_type.as_deref(), Some("json"));
+/// assert_eq!(req.input_messages.len(), 2); // system, then the prompt as user
+/// ```
 pub fn parse_request(api: Api, body: &Value) -> LlmRequest {
     let opts = body.get("options").unwrap_or(&Value::Null);
     let mut input_messages = Vec::new();
@@ -157,6 +186,22 @@ fn finish_reason(done_reason: Option<&str>, has_tool_calls: bool) -> Option<Stri
 }
 
 /// Parses a complete Ollama response body for `api` (or the final object of a stream).
+///
+/// ```
+/// use llmetry_instruments::model::Api;
+/// use llmetry_instruments::providers::ollama::parse_response;
+/// use serde_json::json;
+///
+/// let resp = parse_response(Api::OllamaChat, &json!({
+///     "model": "qwen3", "done": true, "done_reason": "stop",
+///     "message": {"role": "assistant", "content": "",
+///         "tool_calls": [{"function": {"name": "disk_usage", "arguments": {"host": "db-1"}}}]},
+///     "prompt_eval_count": 80, "eval_count": 15,
+/// }));
+/// assert_eq!(resp.finish_reasons, ["tool_call"]); // Ollama says "stop"
+/// assert_eq!(resp.output_messages[0].parts[0]["name"], "disk_usage");
+/// assert_eq!(resp.usage.total_tokens, Some(95));
+/// ```
 pub fn parse_response(api: Api, body: &Value) -> LlmResponse {
     let mut r = LlmResponse {
         model: str_at(body, "model"),
@@ -228,6 +273,25 @@ pub fn parse_response(api: Api, body: &Value) -> LlmResponse {
 }
 
 /// Accumulates an Ollama NDJSON stream, line by line.
+///
+/// ```
+/// use llmetry_instruments::model::Api;
+/// use llmetry_instruments::providers::{ollama::StreamAccumulator, stream::NdjsonDecoder};
+///
+/// let body = concat!(
+///     r#"{"model": "llama3.2", "response": "Rayleigh", "done": false}"#, "\n",
+///     r#"{"model": "llama3.2", "response": " scattering.", "done": false}"#, "\n",
+///     r#"{"model": "llama3.2", "response": "", "done": true, "done_reason": "stop", "prompt_eval_count": 26, "eval_count": 3}"#, "\n",
+/// );
+/// let mut acc = StreamAccumulator::new(Api::OllamaGenerate);
+/// for line in NdjsonDecoder::new().push(body.as_bytes()) {
+///     acc.push(&line)?;
+/// }
+/// let resp = acc.response();
+/// assert_eq!(resp.output_messages[0].parts[0]["content"], "Rayleigh scattering.");
+/// assert_eq!(resp.usage.output_tokens, Some(3));
+/// # Ok::<(), llmetry_instruments::model::ProviderError>(())
+/// ```
 #[derive(Debug)]
 pub struct StreamAccumulator {
     api: Api,
@@ -242,7 +306,13 @@ pub struct StreamAccumulator {
 }
 
 impl StreamAccumulator {
-    /// A new accumulator for `api`.
+    /// A new accumulator for `api` (`OllamaChat`, `OllamaGenerate` or `OllamaEmbed`).
+    ///
+    /// ```
+    /// use llmetry_instruments::{model::Api, providers::ollama::StreamAccumulator};
+    /// let acc = StreamAccumulator::new(Api::OllamaChat);
+    /// assert_eq!(acc.response().model, None);
+    /// ```
     pub fn new(api: Api) -> Self {
         Self {
             api,
@@ -259,6 +329,17 @@ impl StreamAccumulator {
 
     /// Feeds one NDJSON line. A `{"error": …}` line returns `Err`; a line that is not JSON
     /// is ignored.
+    ///
+    /// ```
+    /// use llmetry_instruments::{model::Api, providers::ollama::StreamAccumulator};
+    ///
+    /// let mut acc = StreamAccumulator::new(Api::OllamaChat);
+    /// let p = acc.push(r#"{"model": "llama3.2", "message": {"role": "assistant", "content": "Hi"}, "done": false}"#)?;
+    /// assert!(p.first_token && !p.done);
+    /// assert!(acc.push("not json").is_ok_and(|p| !p.first_token));
+    /// assert!(acc.push(r#"{"error": "out of memory"}"#).is_err());
+    /// # Ok::<(), llmetry_instruments::model::ProviderError>(())
+    /// ```
     pub fn push(&mut self, line: &str) -> Result<StreamProgress, ProviderError> {
         let Ok(v) = serde_json::from_str::<Value>(line.trim()) else {
             return Ok(StreamProgress::default());
@@ -312,6 +393,18 @@ impl StreamAccumulator {
     }
 
     /// What was accumulated so far.
+    ///
+    /// ```
+    /// use llmetry_instruments::{model::Api, providers::ollama::StreamAccumulator};
+    ///
+    /// let mut acc = StreamAccumulator::new(Api::OllamaChat);
+    /// acc.push(r#"{"model": "llama3.2", "message": {"role": "assistant", "content": "Hel"}, "done": false}"#)?;
+    /// acc.push(r#"{"model": "llama3.2", "message": {"role": "assistant", "content": "lo"}, "done": false}"#)?;
+    /// let so_far = acc.response(); // no final object yet: no finish reason, no token counts
+    /// assert_eq!(so_far.output_messages[0].parts[0]["content"], "Hello");
+    /// assert_eq!(so_far.usage.output_tokens, None);
+    /// # Ok::<(), llmetry_instruments::model::ProviderError>(())
+    /// ```
     pub fn response(&self) -> LlmResponse {
         let mut body = match &self.last {
             Some(Value::Object(o)) => o.clone(),

@@ -4,6 +4,19 @@
 //!
 //! Messages follow the Python OpenLLMetry ≥ 0.55 "parts" format (see [`crate::model`]).
 //! This module also holds the small JSON helpers the Anthropic and Ollama parsers share.
+//!
+//! ```
+//! use llmetry_instruments::model::Api;
+//! use llmetry_instruments::providers::openai;
+//! use serde_json::json;
+//!
+//! // The Responses API: `instructions` become a system message.
+//! let req = openai::parse_request(Api::OpenAiResponses, &json!({
+//!     "model": "gpt-4.1", "instructions": "Be brief.", "input": "Why is db-1 down?",
+//! }));
+//! let roles: Vec<&str> = req.input_messages.iter().map(|m| m.role.as_str()).collect();
+//! assert_eq!(roles, ["system", "user"]);
+//! ```
 
 use std::collections::BTreeMap;
 
@@ -279,6 +292,14 @@ fn truncate_chars(s: &str, max: usize) -> String {
 /// Parses an HTTP error body of any supported provider (see the shapes of
 /// [`crate::providers::parse_error`]). Without a recognisable JSON error, the error type is
 /// the status code and the message the body text, truncated to 500 characters.
+///
+/// ```
+/// use llmetry_instruments::providers::openai::parse_error_body;
+///
+/// let body = br#"{"object": "error", "message": "model not found", "type": "NotFoundError"}"#; // vLLM
+/// let e = parse_error_body(404, body);
+/// assert_eq!((e.error_type.as_str(), e.message.as_str()), ("NotFoundError", "model not found"));
+/// ```
 pub fn parse_error_body(status: u16, body: &[u8]) -> ProviderError {
     let status_text = status.to_string();
     if let Ok(v) = serde_json::from_slice::<Value>(body) {
@@ -533,6 +554,24 @@ fn tool_definitions(body: &Value) -> Vec<Value> {
 }
 
 /// Parses an OpenAI-compatible request body for `api`.
+///
+/// ```
+/// use llmetry_instruments::model::Api;
+/// use llmetry_instruments::providers::openai::parse_request;
+/// use serde_json::json;
+///
+/// let req = parse_request(Api::OpenAiChat, &json!({
+///     "model": "gpt-4o",
+///     "messages": [{"role": "user", "content": "Disk usage of db-1?"}],
+///     "tools": [{"type": "function", "function": {
+///         "name": "disk_usage", "description": "Disk usage of a host",
+///         "parameters": {"type": "object", "properties": {"host": {"type": "string"}}},
+///     }}],
+///     "response_format": {"type": "json_object"},
+/// }));
+/// assert_eq!(req.tool_definitions[0]["name"], "disk_usage");
+/// assert_eq!(req.output_type.as_deref(), Some("json"));
+/// ```
 pub fn parse_request(api: Api, body: &Value) -> LlmRequest {
     let max_tokens = match api {
         Api::OpenAiResponses => int(body.get("max_output_tokens")),
@@ -586,6 +625,12 @@ pub fn parse_request(api: Api, body: &Value) -> LlmRequest {
 // ---------------------------------------------------------------------------------------
 
 /// OpenAI finish reasons: `tool_calls` / `function_call` → `tool_call`, others unchanged.
+///
+/// ```
+/// use llmetry_instruments::providers::openai::map_finish_reason;
+/// assert_eq!(map_finish_reason("tool_calls"), "tool_call");
+/// assert_eq!(map_finish_reason("length"), "length");
+/// ```
 pub fn map_finish_reason(reason: &str) -> String {
     match reason {
         "tool_calls" | "function_call" => "tool_call".to_owned(),
@@ -730,6 +775,29 @@ fn responses_output(body: &Value, r: &mut LlmResponse) {
 }
 
 /// Parses a complete OpenAI-compatible response body for `api`.
+///
+/// ```
+/// use llmetry_instruments::model::Api;
+/// use llmetry_instruments::providers::openai::parse_response;
+/// use serde_json::json;
+///
+/// let resp = parse_response(Api::OpenAiChat, &json!({
+///     "id": "chatcmpl-1",
+///     "model": "gpt-4o-2024-08-06",
+///     "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+///         "role": "assistant", "content": null,
+///         "tool_calls": [{"id": "call_1", "type": "function",
+///             "function": {"name": "disk_usage", "arguments": "{\"host\": \"db-1\"}"}}],
+///     }}],
+///     "usage": {"prompt_tokens": 50, "completion_tokens": 12, "total_tokens": 62,
+///               "completion_tokens_details": {"reasoning_tokens": 0}},
+/// }));
+/// assert_eq!(resp.finish_reasons, ["tool_call"]);
+/// let call = &resp.output_messages[0].parts[0];
+/// assert_eq!((&call["type"], &call["name"]), (&json!("tool_call"), &json!("disk_usage")));
+/// assert_eq!(call["arguments"], json!({"host": "db-1"})); // parsed from the JSON string
+/// assert_eq!(resp.usage.reasoning_tokens, Some(0));
+/// ```
 pub fn parse_response(api: Api, body: &Value) -> LlmResponse {
     let mut r = LlmResponse {
         id: str_at(body, "id"),
@@ -849,6 +917,21 @@ impl ItemAcc {
 
 /// Accumulates a streamed OpenAI-compatible response: Chat Completions chunks, legacy
 /// Completions chunks, or Responses API events.
+///
+/// ```
+/// use llmetry_instruments::model::Api;
+/// use llmetry_instruments::providers::openai::StreamAccumulator;
+///
+/// let mut acc = StreamAccumulator::new(Api::OpenAiResponses);
+/// acc.push(Some("response.output_text.delta"), r#"{"type": "response.output_text.delta", "delta": "Hi"}"#)?;
+/// let end = acc.push(Some("response.completed"), r#"{"type": "response.completed", "response": {
+///     "id": "resp_1", "model": "gpt-4.1", "status": "completed",
+///     "output": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hi"}]}],
+///     "usage": {"input_tokens": 5, "output_tokens": 1, "total_tokens": 6}}}"#)?;
+/// assert!(end.done);
+/// assert_eq!(acc.response().usage.total_tokens, Some(6));
+/// # Ok::<(), llmetry_instruments::model::ProviderError>(())
+/// ```
 #[derive(Debug)]
 pub struct StreamAccumulator {
     api: Api,
@@ -866,6 +949,12 @@ pub struct StreamAccumulator {
 
 impl StreamAccumulator {
     /// A new accumulator for `api` (Chat, Completions or Responses).
+    ///
+    /// ```
+    /// use llmetry_instruments::{model::Api, providers::openai::StreamAccumulator};
+    /// let acc = StreamAccumulator::new(Api::OpenAiCompletion);
+    /// assert!(acc.response().output_messages.is_empty());
+    /// ```
     pub fn new(api: Api) -> Self {
         Self {
             api,
@@ -883,6 +972,15 @@ impl StreamAccumulator {
 
     /// Feeds one SSE event (`event` name, `data` text). `[DONE]` completes the stream; an
     /// error chunk or event returns `Err`. Data that is not JSON is ignored.
+    ///
+    /// ```
+    /// use llmetry_instruments::{model::Api, providers::openai::StreamAccumulator};
+    ///
+    /// let mut acc = StreamAccumulator::new(Api::OpenAiChat);
+    /// let err = acc.push(None, r#"{"error": {"message": "Internal error", "type": "server_error"}}"#);
+    /// assert_eq!(err.map_err(|e| e.error_type), Err("server_error".to_owned()));
+    /// assert!(acc.push(None, "[DONE]").is_ok_and(|p| p.done));
+    /// ```
     pub fn push(
         &mut self,
         event: Option<&str>,
@@ -1194,6 +1292,18 @@ impl StreamAccumulator {
     }
 
     /// What was accumulated so far (the full response once the stream is complete).
+    ///
+    /// ```
+    /// use llmetry_instruments::{model::Api, providers::openai::StreamAccumulator};
+    ///
+    /// let mut acc = StreamAccumulator::new(Api::OpenAiChat);
+    /// acc.push(None, r#"{"model": "gpt-4o", "choices": [{"index": 0, "delta": {"content": "Hel"}}]}"#)?;
+    /// acc.push(None, r#"{"model": "gpt-4o", "choices": [{"index": 0, "delta": {"content": "lo"}}]}"#)?;
+    /// let so_far = acc.response(); // e.g. when the consumer dropped the stream here
+    /// assert_eq!(so_far.model.as_deref(), Some("gpt-4o"));
+    /// assert_eq!(so_far.output_messages[0].parts[0]["content"], "Hello");
+    /// # Ok::<(), llmetry_instruments::model::ProviderError>(())
+    /// ```
     pub fn response(&self) -> LlmResponse {
         match self.api {
             Api::OpenAiResponses => parse_response(self.api, &self.responses_body()),

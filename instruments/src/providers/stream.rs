@@ -5,8 +5,29 @@
 //! middle of a line, of a `\r\n` pair, or of a multi-byte UTF-8 character. Lines are split
 //! on bytes (`\n` and `\r` never occur inside a UTF-8 sequence) and decoded only once
 //! complete, so splits never corrupt text.
+//!
+//! ```
+//! use llmetry_instruments::providers::stream::SseDecoder;
+//!
+//! let mut decoder = SseDecoder::new();
+//! // "é" split across two chunks, and a `\r\n` split too:
+//! assert!(decoder.push(b"data: caf\xc3").is_empty());
+//! assert!(decoder.push(b"\xa9\r").is_empty());
+//! let events = decoder.push(b"\n\r\n");
+//! assert_eq!(events[0].data, "café");
+//! ```
 
 /// One dispatched Server-Sent Event.
+///
+/// ```
+/// use llmetry_instruments::providers::stream::{SseDecoder, SseEvent};
+///
+/// let events = SseDecoder::new().push(b"event: ping\ndata: {}\n\ndata: [DONE]\n\n");
+/// assert_eq!(events, [
+///     SseEvent { event: Some("ping".into()), data: "{}".into() },
+///     SseEvent { event: None, data: "[DONE]".into() },
+/// ]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SseEvent {
     /// The `event:` field, if the event had one.
@@ -42,6 +63,19 @@ fn find_line_end(buf: &[u8], from: usize, eof: bool) -> Option<(usize, usize)> {
 ///
 /// Unlike a browser, [`SseDecoder::finish`] also dispatches an event that the stream did not
 /// terminate with a blank line, so that a final usage chunk is not lost.
+///
+/// ```
+/// use llmetry_instruments::providers::stream::SseDecoder;
+///
+/// let mut decoder = SseDecoder::new();
+/// let mut events = Vec::new();
+/// for chunk in [&b"event: message_st"[..], b"art\r\ndata: {}\r\n\r\nid: 7\nretry: 10\ndata: x"] {
+///     events.extend(decoder.push(chunk)); // chunks as they come off the wire
+/// }
+/// events.extend(decoder.finish());
+/// let got: Vec<(Option<&str>, &str)> = events.iter().map(|e| (e.event.as_deref(), e.data.as_str())).collect();
+/// assert_eq!(got, [(Some("message_start"), "{}"), (None, "x")]);
+/// ```
 #[derive(Debug, Default)]
 pub struct SseDecoder {
     buf: Vec<u8>,
@@ -54,18 +88,42 @@ pub struct SseDecoder {
 }
 
 impl SseDecoder {
-    /// A new decoder.
+    /// A new decoder (the same as `SseDecoder::default()`).
+    ///
+    /// ```
+    /// let mut decoder = llmetry_instruments::providers::stream::SseDecoder::new();
+    /// assert!(decoder.finish().is_empty());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Feeds a chunk of bytes; returns the events it completed.
+    ///
+    /// ```
+    /// use llmetry_instruments::providers::stream::SseDecoder;
+    ///
+    /// let mut decoder = SseDecoder::new();
+    /// assert!(decoder.push(b": keep-alive comment\ndata: {\"a\":").is_empty());
+    /// assert!(decoder.push(b" 1}\ndata: more\n").is_empty()); // no blank line yet
+    /// let events = decoder.push(b"\n");
+    /// assert_eq!(events[0].data, "{\"a\": 1}\nmore"); // data lines joined by \n
+    /// ```
     pub fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
         self.buf.extend_from_slice(bytes);
         self.drain(false)
     }
 
     /// Ends the stream: processes a final unterminated line and dispatches a pending event.
+    ///
+    /// ```
+    /// use llmetry_instruments::providers::stream::SseDecoder;
+    ///
+    /// let mut decoder = SseDecoder::new();
+    /// // A server that closes without the final blank line:
+    /// assert!(decoder.push(b"data: {\"usage\": {}}").is_empty());
+    /// assert_eq!(decoder.finish()[0].data, "{\"usage\": {}}");
+    /// ```
     pub fn finish(&mut self) -> Vec<SseEvent> {
         let mut out = self.drain(true);
         if !self.buf.is_empty() {
@@ -149,6 +207,15 @@ impl SseDecoder {
 
 /// Incremental newline-delimited JSON decoder: returns each complete, non-blank line
 /// (without its `\n` or `\r\n`).
+///
+/// ```
+/// use llmetry_instruments::providers::stream::NdjsonDecoder;
+///
+/// let mut decoder = NdjsonDecoder::new();
+/// let mut lines = decoder.push(b"{\"response\": \"He\"}\n{\"respo");
+/// lines.extend(decoder.push(b"nse\": \"llo\", \"done\": true}\n"));
+/// assert_eq!(lines, [r#"{"response": "He"}"#, r#"{"response": "llo", "done": true}"#]);
+/// ```
 #[derive(Debug, Default)]
 pub struct NdjsonDecoder {
     buf: Vec<u8>,
@@ -156,12 +223,25 @@ pub struct NdjsonDecoder {
 }
 
 impl NdjsonDecoder {
-    /// A new decoder.
+    /// A new decoder (the same as `NdjsonDecoder::default()`).
+    ///
+    /// ```
+    /// let mut decoder = llmetry_instruments::providers::stream::NdjsonDecoder::new();
+    /// assert!(decoder.finish().is_empty());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Feeds a chunk of bytes; returns the lines it completed.
+    ///
+    /// ```
+    /// use llmetry_instruments::providers::stream::NdjsonDecoder;
+    ///
+    /// let mut decoder = NdjsonDecoder::new();
+    /// assert!(decoder.push(b"{\"done\":").is_empty());
+    /// assert_eq!(decoder.push(b" false}\r\n\n"), [r#"{"done": false}"#]); // blank lines skipped
+    /// ```
     pub fn push(&mut self, bytes: &[u8]) -> Vec<String> {
         self.buf.extend_from_slice(bytes);
         let mut out = Vec::new();
@@ -185,6 +265,14 @@ impl NdjsonDecoder {
     }
 
     /// Ends the stream: returns a final line that had no terminating `\n`.
+    ///
+    /// ```
+    /// use llmetry_instruments::providers::stream::NdjsonDecoder;
+    ///
+    /// let mut decoder = NdjsonDecoder::new();
+    /// assert!(decoder.push(br#"{"done": true}"#).is_empty());
+    /// assert_eq!(decoder.finish(), [r#"{"done": true}"#]);
+    /// ```
     pub fn finish(&mut self) -> Vec<String> {
         let mut out = Vec::new();
         let rest = std::mem::take(&mut self.buf);
