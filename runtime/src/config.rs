@@ -157,6 +157,7 @@ pub(crate) struct Settings {
     pub(crate) instruments: Option<Vec<Instrument>>,
     pub(crate) block_instruments: Vec<Instrument>,
     pub(crate) use_attributes: Option<bool>,
+    pub(crate) global_subscriber: Option<bool>,
 }
 
 impl fmt::Debug for Settings {
@@ -418,6 +419,20 @@ pub(crate) fn resolve(
         Some(v) => v,
         None => env_bool(env, "TRACELOOP_USE_ATTRIBUTES")?.unwrap_or(true),
     };
+
+    // Protocol variables are validated even when no endpoint uses them, so a typo is an
+    // error whatever else is configured.
+    for k in [
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+    ] {
+        if let Some(v) = env.get(k) {
+            v.parse::<Protocol>()
+                .map_err(|_| invalid(k, &v, "http/protobuf, http/json or grpc"))?;
+        }
+    }
 
     let api_key = s.api_key.clone().or_else(|| env.get("TRACELOOP_API_KEY"));
     if let Some(h) = &s.headers {
@@ -1269,6 +1284,11 @@ mod tests {
     #[test]
     fn bad_values_name_the_value_and_what_was_expected() {
         let cases: Vec<(Settings, Vec<(&str, &str)>, &[&str])> = vec![
+            (
+                Settings::default(),
+                vec![("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift")],
+                &["\"thrift\"", "OTEL_EXPORTER_OTLP_PROTOCOL"],
+            ),
             (
                 Settings::default(),
                 vec![("TRACELOOP_TRACE_CONTENT", "maybe")],

@@ -217,7 +217,7 @@ pub enum InitError {
     },
     /// `install()` already ran in this process and its telemetry is still live.
     #[error(
-        "llmetry is already installed in this process; call install() once (shut the first one down to re-install)"
+        "llmetry is already installed in this process: install() works once per process (the global tracing subscriber and providers cannot be replaced)"
     )]
     AlreadyInstalled,
 }
@@ -390,6 +390,29 @@ impl TelemetryBuilder {
     /// ```
     pub fn silence_init_message(mut self, silence: bool) -> Self {
         self.settings.silence_init_message = Some(silence);
+        self
+    }
+
+    /// `false`: do not install a global `tracing` subscriber; the app composes
+    /// [`Telemetry::layer`] into its own registry and installs that. Default: install one
+    /// when none is set.
+    ///
+    /// ```rust,standalone_crate
+    /// use tracing_subscriber::layer::SubscriberExt as _;
+    /// let telemetry = llmetry::init()
+    ///     .global_subscriber(false)
+    ///     .silence_init_message(true)
+    ///     .env_source(llmetry::EnvSource::from_pairs(Vec::<(String, String)>::new()))
+    ///     .install()?;
+    /// let subscriber = tracing_subscriber::registry()
+    ///     .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink))
+    ///     .with(telemetry.layer());
+    /// tracing::subscriber::set_global_default(subscriber)?;
+    /// # telemetry.shutdown()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn global_subscriber(mut self, install: bool) -> Self {
+        self.settings.global_subscriber = Some(install);
         self
     }
 
@@ -697,9 +720,8 @@ impl TelemetryBuilder {
     /// signal goes (unless silenced).
     ///
     /// On `Err`, nothing was installed: annotated functions keep running untraced, so an
-    /// app can log the error and go on (see the README). Install once per process:
-    /// a second `install()` while the first [`Telemetry`] is live is
-    /// [`InitError::AlreadyInstalled`].
+    /// app can log the error and go on (see the README). Install once per process: a second
+    /// `install()` (even after the first was shut down) is [`InitError::AlreadyInstalled`].
     ///
     /// ```rust,standalone_crate
     /// use llmetry::EnvSource;
@@ -934,10 +956,12 @@ impl TelemetryBuilder {
         }
         state::set_instruments(&cfg.instruments, cfg.use_attributes);
 
-        let layer = telemetry_layer(tracer.clone(), logger_provider.as_ref());
-        let own_subscriber =
+        let wants_global = settings.global_subscriber.unwrap_or(true);
+        let own_subscriber = wants_global && {
+            let layer = telemetry_layer(tracer.clone(), logger_provider.as_ref());
             tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
-                .is_ok();
+                .is_ok()
+        };
         if own_subscriber {
             // `log` records become `tracing` events (and so OTel logs); ignored if the app
             // already set a logger.
@@ -952,10 +976,12 @@ impl TelemetryBuilder {
                 "batched"
             };
             let sub = if own_subscriber {
-                String::new()
+                ""
+            } else if !wants_global {
+                "; tracing subscriber left to the app: add Telemetry::layer() to it"
             } else {
-                "; note: the app already set a tracing subscriber: add Telemetry::layer() to it"
-                    .to_owned()
+                "; note: the app already set a tracing subscriber: build it with \
+                 global_subscriber(false) and Telemetry::layer() instead"
             };
             eprintln!(
                 "llmetry: {} ({mode}): traces -> {traces_line} | metrics -> {metrics_line} | logs -> {logs_line}{sub}",
@@ -1245,7 +1271,6 @@ impl Telemetry {
         {
             rt.shutdown_background();
         }
-        INSTALLED.store(false, Ordering::Release);
         result
     }
 }

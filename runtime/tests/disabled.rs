@@ -27,3 +27,33 @@ fn disabled_telemetry_is_a_silent_no_op() {
     assert!(telemetry.flush().is_ok());
     assert!(telemetry.shutdown().is_ok());
 }
+
+/// Counts the events it sees.
+struct Counting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Counting {
+    fn on_event(&self, _e: &tracing::Event<'_>, _cx: tracing_subscriber::layer::Context<'_, S>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_disabled_telemetry_layer_does_not_silence_the_apps_other_layers() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let telemetry = llmetry::init()
+        .enabled(false)
+        .silence_init_message(true)
+        .env_source(llmetry::EnvSource::from_pairs(
+            Vec::<(String, String)>::new(),
+        ))
+        .install();
+    let Ok(telemetry) = telemetry else {
+        panic!("install failed")
+    };
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let subscriber = tracing_subscriber::registry()
+        .with(Counting(seen.clone()))
+        .with(telemetry.layer());
+    tracing::subscriber::with_default(subscriber, || tracing::info!("still logged"));
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
