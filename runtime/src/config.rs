@@ -254,6 +254,7 @@ pub(crate) struct ResolvedConfig {
     pub(crate) value_length_limit: usize,
     pub(crate) silence_init_message: bool,
     pub(crate) use_attributes: bool,
+    pub(crate) metric_export_interval: Duration,
     pub(crate) traces: Route,
     pub(crate) metrics: Route,
     pub(crate) logs: Route,
@@ -415,6 +416,16 @@ pub(crate) fn resolve(
         .into_iter()
         .filter(|i| !blocked.contains(i))
         .collect();
+    let metric_export_interval = match env.get("OTEL_METRIC_EXPORT_INTERVAL") {
+        Some(v) => Duration::from_millis(v.trim().parse::<u64>().map_err(|_| {
+            invalid(
+                "OTEL_METRIC_EXPORT_INTERVAL",
+                &v,
+                "an interval in milliseconds",
+            )
+        })?),
+        None => crate::init::DEFAULT_METRIC_EXPORT_INTERVAL,
+    };
     let use_attributes = match s.use_attributes {
         Some(v) => v,
         None => env_bool(env, "TRACELOOP_USE_ATTRIBUTES")?.unwrap_or(true),
@@ -467,6 +478,7 @@ pub(crate) fn resolve(
         value_length_limit,
         silence_init_message,
         use_attributes,
+        metric_export_interval,
         traces,
         metrics,
         logs,
@@ -1282,6 +1294,62 @@ mod tests {
     }
 
     #[test]
+    fn remaining_environment_rows() {
+        use opentelemetry_sdk::trace::Sampler;
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[
+                ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+                ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+                ("OTEL_PROPAGATORS", "baggage"),
+                ("TRACELOOP_USE_ATTRIBUTES", "false"),
+                ("TRACELOOP_SILENCE_INIT_MESSAGE", "true"),
+                ("OTEL_METRIC_EXPORT_INTERVAL", "1500"),
+            ],
+        )
+        .unwrap();
+        assert!(
+            matches!(&c.sampler, Some(Sampler::ParentBased(inner)) if format!("{inner:?}").contains("0.25")),
+            "{:?}",
+            c.sampler
+        );
+        assert_eq!(c.propagators, vec![PropagatorKind::Baggage]);
+        assert!(!c.use_attributes);
+        assert!(c.silence_init_message);
+        assert_eq!(c.metric_export_interval, Duration::from_millis(1500));
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[("OTEL_PROPAGATORS", "none")],
+        )
+        .unwrap();
+        assert!(c.propagators.is_empty());
+        let c = resolve_with(Settings::default(), Plugged::default(), &[]).unwrap();
+        assert_eq!(
+            c.propagators,
+            vec![PropagatorKind::TraceContext, PropagatorKind::Baggage]
+        );
+        assert_eq!(c.sampler.map(|s| format!("{s:?}")), None);
+        assert_eq!(
+            c.metric_export_interval,
+            crate::init::DEFAULT_METRIC_EXPORT_INTERVAL
+        );
+        assert!(c.use_attributes);
+        let s = Settings {
+            use_attributes: Some(true),
+            ..Settings::default()
+        };
+        let c = resolve_with(
+            s,
+            Plugged::default(),
+            &[("TRACELOOP_USE_ATTRIBUTES", "false")],
+        )
+        .unwrap();
+        assert!(c.use_attributes, "builder beats env");
+    }
+
+    #[test]
     fn bad_values_name_the_value_and_what_was_expected() {
         let cases: Vec<(Settings, Vec<(&str, &str)>, &[&str])> = vec![
             (
@@ -1344,6 +1412,16 @@ mod tests {
                 Settings::default(),
                 vec![("OTEL_TRACES_SAMPLER", "sometimes")],
                 &["\"sometimes\"", "always_on"],
+            ),
+            (
+                Settings::default(),
+                vec![("OTEL_METRIC_EXPORT_INTERVAL", "1m")],
+                &["\"1m\"", "milliseconds"],
+            ),
+            (
+                Settings::default(),
+                vec![("OTEL_PROPAGATORS", "b3")],
+                &["\"b3\"", "tracecontext"],
             ),
             (
                 Settings {

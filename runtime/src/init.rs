@@ -773,7 +773,7 @@ impl TelemetryBuilder {
             sampler,
             propagator,
             postprocess,
-            env,
+            env: _,
         } = self;
 
         let needs_grpc = [&cfg.traces, &cfg.metrics, &cfg.logs]
@@ -862,16 +862,7 @@ impl TelemetryBuilder {
             .tracer_with_scope(InstrumentationScope::builder(semconv::TRACER_NAME).build());
 
         // Metrics.
-        let interval = match env.get("OTEL_METRIC_EXPORT_INTERVAL") {
-            Some(v) => Duration::from_millis(v.trim().parse::<u64>().map_err(|_| {
-                InitError::InvalidValue {
-                    key: "OTEL_METRIC_EXPORT_INTERVAL".into(),
-                    value: v.clone(),
-                    expected: "an interval in milliseconds",
-                }
-            })?),
-            None => DEFAULT_METRIC_EXPORT_INTERVAL,
-        };
+        let interval = cfg.metric_export_interval;
         let mb = SdkMeterProvider::builder()
             .with_resource(resource.clone())
             .with_view(pipeline::genai_view);
