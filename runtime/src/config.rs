@@ -1294,6 +1294,66 @@ mod tests {
     }
 
     #[test]
+    fn per_signal_builder_rows_and_logging_headers() {
+        let s = Settings {
+            api_endpoint: Some("http://h:4318".into()),
+            logging_enabled: Some(true),
+            logging_headers: Some(vec![("X-Scope-OrgID".into(), "loki-tenant".into())]),
+            timeout: Some(Duration::from_millis(750)),
+            compression: Some(Some(Compression::Gzip)),
+            ..Settings::default()
+        };
+        let c = resolve_with(
+            s,
+            Plugged::default(),
+            &[
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "9000"),
+                ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            otlp(&c.logs).headers,
+            vec![("X-Scope-OrgID".to_owned(), "loki-tenant".to_owned())]
+        );
+        assert!(
+            otlp(&c.traces).headers.is_empty(),
+            "logging_headers are for logs only"
+        );
+        for r in [&c.traces, &c.metrics, &c.logs] {
+            assert_eq!(
+                otlp(r).timeout,
+                Duration::from_millis(750),
+                "builder timeout beats env"
+            );
+            assert_eq!(
+                otlp(r).compression,
+                Some(Compression::Gzip),
+                "builder compression beats env"
+            );
+        }
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[
+                ("TRACELOOP_BASE_URL", "http://h:4318"),
+                ("TRACELOOP_LOGGING_ENABLED", "true"),
+                ("TRACELOOP_LOGGING_HEADERS", "X-Scope-OrgID=loki"),
+                ("TRACELOOP_LOGGING_ENDPOINT", "http://loki:3100/otlp"),
+                ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "1200"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            otlp(&c.logs).headers,
+            vec![("X-Scope-OrgID".to_owned(), "loki".to_owned())]
+        );
+        assert_eq!(url(&c.logs), "http://loki:3100/otlp/v1/logs");
+        assert_eq!(otlp(&c.traces).timeout, Duration::from_millis(1200));
+        assert_eq!(otlp(&c.metrics).timeout, DEFAULT_EXPORT_TIMEOUT);
+    }
+
+    #[test]
     fn remaining_environment_rows() {
         use opentelemetry_sdk::trace::Sampler;
         let c = resolve_with(
