@@ -19,7 +19,7 @@
 use std::process::ExitCode;
 
 use llmetry::{agent, tool, workflow};
-use llmetry_examples::openai_stub::OpenAiStub;
+use llmetry_examples::support::{self, ChatError, OpenAi, env_or};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -41,21 +41,8 @@ const LOGS: &[&str] = &[
 
 #[derive(Debug, thiserror::Error)]
 enum AgentError {
-    #[error("request to {url} failed: {source}")]
-    Http {
-        url: String,
-        source: reqwest_middleware::Error,
-    },
-    #[error("reading the response of {url} failed: {source}")]
-    Body { url: String, source: reqwest::Error },
-    #[error("{url} answered {status}: {body}")]
-    Status {
-        url: String,
-        status: u16,
-        body: String,
-    },
-    #[error("unexpected response from {url}: no choices[0].message")]
-    Shape { url: String },
+    #[error(transparent)]
+    Chat(#[from] ChatError),
     #[error("no final answer after {0} model calls")]
     TooManyTurns(usize),
 }
@@ -153,62 +140,22 @@ fn run_tool(name: &str, arguments: &str) -> String {
     }
 }
 
-/// An OpenAI-compatible chat completions endpoint behind the LLM middleware.
-struct Llm {
-    client: reqwest_middleware::ClientWithMiddleware,
-    url: String,
-    api_key: String,
-    model: String,
-}
-
-impl Llm {
-    /// One chat completion; returns `choices[0].message`.
-    async fn chat(&self, messages: &[Value], tools: &Value) -> Result<Value, AgentError> {
-        let url = &self.url;
-        let body = json!({"model": self.model, "messages": messages, "tools": tools});
-        let resp = self
-            .client
-            .post(url)
-            .bearer_auth(&self.api_key)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|source| AgentError::Http {
-                url: url.clone(),
-                source,
-            })?;
-        let status = resp.status();
-        let text = resp.text().await.map_err(|source| AgentError::Body {
-            url: url.clone(),
-            source,
-        })?;
-        if !status.is_success() {
-            return Err(AgentError::Status {
-                url: url.clone(),
-                status: status.as_u16(),
-                body: text,
-            });
-        }
-        let mut v: Value =
-            serde_json::from_str(&text).map_err(|_| AgentError::Shape { url: url.clone() })?;
-        let message = v["choices"][0]["message"].take();
-        if message.is_object() {
-            Ok(message)
-        } else {
-            Err(AgentError::Shape { url: url.clone() })
-        }
-    }
+/// One chat completion through the LLM middleware; returns `choices[0].message`.
+async fn chat(llm: &OpenAi, messages: &[Value], tools: &Value) -> Result<Value, AgentError> {
+    let body = json!({"model": llm.model, "messages": messages, "tools": tools});
+    let completion = support::chat_completion(&llm.client, &llm.base_url, &llm.api_key, &body);
+    Ok(completion.await?.into_message()?)
 }
 
 #[agent(name = "incident_agent", skip(llm))]
-async fn incident_agent(llm: &Llm, incident: &str) -> Result<String, AgentError> {
+async fn incident_agent(llm: &OpenAi, incident: &str) -> Result<String, AgentError> {
     let tools = tool_definitions();
     let mut messages = vec![
         json!({"role": "system", "content": "You are an on-call SRE assistant. Use the tools, then answer briefly."}),
         json!({"role": "user", "content": incident}),
     ];
     for _ in 0..MAX_TURNS {
-        let message = llm.chat(&messages, &tools).await?;
+        let message = chat(llm, &messages, &tools).await?;
         let calls = message["tool_calls"]
             .as_array()
             .cloned()
@@ -231,73 +178,25 @@ async fn incident_agent(llm: &Llm, incident: &str) -> Result<String, AgentError>
 }
 
 #[workflow(name = "agent_tools", skip(llm))]
-async fn run(llm: &Llm, incident: &str) -> Result<String, AgentError> {
+async fn run(llm: &OpenAi, incident: &str) -> Result<String, AgentError> {
     incident_agent(llm, incident).await
-}
-
-fn env_or(key: &str, default: &str) -> String {
-    std::env::var(key)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| default.to_owned())
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     // Telemetry must never stop the job: on a configuration error, say so and go on without it.
-    let telemetry = match llmetry::init()
-        .app_name("agent_tools")
-        .disable_batch(true)
-        .install()
-    {
-        Ok(t) => Some(t),
-        Err(e) => {
-            eprintln!("agent_tools: running without telemetry: {e}");
-            None
-        }
-    };
+    let telemetry = support::telemetry_or_none(
+        "agent_tools",
+        llmetry::init()
+            .app_name("agent_tools")
+            .disable_batch(true)
+            .install(),
+    );
 
-    let model = env_or("OPENAI_MODEL", "gpt-4o-mini");
     let incident = env_or("OPENAI_PROMPT", DEFAULT_INCIDENT);
-    let mut _stub = None;
-    let (base_url, api_key) = match std::env::var("OPENAI_API_KEY")
-        .ok()
-        .filter(|k| !k.trim().is_empty())
-    {
-        Some(key) => (env_or("OPENAI_BASE_URL", "https://api.openai.com/v1"), key),
-        None => match OpenAiStub::start().await {
-            Ok(stub) => {
-                let url = stub.base_url();
-                eprintln!(
-                    "agent_tools: OPENAI_API_KEY is not set: answering from an embedded stub OpenAI server at {url}"
-                );
-                _stub = Some(stub);
-                (url, "stub-key".to_owned())
-            }
-            Err(e) => {
-                eprintln!("agent_tools: could not start the embedded stub server: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-    };
-    let client = match reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(60))
-        .build()
-    {
-        // The LLM middleware records an `openai.chat` span per model call, under the agent.
-        Ok(c) => reqwest_middleware::ClientBuilder::new(c)
-            .with(llmetry_instruments::LlmMiddleware::default())
-            .build(),
-        Err(e) => {
-            eprintln!("agent_tools: could not build the HTTP client: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let llm = Llm {
-        client,
-        url: format!("{}/chat/completions", base_url.trim_end_matches('/')),
-        api_key,
-        model,
+    // The LLM middleware records an `openai.chat` span per model call, under the agent.
+    let Some(llm) = OpenAi::from_env("agent_tools", support::http_client()).await else {
+        return ExitCode::FAILURE;
     };
 
     let code = match run(&llm, &incident).await {
@@ -310,10 +209,6 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     };
-    if let Some(t) = telemetry
-        && let Err(e) = t.shutdown()
-    {
-        eprintln!("agent_tools: {e}");
-    }
+    support::shutdown("agent_tools", telemetry);
     code
 }

@@ -32,51 +32,22 @@ use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use llmetry::workflow;
-use llmetry_examples::openai_stub::OpenAiStub;
+use llmetry_examples::support::{self, ChatError, OpenAi, env_or};
 use opentelemetry::trace::TraceContextExt as _;
 use serde_json::json;
 use tokio::sync::Notify;
 use tracing::Instrument as _;
 
+/// The request's error (its own type, recorded as the spans' `error.type`).
 #[derive(Debug, thiserror::Error)]
-enum AskError {
-    #[error("request to {url} failed: {source}")]
-    Http {
-        url: String,
-        source: reqwest_middleware::Error,
-    },
-    #[error("reading the response of {url} failed: {source}")]
-    Body { url: String, source: reqwest::Error },
-    #[error("{url} answered {status}: {body}")]
-    Status {
-        url: String,
-        status: u16,
-        body: String,
-    },
-    #[error("unexpected response from {url}: no choices[0].message.content")]
-    Shape { url: String },
-}
-
-/// Where the model is, shared by every request.
-#[derive(Debug)]
-struct Model {
-    client: reqwest_middleware::ClientWithMiddleware,
-    base_url: String,
-    api_key: String,
-    name: String,
-}
+#[error(transparent)]
+struct AskError(#[from] ChatError);
 
 #[derive(Debug, Clone)]
 struct AppState {
-    model: Arc<Model>,
+    /// Where the model is, shared by every request.
+    model: Arc<OpenAi>,
     shutdown: Arc<Notify>,
-}
-
-fn env_or(key: &str, default: &str) -> String {
-    std::env::var(key)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| default.to_owned())
 }
 
 /// The port from `--port N` / `--port=N`, else `PORT`, else 3000.
@@ -122,48 +93,21 @@ async fn trace_request(State(route): State<&'static str>, req: Request, next: Ne
 }
 
 /// The model call; the middleware records it as an `openai.chat` span under the workflow.
-async fn chat(model: &Model, question: &str) -> Result<String, AskError> {
-    let url = format!("{}/chat/completions", model.base_url.trim_end_matches('/'));
+async fn chat(model: &OpenAi, question: &str) -> Result<String, AskError> {
     let body = json!({
-        "model": model.name,
+        "model": model.model,
         "messages": [
             {"role": "system", "content": "Answer in three short lines."},
             {"role": "user", "content": question}
         ]
     });
-    let resp = model
-        .client
-        .post(&url)
-        .bearer_auth(&model.api_key)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|source| AskError::Http {
-            url: url.clone(),
-            source,
-        })?;
-    let status = resp.status();
-    let text = resp.text().await.map_err(|source| AskError::Body {
-        url: url.clone(),
-        source,
-    })?;
-    if !status.is_success() {
-        return Err(AskError::Status {
-            url,
-            status: status.as_u16(),
-            body: text,
-        });
-    }
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|_| AskError::Shape { url: url.clone() })?;
-    v["choices"][0]["message"]["content"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or(AskError::Shape { url })
+    let completion =
+        support::chat_completion(&model.client, &model.base_url, &model.api_key, &body).await?;
+    Ok(completion.content()?.to_owned())
 }
 
 #[workflow(name = "ask", skip(model))]
-async fn ask_workflow(model: &Model, question: &str) -> Result<String, AskError> {
+async fn ask_workflow(model: &OpenAi, question: &str) -> Result<String, AskError> {
     let answer = chat(model, question).await?;
     tracing::info!(chars = answer.len(), "answered");
     Ok(answer)
@@ -270,58 +214,19 @@ async fn main() -> ExitCode {
         }
     };
     // A service must run without telemetry rather than not at all.
-    let telemetry = match llmetry::init()
-        .app_name(env_or("OTEL_SERVICE_NAME", "axum_service"))
-        .logging_enabled(true)
-        .install()
-    {
-        Ok(t) => Some(t),
-        Err(e) => {
-            eprintln!("axum_service: running without telemetry: {e}");
-            None
-        }
-    };
+    let telemetry = support::telemetry_or_none(
+        "axum_service",
+        llmetry::init()
+            .app_name(env_or("OTEL_SERVICE_NAME", "axum_service"))
+            .logging_enabled(true)
+            .install(),
+    );
 
-    let mut _stub = None;
-    let (base_url, api_key) = match std::env::var("OPENAI_API_KEY")
-        .ok()
-        .filter(|k| !k.trim().is_empty())
-    {
-        Some(key) => (env_or("OPENAI_BASE_URL", "https://api.openai.com/v1"), key),
-        None => match OpenAiStub::start().await {
-            Ok(stub) => {
-                let url = stub.base_url();
-                eprintln!(
-                    "axum_service: OPENAI_API_KEY is not set: answering from an embedded stub OpenAI server at {url}"
-                );
-                _stub = Some(stub);
-                (url, "stub-key".to_owned())
-            }
-            Err(e) => {
-                eprintln!("axum_service: could not start the embedded stub server: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-    };
-    let client = match reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(60))
-        .build()
-    {
-        Ok(c) => reqwest_middleware::ClientBuilder::new(c)
-            .with(llmetry_instruments::LlmMiddleware::default())
-            .build(),
-        Err(e) => {
-            eprintln!("axum_service: could not build the HTTP client: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(model) = OpenAi::from_env("axum_service", support::http_client()).await else {
+        return ExitCode::FAILURE;
     };
     let state = AppState {
-        model: Arc::new(Model {
-            client,
-            base_url,
-            api_key,
-            name: env_or("OPENAI_MODEL", "gpt-4o-mini"),
-        }),
+        model: Arc::new(model),
         shutdown: Arc::new(Notify::new()),
     };
     let requested = Arc::clone(&state.shutdown);
@@ -365,11 +270,7 @@ async fn main() -> ExitCode {
         }
     };
     // Spans are batched: deliver what is still buffered before exiting.
-    if let Some(t) = telemetry
-        && let Err(e) = t.shutdown()
-    {
-        eprintln!("axum_service: {e}");
-    }
+    support::shutdown("axum_service", telemetry);
     eprintln!("axum_service: stopped");
     code
 }

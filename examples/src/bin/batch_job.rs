@@ -16,6 +16,7 @@
 use std::process::ExitCode;
 
 use llmetry::{task, workflow};
+use llmetry_examples::support::{self, env_or};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Counter;
 
@@ -31,13 +32,6 @@ struct Summary {
     items: usize,
     ok: usize,
     failed: Vec<usize>,
-}
-
-fn env_or(key: &str, default: &str) -> String {
-    std::env::var(key)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| default.to_owned())
 }
 
 /// `ITEMS` and `FAIL_ITEM`, or a message saying what is wrong.
@@ -115,18 +109,14 @@ async fn main() -> ExitCode {
         }
     };
     // Telemetry must never stop the job: on a configuration error, say so and go on without it.
-    let telemetry = match llmetry::init()
-        .app_name(env_or("OTEL_SERVICE_NAME", "batch_job"))
-        .disable_batch(true) // short-lived: export each span and log at once
-        .logging_enabled(true)
-        .install()
-    {
-        Ok(t) => Some(t),
-        Err(e) => {
-            eprintln!("batch_job: running without telemetry: {e}");
-            None
-        }
-    };
+    let telemetry = support::telemetry_or_none(
+        "batch_job",
+        llmetry::init()
+            .app_name(env_or("OTEL_SERVICE_NAME", "batch_job"))
+            .disable_batch(true) // short-lived: export each span and log at once
+            .logging_enabled(true)
+            .install(),
+    );
     // After install(), so the counter belongs to the installed meter provider.
     let items_counter = opentelemetry::global::meter("batch_job")
         .u64_counter("batch_job.items")
@@ -149,11 +139,7 @@ async fn main() -> ExitCode {
     );
     // Everything (the last spans, logs and the counter) is delivered before the process
     // exits: a cron job or a serverless function gets no second chance.
-    if let Some(t) = telemetry
-        && let Err(e) = t.shutdown()
-    {
-        eprintln!("batch_job: {e}");
-    }
+    support::shutdown("batch_job", telemetry);
     // A failed item is reported, not fatal: the job itself succeeded.
     ExitCode::SUCCESS
 }

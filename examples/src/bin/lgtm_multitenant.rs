@@ -19,34 +19,13 @@
 use std::process::ExitCode;
 
 use llmetry::{task, workflow};
-use llmetry_examples::openai_stub::OpenAiStub;
+use llmetry_examples::support::{self, ChatError, OpenAi, env_or};
 use serde_json::json;
 
+/// The job's error (its own type, recorded as the spans' `error.type`).
 #[derive(Debug, thiserror::Error)]
-enum JobError {
-    #[error("request to {url} failed: {source}")]
-    Http {
-        url: String,
-        source: reqwest_middleware::Error,
-    },
-    #[error("reading the response of {url} failed: {source}")]
-    Body { url: String, source: reqwest::Error },
-    #[error("{url} answered {status}: {body}")]
-    Status {
-        url: String,
-        status: u16,
-        body: String,
-    },
-    #[error("unexpected response from {url}: no choices[0].message.content")]
-    Shape { url: String },
-}
-
-fn env_or(key: &str, default: &str) -> String {
-    std::env::var(key)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| default.to_owned())
-}
+#[error(transparent)]
+struct JobError(#[from] ChatError);
 
 #[task(name = "openai_call", skip(client, api_key))]
 async fn call_openai(
@@ -56,7 +35,6 @@ async fn call_openai(
     model: &str,
     prompt: &str,
 ) -> Result<String, JobError> {
-    let url = format!("{}/chat/completions", base_url.trim_end_matches('/'));
     let body = json!({
         "model": model,
         "messages": [
@@ -64,33 +42,9 @@ async fn call_openai(
             {"role": "user", "content": prompt}
         ]
     });
-    let resp = client
-        .post(&url)
-        .bearer_auth(api_key)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|source| JobError::Http {
-            url: url.clone(),
-            source,
-        })?;
-    let status = resp.status();
-    let text = resp.text().await.map_err(|source| JobError::Body {
-        url: url.clone(),
-        source,
-    })?;
-    if !status.is_success() {
-        return Err(JobError::Status {
-            url,
-            status: status.as_u16(),
-            body: text,
-        });
-    }
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|_| JobError::Shape { url: url.clone() })?;
-    let content = v["choices"][0]["message"]["content"]
-        .as_str()
-        .ok_or(JobError::Shape { url })?;
+    let completion = support::chat_completion(client, base_url, api_key, &body).await?;
+    let content = completion.content()?;
+    let v = &completion.response;
     // A log record for Loki, correlated with this task's span in Tempo.
     tracing::info!(
         model = v["model"].as_str().unwrap_or_default(),
@@ -127,62 +81,29 @@ async fn main() -> ExitCode {
     eprintln!(
         "lgtm_multitenant: tenant {tenant:?}: traces -> Tempo and logs -> Loki with X-Scope-OrgID, metrics -> Mimir/Thanos with THANOS-TENANT"
     );
-    let telemetry = match llmetry::init()
-        .app_name(service)
-        .disable_batch(true)
-        .api_endpoint(tempo)
-        .headers([("X-Scope-OrgID", tenant.as_str())])
-        .logging_enabled(true)
-        .logging_endpoint(loki)
-        .metrics_endpoint(mimir)
-        .metrics_headers([("THANOS-TENANT", tenant.as_str())])
-        .install()
-    {
-        Ok(t) => Some(t),
-        Err(e) => {
-            eprintln!("lgtm_multitenant: running without telemetry: {e}");
-            None
-        }
-    };
+    let telemetry = support::telemetry_or_none(
+        "lgtm_multitenant",
+        llmetry::init()
+            .app_name(service)
+            .disable_batch(true)
+            .api_endpoint(tempo)
+            .headers([("X-Scope-OrgID", tenant.as_str())])
+            .logging_enabled(true)
+            .logging_endpoint(loki)
+            .metrics_endpoint(mimir)
+            .metrics_headers([("THANOS-TENANT", tenant.as_str())])
+            .install(),
+    );
 
-    let model = env_or("OPENAI_MODEL", "gpt-4o-mini");
     let prompt = env_or("OPENAI_PROMPT", "Write a haiku about Grafana tenants");
-    let mut _stub = None;
-    let (base_url, api_key) = match std::env::var("OPENAI_API_KEY")
-        .ok()
-        .filter(|k| !k.trim().is_empty())
-    {
-        Some(key) => (env_or("OPENAI_BASE_URL", "https://api.openai.com/v1"), key),
-        None => match OpenAiStub::start().await {
-            Ok(stub) => {
-                let url = stub.base_url();
-                eprintln!(
-                    "lgtm_multitenant: OPENAI_API_KEY is not set: answering from an embedded stub OpenAI server at {url}"
-                );
-                _stub = Some(stub);
-                (url, "stub-key".to_owned())
-            }
-            Err(e) => {
-                eprintln!("lgtm_multitenant: could not start the embedded stub server: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-    };
-    let client = match reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(60))
-        .build()
-    {
-        // `openai.chat` spans to Tempo, `gen_ai.client.*` metrics to Mimir.
-        Ok(c) => reqwest_middleware::ClientBuilder::new(c)
-            .with(llmetry_instruments::LlmMiddleware::default())
-            .build(),
-        Err(e) => {
-            eprintln!("lgtm_multitenant: could not build the HTTP client: {e}");
-            return ExitCode::FAILURE;
-        }
+    // `openai.chat` spans to Tempo, `gen_ai.client.*` metrics to Mimir.
+    let Some(llm) = OpenAi::from_env("lgtm_multitenant", support::http_client()).await else {
+        return ExitCode::FAILURE;
     };
 
-    let code = match run(&client, &base_url, &api_key, &model, &prompt).await {
+    let (client, base_url, api_key, model) = llm.parts();
+    let answer = run(client, base_url, api_key, model, &prompt).await;
+    let code = match answer {
         Ok(answer) => {
             tracing::info!(chars = answer.len(), "lgtm_job finished");
             println!("{answer}");
@@ -194,10 +115,6 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     };
-    if let Some(t) = telemetry
-        && let Err(e) = t.shutdown()
-    {
-        eprintln!("lgtm_multitenant: {e}");
-    }
+    support::shutdown("lgtm_multitenant", telemetry);
     code
 }

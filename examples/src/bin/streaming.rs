@@ -21,24 +21,15 @@ use std::process::ExitCode;
 use futures::future::Either;
 use futures::{Stream, StreamExt};
 use llmetry::{task, workflow};
-use llmetry_examples::openai_stub::OpenAiStub;
+use llmetry_examples::support::{self, ChatError, OpenAi, env_or};
 use serde_json::{Value, json};
 
 #[derive(Debug, thiserror::Error)]
 enum StreamError {
-    #[error("request to {url} failed: {source}")]
-    Http {
-        url: String,
-        source: reqwest_middleware::Error,
-    },
+    #[error(transparent)]
+    Chat(#[from] ChatError),
     #[error("reading the stream of {url} failed: {source}")]
     Body { url: String, source: reqwest::Error },
-    #[error("{url} answered {status}: {body}")]
-    Status {
-        url: String,
-        status: u16,
-        body: String,
-    },
     #[error("{url} sent an event that is not a chat.completion.chunk: {data}")]
     Event { url: String, data: String },
     #[error("{url} sent an error in the stream: {error}")]
@@ -126,7 +117,6 @@ async fn stream_haiku(
     model: &str,
     prompt: &str,
 ) -> impl Stream<Item = Result<String, StreamError>> {
-    let url = format!("{}/chat/completions", base_url.trim_end_matches('/'));
     let body = json!({
         "model": model,
         "messages": [
@@ -136,24 +126,10 @@ async fn stream_haiku(
         "stream": true,
         "stream_options": {"include_usage": true}
     });
-    let failed = |e| Either::Left(futures::stream::iter([Err(e)]));
-    let resp = match client
-        .post(&url)
-        .bearer_auth(api_key)
-        .json(&body)
-        .send()
-        .await
-    {
-        Ok(r) => r,
-        Err(source) => return failed(StreamError::Http { url, source }),
-    };
-    let status = resp.status();
-    if !status.is_success() {
-        let body = resp.text().await.unwrap_or_default();
-        let status = status.as_u16();
-        return failed(StreamError::Status { url, status, body });
+    match support::start_stream(client, base_url, api_key, &body).await {
+        Ok((url, resp)) => Either::Right(text_deltas(resp.bytes_stream().boxed(), url)),
+        Err(e) => Either::Left(futures::stream::iter([Err(e.into())])),
     }
-    Either::Right(text_deltas(resp.bytes_stream().boxed(), url))
 }
 
 #[workflow(name = "streaming", skip(client, api_key))]
@@ -176,79 +152,37 @@ async fn run(
     Ok(haiku)
 }
 
-fn env_or(key: &str, default: &str) -> String {
-    std::env::var(key)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| default.to_owned())
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     // Telemetry must never stop the job: on a configuration error, say so and go on without it.
-    let telemetry = match llmetry::init()
-        .app_name("streaming")
-        .disable_batch(true)
-        .install()
-    {
-        Ok(t) => Some(t),
-        Err(e) => {
-            eprintln!("streaming: running without telemetry: {e}");
-            None
-        }
-    };
+    let telemetry = support::telemetry_or_none(
+        "streaming",
+        llmetry::init()
+            .app_name("streaming")
+            .disable_batch(true)
+            .install(),
+    );
 
-    let model = env_or("OPENAI_MODEL", "gpt-4o-mini");
     let prompt = env_or("OPENAI_PROMPT", "Write a haiku about streaming");
-    let mut _stub = None;
-    let (base_url, api_key) = match std::env::var("OPENAI_API_KEY")
-        .ok()
-        .filter(|k| !k.trim().is_empty())
-    {
-        Some(key) => (env_or("OPENAI_BASE_URL", "https://api.openai.com/v1"), key),
-        None => match OpenAiStub::start().await {
-            Ok(stub) => {
-                let url = stub.base_url();
-                eprintln!(
-                    "streaming: OPENAI_API_KEY is not set: answering from an embedded stub OpenAI server at {url}"
-                );
-                _stub = Some(stub);
-                (url, "stub-key".to_owned())
-            }
-            Err(e) => {
-                eprintln!("streaming: could not start the embedded stub server: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-    };
     // No overall timeout (it would cut a long stream); connecting and each read are bounded.
-    let client = match reqwest::Client::builder()
+    // The LLM middleware passes the stream through chunk by chunk and records an
+    // `openai.chat` span under the `stream_haiku` task.
+    let http = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(10))
-        .read_timeout(std::time::Duration::from_secs(60))
-        .build()
-    {
-        // The LLM middleware passes the stream through chunk by chunk and records an
-        // `openai.chat` span under the `stream_haiku` task.
-        Ok(c) => reqwest_middleware::ClientBuilder::new(c)
-            .with(llmetry_instruments::LlmMiddleware::default())
-            .build(),
-        Err(e) => {
-            eprintln!("streaming: could not build the HTTP client: {e}");
-            return ExitCode::FAILURE;
-        }
+        .read_timeout(std::time::Duration::from_secs(60));
+    let Some(llm) = OpenAi::from_env("streaming", http).await else {
+        return ExitCode::FAILURE;
     };
 
-    let code = match run(&client, &base_url, &api_key, &model, &prompt).await {
+    let (client, base_url, api_key, model) = llm.parts();
+    let streamed = run(client, base_url, api_key, model, &prompt).await;
+    let code = match streamed {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("streaming: {e}");
             ExitCode::FAILURE
         }
     };
-    if let Some(t) = telemetry
-        && let Err(e) = t.shutdown()
-    {
-        eprintln!("streaming: {e}");
-    }
+    support::shutdown("streaming", telemetry);
     code
 }
