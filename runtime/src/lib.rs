@@ -43,18 +43,31 @@
 //!
 //! # Map of the crate
 //!
-//! | area | items |
-//! |---|---|
-//! | setting up | [`init()`] returns a [`TelemetryBuilder`]; [`TelemetryBuilder::install`] returns the [`Telemetry`] guard ([`Telemetry::flush`], [`Telemetry::shutdown`], [`Telemetry::layer`]) or an [`InitError`]; [`ShutdownError`]; [`EnvSource`] (where configuration reads the environment) |
-//! | configuration values | [`Protocol`], [`Compression`], [`Instrument`]; [`SHUTDOWN_TIMEOUT`], [`DEFAULT_EXPORT_TIMEOUT`], [`DEFAULT_METRIC_EXPORT_INTERVAL`], [`DEFAULT_VALUE_LENGTH_LIMIT`], [`TRACELOOP_DEFAULT_ENDPOINT`] |
-//! | annotations | [`workflow`], [`task`], [`agent`], [`tool`] (see [Annotations](#annotations) below); [`EntityKind`] |
-//! | context | [`set_association_properties`], [`with_association_properties`], [`set_conversation_id`], [`with_conversation_id`], [`with_trace_content`], [`propagate`], [`propagate_fn`]; [`InContext`] with its markers [`ClosureMarker`] and [`FutureMarker`] |
-//! | for instrumentations | [`trace_content_enabled`], [`current_workflow_name`], [`current_association_properties`], [`truncate_value`], [`instrument_enabled`], [`use_attributes`], [`TOKEN_USAGE_BOUNDARIES`], [`DURATION_BOUNDARIES`] |
-//! | export building blocks | [`ConsoleExporter`] (the default without a collector), [`SharedBuffer`], [`EnrichmentProcessor`] (for a tracer provider built by hand) |
-//! | conventions | [`semconv`]: the attribute keys llmetry writes |
+//! | area | items | module |
+//! |---|---|---|
+//! | setting up | [`init()`] returns a [`TelemetryBuilder`]; [`TelemetryBuilder::install`] returns the [`Telemetry`] guard ([`Telemetry::flush`], [`Telemetry::shutdown`], [`Telemetry::layer`]) or an [`InitError`] | `install` (the builder, one pipeline per signal), `guard` (the guard), `subscriber` (the `tracing` layers) |
+//! | errors | [`InitError`] with its causes [`EndpointError`], [`HeaderError`], [`ParseProtocolError`]; [`ShutdownError`] | `error` |
+//! | configuration values | [`EnvSource`] (where configuration reads the environment), [`Protocol`], [`Compression`], [`Instrument`]; [`SHUTDOWN_TIMEOUT`], [`DEFAULT_EXPORT_TIMEOUT`], [`DEFAULT_METRIC_EXPORT_INTERVAL`], [`DEFAULT_VALUE_LENGTH_LIMIT`], [`TRACELOOP_DEFAULT_ENDPOINT`] | `config` (builder > environment > default; endpoints, headers), `instrument` |
+//! | annotations | [`workflow`], [`task`], [`agent`], [`tool`] (see [Annotations](#annotations) below); [`EntityKind`] | `entity`, `capture` |
+//! | context | [`set_association_properties`], [`with_association_properties`], [`set_conversation_id`], [`with_conversation_id`], [`with_trace_content`], [`propagate`], [`propagate_fn`]; [`InContext`] with its markers [`ClosureMarker`] and [`FutureMarker`] | `context` |
+//! | for instrumentations | [`trace_content_enabled`], [`current_workflow_name`], [`current_association_properties`], [`truncate_value`], [`instrument_enabled`], [`use_attributes`], [`TOKEN_USAGE_BOUNDARIES`], [`DURATION_BOUNDARIES`] | `context`, `state`, `install::metrics` |
+//! | export building blocks | [`ConsoleExporter`] (the default without a collector), [`SharedBuffer`], [`EnrichmentProcessor`] (for a tracer provider built by hand) | `export` (also the OTLP exporters and their HTTP client, gRPC channel and TLS), `processor` |
+//! | conventions | [`semconv`]: the attribute keys llmetry writes, and the GenAI events target | `semconv` |
 //!
-//! llmetry has no Cargo features: OTLP over HTTP (protobuf and JSON) and gRPC, TLS, gzip
-//! and the console exporter are always built in. The attribute macros come from
+//! # Cargo features
+//!
+//! The OTLP transports are features, all on by default; a build without one still has the
+//! console exporter and custom exporters, and an endpoint that needs a transport left out
+//! is an [`InitError::MissingFeature`] naming the feature to enable.
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `grpc` | OTLP/gRPC (`grpc://`, `grpcs://`, `host:port`, protocol `grpc`): tonic, on a small runtime of llmetry's own |
+//! | `http-proto` | OTLP/HTTP with protobuf bodies (`http(s)://`, the default protocol), over a blocking reqwest client of llmetry's own |
+//! | `http-json` | OTLP/HTTP with JSON bodies (protocol `http/json`) |
+//! | `tls` | `https://` and `grpcs://`: rustls with the ring backend for both transports; [`TelemetryBuilder::install`] makes ring the process's default rustls provider unless the app installed one |
+//!
+//! gzip compression comes with each transport. The attribute macros come from
 //! `llmetry-macros` and are re-exported here (depend on `llmetry` only); LLM calls
 //! (OpenAI-compatible, Anthropic, Ollama) are captured by the companion crate
 //! `llmetry-instruments`.
@@ -339,22 +352,23 @@
 
 mod capture;
 mod config;
-mod console;
 mod context;
-mod endpoint;
 mod entity;
-mod env;
-mod headers;
-mod init;
-mod pipeline;
+mod error;
+mod export;
+mod guard;
+mod install;
+mod instrument;
 mod processor;
 pub mod semconv;
 mod state;
+mod subscriber;
 
+pub use config::env::EnvSource;
 pub use config::{
-    Compression, DEFAULT_EXPORT_TIMEOUT, Instrument, Protocol, TRACELOOP_DEFAULT_ENDPOINT,
+    Compression, DEFAULT_EXPORT_TIMEOUT, DEFAULT_METRIC_EXPORT_INTERVAL, Protocol,
+    TRACELOOP_DEFAULT_ENDPOINT,
 };
-pub use console::{ConsoleExporter, SharedBuffer};
 pub use context::{
     ClosureMarker, FutureMarker, InContext, current_association_properties, current_workflow_name,
     propagate, propagate_fn, set_association_properties, set_conversation_id,
@@ -362,13 +376,13 @@ pub use context::{
     with_trace_content,
 };
 pub use entity::EntityKind;
-pub use env::EnvSource;
-pub use init::{
-    DEFAULT_METRIC_EXPORT_INTERVAL, InitError, SHUTDOWN_TIMEOUT, ShutdownError, Telemetry,
-    TelemetryBuilder, init,
-};
+pub use error::{EndpointError, HeaderError, InitError, ParseProtocolError, ShutdownError};
+pub use export::console::{ConsoleExporter, SharedBuffer};
+pub use guard::{SHUTDOWN_TIMEOUT, Telemetry};
+pub use install::metrics::{DURATION_BOUNDARIES, TOKEN_USAGE_BOUNDARIES};
+pub use install::{TelemetryBuilder, init};
+pub use instrument::Instrument;
 pub use llmetry_macros::{agent, task, tool, workflow};
-pub use pipeline::{DURATION_BOUNDARIES, TOKEN_USAGE_BOUNDARIES};
 pub use processor::EnrichmentProcessor;
 pub use state::{DEFAULT_VALUE_LENGTH_LIMIT, instrument_enabled, use_attributes};
 

@@ -81,3 +81,5 @@ pub const EXCEPTION_TYPE: &str = "exception.type";
 pub const EXCEPTION_MESSAGE: &str = "exception.message";
 /// Instrumentation scope name of entity spans (as Python's `traceloop.tracer`).
 pub const TRACER_NAME: &str = "traceloop.tracer";
+/// Target of the GenAI content events (log records only, never span events).
+pub const GENAI_EVENTS_TARGET: &str = "llmetry::genai";

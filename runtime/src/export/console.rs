@@ -1,5 +1,5 @@
 //! The console exporter: a readable span tree on stderr, the default for development when
-//! no collector is configured.
+//! no collector is configured; and [`SharedBuffer`], a writer to capture it.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -21,9 +21,8 @@ type Sink = Arc<Mutex<Box<dyn Write + Send>>>;
 /// whole tree is printed at once.
 ///
 /// ```
-/// use std::sync::{Arc, Mutex};
-/// let out = Arc::new(Mutex::new(Vec::<u8>::new()));
-/// let exporter = llmetry::ConsoleExporter::to_writer(llmetry::SharedBuffer(out.clone()));
+/// let out = llmetry::SharedBuffer::new();
+/// let exporter = llmetry::ConsoleExporter::to_writer(out.clone());
 /// # drop(exporter);
 /// ```
 pub struct ConsoleExporter {
@@ -48,14 +47,53 @@ impl Default for ConsoleExporter {
 ///
 /// ```
 /// use std::io::Write as _;
-/// let buf = llmetry::SharedBuffer::default();
+/// let buf = llmetry::SharedBuffer::new();
 /// let mut writer = buf.clone();
 /// writer.write_all(b"hello")?;
-/// assert_eq!(buf.0.lock().map(|b| b.clone()).unwrap_or_default(), b"hello");
+/// assert_eq!(buf.contents(), b"hello");
+/// assert_eq!(buf.text(), "hello");
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Clone, Debug, Default)]
-pub struct SharedBuffer(pub Arc<Mutex<Vec<u8>>>);
+pub struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    /// An empty buffer.
+    ///
+    /// ```
+    /// let buf = llmetry::SharedBuffer::new();
+    /// assert!(buf.contents().is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A copy of everything written so far, by any clone.
+    ///
+    /// ```
+    /// use std::io::Write as _;
+    /// let buf = llmetry::SharedBuffer::new();
+    /// buf.clone().write_all(&[0xff, b'!'])?;
+    /// assert_eq!(buf.contents(), [0xff, b'!']);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn contents(&self) -> Vec<u8> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Everything written so far as text (invalid UTF-8 shown as `�`).
+    ///
+    /// ```
+    /// use std::io::Write as _;
+    /// let buf = llmetry::SharedBuffer::new();
+    /// write!(buf.clone(), "── trace {}", 42)?;
+    /// assert_eq!(buf.text(), "── trace 42");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.contents()).into_owned()
+    }
+}
 
 impl Write for SharedBuffer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -95,8 +133,7 @@ impl ConsoleExporter {
     ///     .install()?;
     /// rca();
     /// telemetry.flush()?;
-    /// let bytes = buf.0.lock().map(|b| b.clone()).unwrap_or_default();
-    /// let text = String::from_utf8(bytes)?;
+    /// let text = buf.text();
     /// // ── trace 4bf92f3577b34da6a3ce929d0e0e4736
     /// // rca.workflow  1.2ms
     /// // └─ fetch_logs.task  35µs  ERROR: no space left

@@ -20,15 +20,12 @@ use std::fmt;
 
 use url::{Position, Url};
 
+use crate::error::{EndpointError, EndpointProblem};
+
 /// Port of a `grpc://host` or scheme-less `host` endpoint that names none.
 pub(crate) const DEFAULT_GRPC_PORT: u16 = 4317;
 /// Port of a `grpcs://host` endpoint that names none.
 pub(crate) const DEFAULT_GRPCS_PORT: u16 = 443;
-
-/// What an endpoint may look like, for error messages.
-const EXPECTED: &str = "http://, https://, grpc://, grpcs:// or host:port";
-/// What a gRPC endpoint may look like, for error messages.
-const EXPECTED_GRPC: &str = "grpc://host:port, grpcs://host:port or host:port (use http:// or https:// for a URL with a path)";
 
 /// An OpenTelemetry signal, each exported to its own OTLP endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -137,60 +134,6 @@ impl Destination {
 impl fmt::Display for Destination {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.describe())
-    }
-}
-
-/// An endpoint string [`resolve`] rejected.
-///
-/// Displays as e.g. `invalid endpoint "htp://x": unknown scheme "htp"; expected http://,
-/// https://, grpc://, grpcs:// or host:port`. Credentials in the value are shown as `***`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid endpoint {value:?}: {problem}; expected {}", .problem.expected())]
-pub(crate) struct EndpointError {
-    /// The value as given (untrimmed), with any `user:password@` replaced by `***@`.
-    pub(crate) value: String,
-    /// What is wrong with it.
-    pub(crate) problem: EndpointProblem,
-}
-
-/// What is wrong with an endpoint string.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum EndpointProblem {
-    /// Empty or all whitespace.
-    #[error("it is empty")]
-    Empty,
-    /// Whitespace or a control character inside the (trimmed) value.
-    #[error("it contains whitespace or a control character")]
-    Whitespace,
-    /// A scheme other than http, https, grpc or grpcs.
-    #[error("unknown scheme {0:?}")]
-    UnknownScheme(String),
-    /// `http:/host`, `https:host` and the like.
-    #[error("the scheme {0:?} must be followed by \"://\"")]
-    MissingSlashes(String),
-    /// `host:` with nothing after the colon.
-    #[error("the port after \":\" is empty")]
-    EmptyPort,
-    /// Port 0.
-    #[error("port 0 cannot be connected to")]
-    PortZero,
-    /// The URL parser rejected it (empty host, invalid port number, invalid IPv6 address, …).
-    #[error("{0}")]
-    Malformed(url::ParseError),
-    /// A gRPC endpoint (`grpc://`, `grpcs://`, no scheme) with a path, query or fragment.
-    #[error("a gRPC endpoint takes no path, query or fragment (got {0:?})")]
-    GrpcPath(String),
-    /// A gRPC endpoint with `user:password@`.
-    #[error("a gRPC endpoint takes no user name or password (send credentials as headers)")]
-    GrpcCredentials,
-}
-
-impl EndpointProblem {
-    fn expected(&self) -> &'static str {
-        match self {
-            EndpointProblem::GrpcPath(_) | EndpointProblem::GrpcCredentials => EXPECTED_GRPC,
-            _ => EXPECTED,
-        }
     }
 }
 

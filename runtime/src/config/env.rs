@@ -1,4 +1,6 @@
-//! The one place configuration reads environment variables from.
+//! The one place configuration reads the process from: environment variables (through
+//! [`EnvSource`], injectable so tests never mutate the process environment) and the
+//! binary's name (the default `service.name`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -83,4 +85,13 @@ impl fmt::Debug for EnvSource {
             }
         }
     }
+}
+
+/// The running binary's name (its file stem), the default `service.name`;
+/// `unknown_service` when it cannot be told.
+pub(crate) fn program_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "unknown_service".to_owned())
 }

@@ -1,16 +1,25 @@
-//! Configuration resolution: builder value > environment > default, per signal.
+//! Configuration resolution: builder value > environment > default ([`pick`]), per signal,
+//! into a [`ResolvedConfig`] whose [`Routes`] say where each signal goes and carry what the
+//! builder plugged in for it.
 //!
-//! Every environment read goes through one [`EnvSource`], so tests never mutate the
-//! process environment.
+//! Pure: strings in, typed configuration out. Every environment read goes through one
+//! [`EnvSource`] (`env`), so tests never mutate the process environment; endpoint strings
+//! are resolved by `endpoint`, header strings parsed by `headers`. Nothing here opens a
+//! connection or builds an exporter (that is `install` and `export`).
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::endpoint::{self, Destination, Signal};
-use crate::env::EnvSource;
-use crate::headers::{self, Redacted};
-use crate::init::InitError;
+pub(crate) mod endpoint;
+pub(crate) mod env;
+pub(crate) mod headers;
+
+use crate::error::{EndpointError, EndpointProblem, InitError, PROTOCOLS, ParseProtocolError};
+use crate::instrument::Instrument;
+use endpoint::{Destination, Signal};
+use env::EnvSource;
+use headers::Redacted;
 
 /// Traceloop's hosted endpoint, used when an API key is given and no endpoint is.
 ///
@@ -33,8 +42,23 @@ pub const TRACELOOP_DEFAULT_ENDPOINT: &str = "https://api.traceloop.com";
 /// ```
 pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Default interval of the periodic metric export (`OTEL_METRIC_EXPORT_INTERVAL`, ms).
+///
+/// ```
+/// use llmetry::{DEFAULT_METRIC_EXPORT_INTERVAL, EnvSource};
+/// assert_eq!(DEFAULT_METRIC_EXPORT_INTERVAL.as_millis(), 60_000);
+/// // Export every 10 s instead:
+/// let env = EnvSource::from_pairs([("OTEL_METRIC_EXPORT_INTERVAL", "10000")]);
+/// let builder = llmetry::init().env_source(env);
+/// ```
+pub const DEFAULT_METRIC_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
+
 /// OTLP wire protocol. The endpoint's scheme still decides between HTTP and gRPC:
 /// `grpc://`, `grpcs://` and scheme-less `host:port` endpoints are always gRPC.
+///
+/// Not `#[non_exhaustive]`: the OTLP specification defines exactly these three, so a
+/// `match` on it may stay exhaustive. Each needs its transport compiled in (the `grpc`,
+/// `http-proto` and `http-json` cargo features, all on by default).
 ///
 /// ```
 /// use llmetry::Protocol;
@@ -52,13 +76,13 @@ pub enum Protocol {
 }
 
 impl FromStr for Protocol {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ParseProtocolError;
+    fn from_str(s: &str) -> Result<Self, ParseProtocolError> {
         match s.trim().to_ascii_lowercase().as_str() {
             "http/protobuf" => Ok(Protocol::HttpProtobuf),
             "http/json" => Ok(Protocol::HttpJson),
             "grpc" => Ok(Protocol::Grpc),
-            _ => Err(format!("unknown protocol {s:?}")),
+            _ => Err(ParseProtocolError::new(s)),
         }
     }
 }
@@ -73,7 +97,7 @@ impl fmt::Display for Protocol {
     }
 }
 
-/// Compression of export requests.
+/// Compression of export requests. `#[non_exhaustive]`: OTLP exporters also know zstd.
 ///
 /// ```
 /// let _ = llmetry::init().compression(llmetry::Compression::Gzip);
@@ -83,54 +107,6 @@ impl fmt::Display for Protocol {
 pub enum Compression {
     /// gzip.
     Gzip,
-}
-
-/// LLM integrations of `llmetry-instruments` that `instruments` / `block_instruments`
-/// switch on and off.
-///
-/// ```
-/// use llmetry::Instrument;
-/// let _ = llmetry::init().block_instruments([Instrument::Anthropic]);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Instrument {
-    /// OpenAI and OpenAI-compatible APIs (Azure, Groq, Together, Mistral, …).
-    OpenAi,
-    /// Anthropic Messages.
-    Anthropic,
-    /// Ollama's native API.
-    Ollama,
-    /// rig's own `gen_ai` spans.
-    Rig,
-}
-
-impl Instrument {
-    /// Every instrument.
-    ///
-    /// ```
-    /// use llmetry::Instrument;
-    /// // Every integration but rig's own spans:
-    /// let on = Instrument::ALL.into_iter().filter(|i| *i != Instrument::Rig);
-    /// let builder = llmetry::init().instruments(on);
-    /// assert!(Instrument::ALL.iter().all(|i| llmetry::instrument_enabled(*i))); // before install
-    /// ```
-    pub const ALL: [Instrument; 4] = [
-        Instrument::OpenAi,
-        Instrument::Anthropic,
-        Instrument::Ollama,
-        Instrument::Rig,
-    ];
-
-    fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "openai" => Some(Instrument::OpenAi),
-            "anthropic" => Some(Instrument::Anthropic),
-            "ollama" => Some(Instrument::Ollama),
-            "rig" => Some(Instrument::Rig),
-            _ => None,
-        }
-    }
 }
 
 /// Plain-data builder values (everything but plug-in objects).
@@ -186,13 +162,26 @@ impl fmt::Debug for Settings {
     }
 }
 
-/// Which plug-ins the builder was given (they decide some defaults).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Plugged {
-    pub(crate) span_exporter: bool,
+/// What the builder was given instead of OTLP: the span exporter `S`, span processors,
+/// the metric exporter `M` and the log exporter `L`. They decide some routes, and the
+/// routes they decide carry them, so a route and its exporter cannot disagree.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Plugged<S, M, L> {
+    pub(crate) span_exporter: Option<S>,
     pub(crate) span_processor: bool,
-    pub(crate) metrics_exporter: bool,
-    pub(crate) logging_exporter: bool,
+    pub(crate) metrics_exporter: Option<M>,
+    pub(crate) logging_exporter: Option<L>,
+}
+
+impl<S, M, L> Default for Plugged<S, M, L> {
+    fn default() -> Self {
+        Self {
+            span_exporter: None,
+            span_processor: false,
+            metrics_exporter: None,
+            logging_exporter: None,
+        }
+    }
 }
 
 /// How one OTLP signal is sent.
@@ -220,6 +209,30 @@ impl fmt::Debug for OtlpRoute {
 }
 
 impl OtlpRoute {
+    /// The headers as an HTTP header map (for the HTTP client and as gRPC metadata). Names
+    /// and values were validated when the configuration was resolved; a failure here still
+    /// names the header, never its value.
+    pub(crate) fn header_map(&self) -> Result<http::HeaderMap, InitError> {
+        let mut map = http::HeaderMap::new();
+        for (k, v) in &self.headers {
+            let key = || format!("{} headers", self.signal);
+            let name = http::HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+                InitError::InvalidValue {
+                    key: key(),
+                    value: k.clone(),
+                    expected: "an HTTP header name",
+                }
+            })?;
+            let value = http::HeaderValue::from_str(v).map_err(|_| InitError::InvalidValue {
+                key: key(),
+                value: format!("{k}=***"),
+                expected: "a header value without control characters",
+            })?;
+            map.insert(name, value);
+        }
+        Ok(map)
+    }
+
     /// `http://h:4318/v1/traces (http/protobuf)` / `grpc://h:4317 (plaintext)`.
     pub(crate) fn describe(&self) -> String {
         match &self.destination {
@@ -231,33 +244,51 @@ impl OtlpRoute {
     }
 }
 
-/// Where a signal goes.
+/// Where traces go, carrying the builder's span exporter `S` when that is where. There is
+/// no "off": telemetry that is on always sends traces somewhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Route {
-    /// Not exported, and why.
-    Off(String),
-    /// Printed on stderr (traces only).
+pub(crate) enum TracesRoute<S> {
+    /// Printed on stderr as a tree: no collector and no exporter is configured.
     Console,
-    /// To the exporter (or processor) given to the builder.
-    Custom,
+    /// To the span exporter given to the builder.
+    Exporter(S),
+    /// Only to the span processors given to the builder.
+    Processors,
     /// To an OTLP collector.
     Otlp(OtlpRoute),
 }
 
+/// Where metrics or logs go, carrying the builder's exporter `E` when that is where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route<E> {
+    /// Not exported, and why.
+    Off(String),
+    /// To the exporter given to the builder.
+    Exporter(E),
+    /// To an OTLP collector.
+    Otlp(OtlpRoute),
+}
+
+/// Where each signal goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Routes<S, M, L> {
+    pub(crate) traces: TracesRoute<S>,
+    pub(crate) metrics: Route<M>,
+    pub(crate) logs: Route<L>,
+}
+
 /// Configuration after precedence was applied.
 #[derive(Debug, Clone)]
-pub(crate) struct ResolvedConfig {
+pub(crate) struct ResolvedConfig<S, M, L> {
     pub(crate) app_name: String,
-    pub(crate) enabled: bool,
     pub(crate) disable_batch: bool,
     pub(crate) trace_content: bool,
     pub(crate) value_length_limit: usize,
     pub(crate) silence_init_message: bool,
     pub(crate) use_attributes: bool,
     pub(crate) metric_export_interval: Duration,
-    pub(crate) traces: Route,
-    pub(crate) metrics: Route,
-    pub(crate) logs: Route,
+    /// Where each signal goes; `None` when telemetry is disabled.
+    pub(crate) routes: Option<Routes<S, M, L>>,
     /// `OTEL_RESOURCE_ATTRIBUTES`, to be overridden by builder attributes.
     pub(crate) env_resource: Vec<(String, String)>,
     pub(crate) sampler: Option<opentelemetry_sdk::trace::Sampler>,
@@ -274,6 +305,20 @@ pub(crate) enum PropagatorKind {
     Baggage,
 }
 
+/// The precedence rule, written once: `first` (the builder's value, or a more specific
+/// source) wins; otherwise `then` is read, and only then, so a bad environment value that
+/// the builder overrides is no error; otherwise `default`.
+fn pick<T>(
+    first: Option<T>,
+    then: impl FnOnce() -> Result<Option<T>, InitError>,
+    default: T,
+) -> Result<T, InitError> {
+    match first {
+        Some(v) => Ok(v),
+        None => Ok(then()?.unwrap_or(default)),
+    }
+}
+
 fn invalid(key: &str, value: &str, expected: &'static str) -> InitError {
     InitError::InvalidValue {
         key: key.to_owned(),
@@ -282,7 +327,7 @@ fn invalid(key: &str, value: &str, expected: &'static str) -> InitError {
     }
 }
 
-pub(crate) fn parse_bool(key: &str, raw: &str) -> Result<bool, InitError> {
+fn parse_bool(key: &str, raw: &str) -> Result<bool, InitError> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
@@ -300,6 +345,22 @@ fn env_usize(env: &EnvSource, key: &str) -> Result<Option<usize>, InitError> {
             v.trim()
                 .parse::<usize>()
                 .map_err(|_| invalid(key, &v, "a non-negative whole number"))
+        })
+        .transpose()
+}
+
+/// A duration in milliseconds from the first of `keys` that is set.
+fn env_millis(
+    env: &EnvSource,
+    keys: &[String],
+    expected: &'static str,
+) -> Result<Option<Duration>, InitError> {
+    first_env(env, keys)
+        .map(|(k, v)| {
+            v.trim()
+                .parse::<u64>()
+                .map(Duration::from_millis)
+                .map_err(|_| invalid(&k, &v, expected))
         })
         .transpose()
 }
@@ -326,16 +387,25 @@ fn first_env(env: &EnvSource, keys: &[String]) -> Option<(String, String)> {
     keys.iter().find_map(|k| env.get(k).map(|v| (k.clone(), v)))
 }
 
+/// The signal-specific then the general variable: `OTEL_EXPORTER_OTLP_<SIGNAL>_<what>`,
+/// `OTEL_EXPORTER_OTLP_<what>`.
+fn otlp_keys(signal: Signal, what: &str) -> [String; 2] {
+    [
+        format!("OTEL_EXPORTER_OTLP_{}_{what}", signal_key(signal)),
+        format!("OTEL_EXPORTER_OTLP_{what}"),
+    ]
+}
+
 fn validate_header_pairs(key: &str, pairs: &[(String, String)]) -> Result<(), InitError> {
     for (name, value) in pairs {
-        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        if http::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
             return Err(InitError::InvalidValue {
                 key: key.to_owned(),
                 value: name.clone(),
                 expected: "an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)",
             });
         }
-        if reqwest::header::HeaderValue::from_str(value).is_err() {
+        if http::header::HeaderValue::from_str(value).is_err() {
             return Err(InitError::InvalidValue {
                 key: key.to_owned(),
                 value: format!("{name}=***"),
@@ -346,42 +416,40 @@ fn validate_header_pairs(key: &str, pairs: &[(String, String)]) -> Result<(), In
     Ok(())
 }
 
-fn default_app_name() -> String {
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "unknown_service".to_owned())
-}
-
-/// Applies builder > environment > default to everything.
-pub(crate) fn resolve(
+/// Applies builder > environment > default to everything, and moves each plugged-in
+/// exporter into the route it decides.
+pub(crate) fn resolve<S, M, L>(
     s: &Settings,
-    plugged: Plugged,
+    plugged: Plugged<S, M, L>,
     env: &EnvSource,
-) -> Result<ResolvedConfig, InitError> {
+) -> Result<ResolvedConfig<S, M, L>, InitError> {
     let mut warnings = Vec::new();
     let sdk_disabled = env_bool(env, "OTEL_SDK_DISABLED")?.unwrap_or(false);
-    let enabled = match s.enabled {
-        Some(v) => v,
-        None => env_bool(env, "TRACELOOP_TRACING_ENABLED")?.unwrap_or(true) && !sdk_disabled,
-    };
-    let trace_content = match s.trace_content {
-        Some(v) => v,
-        None => env_bool(env, "TRACELOOP_TRACE_CONTENT")?.unwrap_or(true),
-    };
-    let disable_batch = match s.disable_batch {
-        Some(v) => v,
-        None => env_bool(env, "TRACELOOP_DISABLE_BATCH")?.unwrap_or(false),
-    };
-    let silence_init_message = match s.silence_init_message {
-        Some(v) => v,
-        None => env_bool(env, "TRACELOOP_SILENCE_INIT_MESSAGE")?.unwrap_or(false),
-    };
-    let value_length_limit = match env_usize(env, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")? {
-        Some(v) => v,
-        None => env_usize(env, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")?
-            .unwrap_or(crate::state::DEFAULT_VALUE_LENGTH_LIMIT),
-    };
+    let enabled = pick(
+        s.enabled,
+        || Ok(env_bool(env, "TRACELOOP_TRACING_ENABLED")?.map(|on| on && !sdk_disabled)),
+        !sdk_disabled,
+    )?;
+    let trace_content = pick(
+        s.trace_content,
+        || env_bool(env, "TRACELOOP_TRACE_CONTENT"),
+        true,
+    )?;
+    let disable_batch = pick(
+        s.disable_batch,
+        || env_bool(env, "TRACELOOP_DISABLE_BATCH"),
+        false,
+    )?;
+    let silence_init_message = pick(
+        s.silence_init_message,
+        || env_bool(env, "TRACELOOP_SILENCE_INIT_MESSAGE"),
+        false,
+    )?;
+    let value_length_limit = pick(
+        env_usize(env, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")?,
+        || env_usize(env, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"),
+        crate::state::DEFAULT_VALUE_LENGTH_LIMIT,
+    )?;
 
     let env_resource = match env.get("OTEL_RESOURCE_ATTRIBUTES") {
         Some(raw) => parse_kv_list("OTEL_RESOURCE_ATTRIBUTES", &raw)?,
@@ -397,17 +465,19 @@ pub(crate) fn resolve(
                 .find(|(k, _)| k == "service.name")
                 .map(|(_, v)| v.clone())
         })
-        .unwrap_or_else(default_app_name);
+        .unwrap_or_else(env::program_name);
 
     let sampler = sampler_from_env(env)?;
     let propagators = propagators_from_env(env)?;
-    let instruments = match &s.instruments {
-        Some(list) => list.clone(),
-        None => match env.get("TRACELOOP_INSTRUMENTS") {
-            Some(raw) => parse_instruments("TRACELOOP_INSTRUMENTS", &raw)?,
-            None => Instrument::ALL.to_vec(),
+    let instruments = pick(
+        s.instruments.clone(),
+        || {
+            env.get("TRACELOOP_INSTRUMENTS")
+                .map(|raw| parse_instruments("TRACELOOP_INSTRUMENTS", &raw))
+                .transpose()
         },
-    };
+        Instrument::ALL.to_vec(),
+    )?;
     let mut blocked = s.block_instruments.clone();
     if let Some(raw) = env.get("TRACELOOP_BLOCK_INSTRUMENTS") {
         blocked.extend(parse_instruments("TRACELOOP_BLOCK_INSTRUMENTS", &raw)?);
@@ -416,20 +486,17 @@ pub(crate) fn resolve(
         .into_iter()
         .filter(|i| !blocked.contains(i))
         .collect();
-    let metric_export_interval = match env.get("OTEL_METRIC_EXPORT_INTERVAL") {
-        Some(v) => Duration::from_millis(v.trim().parse::<u64>().map_err(|_| {
-            invalid(
-                "OTEL_METRIC_EXPORT_INTERVAL",
-                &v,
-                "an interval in milliseconds",
-            )
-        })?),
-        None => crate::init::DEFAULT_METRIC_EXPORT_INTERVAL,
-    };
-    let use_attributes = match s.use_attributes {
-        Some(v) => v,
-        None => env_bool(env, "TRACELOOP_USE_ATTRIBUTES")?.unwrap_or(true),
-    };
+    let metric_export_interval = env_millis(
+        env,
+        &["OTEL_METRIC_EXPORT_INTERVAL".to_owned()],
+        "an interval in milliseconds",
+    )?
+    .unwrap_or(DEFAULT_METRIC_EXPORT_INTERVAL);
+    let use_attributes = pick(
+        s.use_attributes,
+        || env_bool(env, "TRACELOOP_USE_ATTRIBUTES"),
+        true,
+    )?;
 
     // Protocol variables are validated even when no endpoint uses them, so a typo is an
     // error whatever else is configured.
@@ -441,7 +508,7 @@ pub(crate) fn resolve(
     ] {
         if let Some(v) = env.get(k) {
             v.parse::<Protocol>()
-                .map_err(|_| invalid(k, &v, "http/protobuf, http/json or grpc"))?;
+                .map_err(|_| invalid(k, &v, PROTOCOLS))?;
         }
     }
 
@@ -456,32 +523,23 @@ pub(crate) fn resolve(
         validate_header_pairs("logging_headers", h)?;
     }
 
-    let mut route = |signal: Signal| -> Result<Route, InitError> {
-        route_for(signal, s, plugged, env, api_key.as_deref(), &mut warnings)
-    };
-    let (traces, metrics, logs) = if enabled {
-        (
-            route(Signal::Traces)?,
-            route(Signal::Metrics)?,
-            route(Signal::Logs)?,
-        )
+    let routes = if enabled {
+        let mut otlp =
+            |signal: Signal| otlp_route(signal, s, env, api_key.as_deref(), &mut warnings);
+        Some(routes(s, plugged, env, &mut otlp)?)
     } else {
-        let off = || Route::Off("telemetry is disabled".to_owned());
-        (off(), off(), off())
+        None
     };
 
     Ok(ResolvedConfig {
         app_name,
-        enabled,
         disable_batch,
         trace_content,
         value_length_limit,
         silence_init_message,
         use_attributes,
         metric_export_interval,
-        traces,
-        metrics,
-        logs,
+        routes,
         env_resource,
         sampler,
         propagators,
@@ -490,51 +548,99 @@ pub(crate) fn resolve(
     })
 }
 
-fn route_for(
+/// Where each signal goes: a signal that is off stays off; an exporter given to the
+/// builder wins over an endpoint; then the endpoint (`otlp`); then the default.
+fn routes<S, M, L>(
+    s: &Settings,
+    plugged: Plugged<S, M, L>,
+    env: &EnvSource,
+    otlp: &mut dyn FnMut(Signal) -> Result<Option<OtlpRoute>, InitError>,
+) -> Result<Routes<S, M, L>, InitError> {
+    let Plugged {
+        span_exporter,
+        span_processor,
+        metrics_exporter,
+        logging_exporter,
+    } = plugged;
+    let traces_custom = span_exporter.is_some() || span_processor;
+    let traces = match span_exporter {
+        Some(exporter) => TracesRoute::Exporter(exporter),
+        None => match otlp(Signal::Traces)? {
+            Some(route) => TracesRoute::Otlp(route),
+            None if span_processor => TracesRoute::Processors,
+            None => TracesRoute::Console,
+        },
+    };
+    let metrics_on = pick(
+        s.metrics_enabled,
+        || env_bool(env, "TRACELOOP_METRICS_ENABLED"),
+        true,
+    )?;
+    let metrics = signal_route(
+        Signal::Metrics,
+        metrics_on.then_some(metrics_exporter),
+        "metrics_enabled(false) / TRACELOOP_METRICS_ENABLED=false",
+        traces_custom,
+        otlp,
+    )?;
+    let logs_on = pick(
+        s.logging_enabled,
+        || env_bool(env, "TRACELOOP_LOGGING_ENABLED"),
+        false,
+    )?;
+    let logs = signal_route(
+        Signal::Logs,
+        logs_on.then_some(logging_exporter),
+        "off by default: logging_enabled(true) or TRACELOOP_LOGGING_ENABLED=true turns it on",
+        traces_custom,
+        otlp,
+    )?;
+    Ok(Routes {
+        traces,
+        metrics,
+        logs,
+    })
+}
+
+/// The route of metrics or logs: `switched_on` is `None` when the signal is switched off
+/// (`off_why`), else the exporter given to the builder, if any. Like traces, but with no
+/// console: without an exporter or endpoint the signal is off, and the reason says why.
+fn signal_route<E>(
+    signal: Signal,
+    switched_on: Option<Option<E>>,
+    off_why: &str,
+    traces_custom: bool,
+    otlp: &mut dyn FnMut(Signal) -> Result<Option<OtlpRoute>, InitError>,
+) -> Result<Route<E>, InitError> {
+    let Some(exporter) = switched_on else {
+        return Ok(Route::Off(off_why.to_owned()));
+    };
+    if let Some(exporter) = exporter {
+        return Ok(Route::Exporter(exporter));
+    }
+    Ok(match otlp(signal)? {
+        Some(route) => Route::Otlp(route),
+        None if traces_custom => Route::Off(format!(
+            "traces go to a custom exporter and no {} exporter or endpoint is set",
+            signal.as_str()
+        )),
+        None => Route::Off(
+            "no collector configured (set TRACELOOP_BASE_URL or OTEL_EXPORTER_OTLP_ENDPOINT)"
+                .to_owned(),
+        ),
+    })
+}
+
+/// The OTLP route of `signal`: the first endpoint that is set (builder, then
+/// environment; `None` if none is), with its protocol, headers, timeout and compression.
+fn otlp_route(
     signal: Signal,
     s: &Settings,
-    plugged: Plugged,
     env: &EnvSource,
     api_key: Option<&str>,
     warnings: &mut Vec<String>,
-) -> Result<Route, InitError> {
-    let sk = signal_key(signal);
+) -> Result<Option<OtlpRoute>, InitError> {
     let tk = traceloop_key(signal);
-
-    // On / off.
-    match signal {
-        Signal::Traces => {}
-        Signal::Metrics => {
-            let on = match s.metrics_enabled {
-                Some(v) => v,
-                None => env_bool(env, "TRACELOOP_METRICS_ENABLED")?.unwrap_or(true),
-            };
-            if !on {
-                return Ok(Route::Off(
-                    "metrics_enabled(false) / TRACELOOP_METRICS_ENABLED=false".to_owned(),
-                ));
-            }
-        }
-        Signal::Logs => {
-            let on = match s.logging_enabled {
-                Some(v) => v,
-                None => env_bool(env, "TRACELOOP_LOGGING_ENABLED")?.unwrap_or(false),
-            };
-            if !on {
-                return Ok(Route::Off(
-                    "off by default: logging_enabled(true) or TRACELOOP_LOGGING_ENABLED=true turns it on".to_owned(),
-                ));
-            }
-        }
-    }
-    let custom = match signal {
-        Signal::Traces => plugged.span_exporter,
-        Signal::Metrics => plugged.metrics_exporter,
-        Signal::Logs => plugged.logging_exporter,
-    };
-    if custom {
-        return Ok(Route::Custom);
-    }
 
     // Endpoint: (value, where it came from, whether it is a full signal URL).
     let builder_signal = match signal {
@@ -558,7 +664,7 @@ fn route_for(
         let k = format!("TRACELOOP_{tk}_ENDPOINT");
         candidates.push(env.get(&k).map(|v| (v, k, false)));
     }
-    let k = format!("OTEL_EXPORTER_OTLP_{sk}_ENDPOINT");
+    let [k, _] = otlp_keys(signal, "ENDPOINT");
     candidates.push(env.get(&k).map(|v| (v, k, true)));
     candidates.push(
         env.get("TRACELOOP_BASE_URL")
@@ -576,41 +682,27 @@ fn route_for(
         )));
     }
     let Some((raw, source, specific)) = candidates.into_iter().flatten().next() else {
-        return Ok(match signal {
-            Signal::Traces if plugged.span_processor => Route::Custom,
-            Signal::Traces => Route::Console,
-            _ if plugged.span_exporter || plugged.span_processor => Route::Off(format!(
-                "traces go to a custom exporter and no {} exporter or endpoint is set",
-                signal.as_str()
-            )),
-            _ => Route::Off(
-                "no collector configured (set TRACELOOP_BASE_URL or OTEL_EXPORTER_OTLP_ENDPOINT)"
-                    .to_owned(),
-            ),
-        });
+        return Ok(None);
     };
     let destination =
         endpoint::resolve(&raw, signal, specific).map_err(|e| InitError::Endpoint {
             key: source.clone(),
-            message: e.to_string(),
+            source: e,
         })?;
 
     // Protocol.
-    let protocol = match s.protocol {
-        Some(p) => p,
-        None => {
-            let keys = [
-                format!("OTEL_EXPORTER_OTLP_{sk}_PROTOCOL"),
-                "OTEL_EXPORTER_OTLP_PROTOCOL".to_owned(),
-            ];
-            match first_env(env, &keys) {
-                Some((k, v)) => v
-                    .parse::<Protocol>()
-                    .map_err(|_| invalid(&k, &v, "http/protobuf, http/json or grpc"))?,
-                None => Protocol::HttpProtobuf,
-            }
-        }
-    };
+    let protocol = pick(
+        s.protocol,
+        || {
+            first_env(env, &otlp_keys(signal, "PROTOCOL"))
+                .map(|(k, v)| {
+                    v.parse::<Protocol>()
+                        .map_err(|_| invalid(&k, &v, PROTOCOLS))
+                })
+                .transpose()
+        },
+        Protocol::HttpProtobuf,
+    )?;
     let (destination, protocol) = match destination {
         Destination::Grpc { url, tls } => (Destination::Grpc { url, tls }, Protocol::Grpc),
         Destination::Http { url } if protocol == Protocol::Grpc => {
@@ -625,7 +717,10 @@ fn route_for(
             );
             let url = url::Url::parse(&origin).map_err(|e| InitError::Endpoint {
                 key: source.clone(),
-                message: e.to_string(),
+                source: EndpointError {
+                    value: raw.clone(),
+                    problem: EndpointProblem::Malformed(e),
+                },
             })?;
             (Destination::Grpc { url, tls }, Protocol::Grpc)
         }
@@ -642,29 +737,32 @@ fn route_for(
     if let Some(tk) = tk {
         header_sources.push(format!("TRACELOOP_{tk}_HEADERS"));
     }
-    header_sources.push(format!("OTEL_EXPORTER_OTLP_{sk}_HEADERS"));
+    let [signal_headers, _] = otlp_keys(signal, "HEADERS");
+    header_sources.push(signal_headers);
     header_sources.push("TRACELOOP_HEADERS".to_owned());
     header_sources.push("OTEL_EXPORTER_OTLP_HEADERS".to_owned());
-    let mut hdrs = match builder_signal_headers.or_else(|| s.headers.clone()) {
-        Some(h) => h,
-        None => match first_env(env, &header_sources) {
-            Some((k, raw)) => {
-                let parsed = headers::parse_headers(&raw).map_err(|e| InitError::Header {
-                    key: k.clone(),
-                    message: e.to_string(),
-                })?;
-                for w in parsed.warnings {
-                    // Metrics and logs may fall back to the same variable: say it once.
-                    let w = format!("{k}: {w}");
-                    if !warnings.contains(&w) {
-                        warnings.push(w);
-                    }
-                }
-                parsed.headers
+    let from_env = || -> Result<Option<Vec<(String, String)>>, InitError> {
+        let Some((k, raw)) = first_env(env, &header_sources) else {
+            return Ok(None);
+        };
+        let parsed = headers::parse_headers(&raw).map_err(|e| InitError::Header {
+            key: k.clone(),
+            source: e,
+        })?;
+        for w in parsed.warnings {
+            // Metrics and logs may fall back to the same variable: say it once.
+            let w = format!("{k}: {w}");
+            if !warnings.contains(&w) {
+                warnings.push(w);
             }
-            None => Vec::new(),
-        },
+        }
+        Ok(Some(parsed.headers))
     };
+    let mut hdrs = pick(
+        builder_signal_headers.or_else(|| s.headers.clone()),
+        from_env,
+        Vec::new(),
+    )?;
     if hdrs.is_empty()
         && let Some(key) = api_key
     {
@@ -689,41 +787,31 @@ fn route_for(
     }
 
     // Timeout and compression.
-    let timeout = match s.timeout {
-        Some(t) => t,
-        None => {
-            let keys = [
-                format!("OTEL_EXPORTER_OTLP_{sk}_TIMEOUT"),
-                "OTEL_EXPORTER_OTLP_TIMEOUT".to_owned(),
-            ];
-            match first_env(env, &keys) {
-                Some((k, v)) => Duration::from_millis(
-                    v.trim()
-                        .parse::<u64>()
-                        .map_err(|_| invalid(&k, &v, "a timeout in milliseconds"))?,
-                ),
-                None => DEFAULT_EXPORT_TIMEOUT,
-            }
-        }
-    };
-    let compression = match s.compression {
-        Some(c) => c,
-        None => {
-            let keys = [
-                format!("OTEL_EXPORTER_OTLP_{sk}_COMPRESSION"),
-                "OTEL_EXPORTER_OTLP_COMPRESSION".to_owned(),
-            ];
-            match first_env(env, &keys) {
-                Some((k, v)) => match v.trim().to_ascii_lowercase().as_str() {
-                    "gzip" => Some(Compression::Gzip),
-                    "none" => None,
-                    _ => return Err(invalid(&k, &v, "gzip or none")),
-                },
-                None => None,
-            }
-        }
-    };
-    Ok(Route::Otlp(OtlpRoute {
+    let timeout = pick(
+        s.timeout,
+        || {
+            env_millis(
+                env,
+                &otlp_keys(signal, "TIMEOUT"),
+                "a timeout in milliseconds",
+            )
+        },
+        DEFAULT_EXPORT_TIMEOUT,
+    )?;
+    let compression = pick(
+        s.compression,
+        || {
+            first_env(env, &otlp_keys(signal, "COMPRESSION"))
+                .map(|(k, v)| match v.trim().to_ascii_lowercase().as_str() {
+                    "gzip" => Ok(Some(Compression::Gzip)),
+                    "none" => Ok(None),
+                    _ => Err(invalid(&k, &v, "gzip or none")),
+                })
+                .transpose()
+        },
+        None,
+    )?;
+    Ok(Some(OtlpRoute {
         signal,
         destination,
         protocol,
@@ -844,31 +932,62 @@ mod tests {
         EnvSource::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
     }
 
+    /// Configuration resolved with stand-ins (`()`) for the builder's exporters.
+    type Config = ResolvedConfig<(), (), ()>;
+
     fn resolve_with(
         s: Settings,
-        plugged: Plugged,
+        plugged: Plugged<(), (), ()>,
         pairs: &[(&str, &str)],
-    ) -> Result<ResolvedConfig, InitError> {
+    ) -> Result<Config, InitError> {
         resolve(&s, plugged, &env(pairs))
     }
 
-    fn otlp(r: &Route) -> &OtlpRoute {
-        match r {
-            Route::Otlp(o) => o,
-            other => panic!("expected an OTLP route, got {other:?}"),
+    /// The routes of a configuration that is on.
+    fn on(c: &Config) -> &Routes<(), (), ()> {
+        c.routes.as_ref().expect("telemetry is on")
+    }
+
+    /// A traces, metrics or logs route, for [`otlp`] and [`url`].
+    trait AnyRoute: fmt::Debug {
+        fn otlp(&self) -> Option<&OtlpRoute>;
+    }
+
+    impl AnyRoute for TracesRoute<()> {
+        fn otlp(&self) -> Option<&OtlpRoute> {
+            match self {
+                TracesRoute::Otlp(route) => Some(route),
+                _ => None,
+            }
         }
     }
 
-    fn url(r: &Route) -> String {
+    impl AnyRoute for Route<()> {
+        fn otlp(&self) -> Option<&OtlpRoute> {
+            match self {
+                Route::Otlp(route) => Some(route),
+                _ => None,
+            }
+        }
+    }
+
+    fn otlp<R: AnyRoute + ?Sized>(r: &R) -> &OtlpRoute {
+        match r.otlp() {
+            Some(o) => o,
+            None => panic!("expected an OTLP route, got {r:?}"),
+        }
+    }
+
+    fn url<R: AnyRoute + ?Sized>(r: &R) -> String {
         otlp(r).destination.url().to_string()
     }
 
     #[test]
     fn nothing_configured_prints_traces_and_turns_metrics_and_logs_off() {
         let c = resolve_with(Settings::default(), Plugged::default(), &[]).unwrap();
-        assert_eq!(c.traces, Route::Console);
-        assert!(matches!(&c.metrics, Route::Off(why) if why.contains("no collector")));
-        assert!(matches!(&c.logs, Route::Off(why) if why.contains("off by default")));
+        assert_eq!(on(&c).traces, TracesRoute::Console);
+        assert!(matches!(&on(&c).metrics, Route::Off(why) if why.contains("no collector")));
+        assert!(matches!(&on(&c).logs, Route::Off(why) if why.contains("off by default")));
         assert!(c.trace_content);
         assert!(!c.disable_batch);
         assert_eq!(
@@ -967,8 +1086,8 @@ mod tests {
                 ..Settings::default()
             };
             let c = resolve_with(s, Plugged::default(), &e).unwrap();
-            assert_eq!(url(&c.traces), traces_url, "row {i} traces");
-            assert_eq!(url(&c.metrics), metrics_url, "row {i} metrics");
+            assert_eq!(url(&on(&c).traces), traces_url, "row {i} traces");
+            assert_eq!(url(&on(&c).metrics), metrics_url, "row {i} metrics");
         }
     }
 
@@ -1036,8 +1155,8 @@ mod tests {
                 ..Settings::default()
             };
             let c = resolve_with(s, Plugged::default(), &e).unwrap();
-            assert_eq!(otlp(&c.traces).protocol, want_protocol, "{endpoint}");
-            assert_eq!(url(&c.traces), want_url, "{endpoint}");
+            assert_eq!(otlp(&on(&c).traces).protocol, want_protocol, "{endpoint}");
+            assert_eq!(url(&on(&c).traces), want_url, "{endpoint}");
         }
     }
 
@@ -1059,11 +1178,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            otlp(&c.traces).headers,
+            otlp(&on(&c).traces).headers,
             vec![("X-Scope-OrgID".to_owned(), "rca".to_owned())]
         );
         assert_eq!(
-            otlp(&c.metrics).headers,
+            otlp(&on(&c).metrics).headers,
             vec![("THANOS-TENANT".to_owned(), "team-a".to_owned())]
         );
 
@@ -1083,15 +1202,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            otlp(&c.traces).headers,
+            otlp(&on(&c).traces).headers,
             vec![("X-Scope-OrgID".to_owned(), "tl".to_owned())]
         );
         assert_eq!(
-            otlp(&c.metrics).headers,
+            otlp(&on(&c).metrics).headers,
             vec![("THANOS-TENANT".to_owned(), "t x".to_owned())]
         );
         assert_eq!(
-            otlp(&c.logs).headers,
+            otlp(&on(&c).logs).headers,
             vec![("X-Scope-OrgID".to_owned(), "tl".to_owned())]
         );
 
@@ -1102,7 +1221,7 @@ mod tests {
         };
         let c = resolve_with(s, Plugged::default(), &[("TRACELOOP_API_KEY", "sk-1")]).unwrap();
         assert_eq!(
-            otlp(&c.traces).headers,
+            otlp(&on(&c).traces).headers,
             vec![("Authorization".to_owned(), "Bearer sk-1".to_owned())]
         );
 
@@ -1113,7 +1232,7 @@ mod tests {
             &[("TRACELOOP_API_KEY", "sk-1")],
         )
         .unwrap();
-        assert_eq!(url(&c.traces), "https://api.traceloop.com/v1/traces");
+        assert_eq!(url(&on(&c).traces), "https://api.traceloop.com/v1/traces");
 
         // gRPC metadata keys are lower-cased for the user
         let s = Settings {
@@ -1123,7 +1242,7 @@ mod tests {
         };
         let c = resolve_with(s, Plugged::default(), &[]).unwrap();
         assert_eq!(
-            otlp(&c.traces).headers,
+            otlp(&on(&c).traces).headers,
             vec![("x-scope-orgid".to_owned(), "rca".to_owned())]
         );
     }
@@ -1140,7 +1259,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            otlp(&c.traces).headers,
+            otlp(&on(&c).traces).headers,
             vec![("Authorization".to_owned(), "Bearer abc".to_owned())]
         );
         assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
@@ -1162,20 +1281,20 @@ mod tests {
     #[test]
     fn custom_exporter_keeps_metrics_and_logs_off_unless_configured() {
         let plugged = Plugged {
-            span_exporter: true,
+            span_exporter: Some(()),
             ..Plugged::default()
         };
         let c = resolve_with(Settings::default(), plugged, &[]).unwrap();
-        assert_eq!(c.traces, Route::Custom);
-        assert!(matches!(&c.metrics, Route::Off(why) if why.contains("custom exporter")));
+        assert_eq!(on(&c).traces, TracesRoute::Exporter(()));
+        assert!(matches!(&on(&c).metrics, Route::Off(why) if why.contains("custom exporter")));
         let c = resolve_with(
             Settings::default(),
             plugged,
             &[("TRACELOOP_BASE_URL", "http://h:4318")],
         )
         .unwrap();
-        assert_eq!(c.traces, Route::Custom);
-        assert_eq!(url(&c.metrics), "http://h:4318/v1/metrics");
+        assert_eq!(on(&c).traces, TracesRoute::Exporter(()));
+        assert_eq!(url(&on(&c).metrics), "http://h:4318/v1/metrics");
     }
 
     #[test]
@@ -1204,14 +1323,14 @@ mod tests {
             &[("OTEL_SDK_DISABLED", "true")],
         )
         .unwrap();
-        assert!(!c.enabled);
+        assert!(c.routes.is_none());
         let c = resolve_with(
             Settings::default(),
             Plugged::default(),
             &[("TRACELOOP_TRACING_ENABLED", "false")],
         )
         .unwrap();
-        assert!(!c.enabled);
+        assert!(c.routes.is_none());
         let s = Settings {
             enabled: Some(true),
             ..Settings::default()
@@ -1222,7 +1341,7 @@ mod tests {
             &[("TRACELOOP_TRACING_ENABLED", "false")],
         )
         .unwrap();
-        assert!(c.enabled);
+        assert!(c.routes.is_some());
         let c = resolve_with(
             Settings::default(),
             Plugged::default(),
@@ -1267,8 +1386,8 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(otlp(&c.traces).timeout, Duration::from_millis(2500));
-        assert_eq!(otlp(&c.traces).compression, Some(Compression::Gzip));
+        assert_eq!(otlp(&on(&c).traces).timeout, Duration::from_millis(2500));
+        assert_eq!(otlp(&on(&c).traces).compression, Some(Compression::Gzip));
         let c = resolve_with(
             Settings::default(),
             Plugged::default(),
@@ -1279,8 +1398,8 @@ mod tests {
             ],
         )
         .unwrap();
-        assert!(matches!(c.metrics, Route::Off(_)));
-        assert_eq!(url(&c.logs), "http://h:4318/v1/logs");
+        assert!(matches!(on(&c).metrics, Route::Off(_)));
+        assert_eq!(url(&on(&c).logs), "http://h:4318/v1/logs");
         let c = resolve_with(
             Settings {
                 block_instruments: vec![Instrument::Rig],
@@ -1313,14 +1432,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            otlp(&c.logs).headers,
+            otlp(&on(&c).logs).headers,
             vec![("X-Scope-OrgID".to_owned(), "loki-tenant".to_owned())]
         );
         assert!(
-            otlp(&c.traces).headers.is_empty(),
+            otlp(&on(&c).traces).headers.is_empty(),
             "logging_headers are for logs only"
         );
-        for r in [&c.traces, &c.metrics, &c.logs] {
+        for r in [
+            &on(&c).traces as &dyn AnyRoute,
+            &on(&c).metrics,
+            &on(&c).logs,
+        ] {
             assert_eq!(
                 otlp(r).timeout,
                 Duration::from_millis(750),
@@ -1345,12 +1468,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            otlp(&c.logs).headers,
+            otlp(&on(&c).logs).headers,
             vec![("X-Scope-OrgID".to_owned(), "loki".to_owned())]
         );
-        assert_eq!(url(&c.logs), "http://loki:3100/otlp/v1/logs");
-        assert_eq!(otlp(&c.traces).timeout, Duration::from_millis(1200));
-        assert_eq!(otlp(&c.metrics).timeout, DEFAULT_EXPORT_TIMEOUT);
+        assert_eq!(url(&on(&c).logs), "http://loki:3100/otlp/v1/logs");
+        assert_eq!(otlp(&on(&c).traces).timeout, Duration::from_millis(1200));
+        assert_eq!(otlp(&on(&c).metrics).timeout, DEFAULT_EXPORT_TIMEOUT);
     }
 
     #[test]
@@ -1391,10 +1514,7 @@ mod tests {
             vec![PropagatorKind::TraceContext, PropagatorKind::Baggage]
         );
         assert_eq!(c.sampler.map(|s| format!("{s:?}")), None);
-        assert_eq!(
-            c.metric_export_interval,
-            crate::init::DEFAULT_METRIC_EXPORT_INTERVAL
-        );
+        assert_eq!(c.metric_export_interval, DEFAULT_METRIC_EXPORT_INTERVAL);
         assert!(c.use_attributes);
         let s = Settings {
             use_attributes: Some(true),

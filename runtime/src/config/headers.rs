@@ -9,8 +9,7 @@ use std::fmt;
 
 use percent_encoding::percent_decode_str;
 
-/// What a header name may consist of, for error messages.
-const TOKEN_CHARS: &str = "letters, digits and !#$%&'*+-.^_`|~";
+use crate::error::{HeaderError, HeaderProblem};
 
 /// The result of [`parse_headers`]: the headers in input order, plus warnings about
 /// input that was accepted but looks like a mistake (to be logged by the caller).
@@ -30,42 +29,6 @@ impl fmt::Debug for ParsedHeaders {
             .field("warnings", &self.warnings)
             .finish()
     }
-}
-
-/// A header string [`parse_headers`] rejected. Messages show header names and the input
-/// with every value replaced by `***`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum HeaderError {
-    /// An item without `=`, e.g. `X-Scope-OrgID rca` or `Authorization: Bearer …`.
-    #[error("invalid header {item:?} in {input:?}: expected key=value")]
-    MissingEquals {
-        /// The item, anything after its leading name shown as `***`.
-        item: String,
-        /// The whole input, values shown as `***`.
-        input: String,
-    },
-    /// A name that is empty or not an HTTP token after percent-decoding.
-    #[error(
-        "invalid header name {name:?} in {input:?}: expected a non-empty name of {TOKEN_CHARS}"
-    )]
-    InvalidName {
-        /// The name as written (before percent-decoding).
-        name: String,
-        /// The whole input, values shown as `***`.
-        input: String,
-    },
-    /// A value that is not a valid HTTP header value after percent-decoding.
-    #[error(
-        "invalid header value for {name:?} in {input:?}: {problem}; expected printable characters (percent-encoded as needed)"
-    )]
-    InvalidValue {
-        /// The header name.
-        name: String,
-        /// The whole input, values shown as `***`.
-        input: String,
-        /// What is wrong with the value (never the value itself).
-        problem: String,
-    },
 }
 
 /// Parses the `key=value,key2=value2` format of `OTEL_EXPORTER_OTLP_HEADERS` and
@@ -94,21 +57,22 @@ pub(crate) fn parse_headers(s: &str) -> Result<ParsedHeaders, HeaderError> {
             continue;
         }
         let Some((raw_name, raw_value)) = item.split_once('=') else {
-            return Err(HeaderError::MissingEquals {
+            return Err(HeaderProblem::MissingEquals {
                 item: redact_item(item),
                 input: redact_input(s),
-            });
+            }
+            .into());
         };
         let (raw_name, raw_value) = (raw_name.trim(), raw_value.trim());
 
         let name =
             decode(raw_name)
                 .filter(|n| is_token(n))
-                .ok_or_else(|| HeaderError::InvalidName {
+                .ok_or_else(|| HeaderProblem::InvalidName {
                     name: raw_name.to_owned(),
                     input: redact_input(s),
                 })?;
-        let invalid_value = |problem: String| HeaderError::InvalidValue {
+        let invalid_value = |problem: String| HeaderProblem::InvalidValue {
             name: name.clone(),
             input: redact_input(s),
             problem,
@@ -120,7 +84,8 @@ pub(crate) fn parse_headers(s: &str) -> Result<ParsedHeaders, HeaderError> {
             return Err(invalid_value(format!(
                 "it contains the control character U+{:04X} after percent-decoding",
                 u32::from(c)
-            )));
+            ))
+            .into());
         }
 
         if raw_value.contains([' ', '\t']) {

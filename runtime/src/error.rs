@@ -1,0 +1,362 @@
+//! Every error type of the crate: [`InitError`] (why `install()` refused), the typed causes
+//! it carries ([`EndpointError`], [`HeaderError`], [`ParseProtocolError`]), and
+//! [`ShutdownError`] (why `flush()` / `shutdown()` did not complete cleanly).
+//!
+//! This module depends on nothing else in the crate, so every other module can return
+//! these errors without importing a module that imports it back.
+
+use std::time::Duration;
+
+/// Why [`TelemetryBuilder::install`](crate::TelemetryBuilder::install) refused the
+/// configuration.
+///
+/// Its `Display` names the setting, the value and what was expected; secrets are shown as
+/// `***`. Where a lower-level error is the cause (an endpoint or header string that does
+/// not parse, an exporter that could not be built), it is also the error's
+/// [`source`](std::error::Error::source), and its text is repeated in `Display` so that
+/// printing the error alone tells the whole story.
+///
+/// ```rust,standalone_crate
+/// use llmetry::{EnvSource, InitError};
+///
+/// let env = EnvSource::from_pairs([
+///     ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector:4318"),
+///     ("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift"),
+/// ]);
+/// match llmetry::init().env_source(env).install() {
+///     Err(InitError::InvalidValue { key, value, expected }) => {
+///         assert_eq!(key, "OTEL_EXPORTER_OTLP_PROTOCOL");
+///         assert_eq!(value, "thrift");
+///         assert_eq!(expected, "http/protobuf, http/json or grpc");
+///     }
+///     Err(other) => panic!("another configuration error: {other}"),
+///     Ok(_) => panic!("thrift is no OTLP protocol"),
+/// }
+///
+/// let env = EnvSource::from_pairs([("TRACELOOP_BASE_URL", "htp://collector:4318")]);
+/// let err = llmetry::init().env_source(env).install().err();
+/// assert!(matches!(err, Some(InitError::Endpoint { ref key, .. }) if key == "TRACELOOP_BASE_URL"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InitError {
+    /// A configuration value could not be understood.
+    #[error("invalid value {value:?} for {key}: expected {expected}")]
+    InvalidValue {
+        /// The builder method or environment variable.
+        key: String,
+        /// The value that was given (secrets shown as `***`).
+        value: String,
+        /// What was expected instead.
+        expected: &'static str,
+    },
+    /// An endpoint could not be used.
+    #[error("{key}: {source}")]
+    Endpoint {
+        /// The builder method or environment variable.
+        key: String,
+        /// What is wrong with the endpoint and what was expected.
+        source: EndpointError,
+    },
+    /// A header string could not be parsed.
+    #[error("{key}: {source}")]
+    Header {
+        /// The environment variable.
+        key: String,
+        /// What is wrong and what was expected (values shown as `***`).
+        source: HeaderError,
+    },
+    /// The destination is Traceloop's platform and no API key (or `Authorization` header)
+    /// was given.
+    #[error(
+        "missing Traceloop API key for {endpoint}: set TRACELOOP_API_KEY or .api_key(..) \
+         (create one at https://app.traceloop.com/settings/api-keys), or point api_endpoint / TRACELOOP_BASE_URL at your own collector"
+    )]
+    MissingApiKey {
+        /// The Traceloop endpoint.
+        endpoint: String,
+    },
+    /// An OTLP exporter, or what it is built on (its HTTP client or gRPC channel), could
+    /// not be built.
+    #[error("could not build the {signal} exporter for {destination}: {source}")]
+    Exporter {
+        /// `traces`, `metrics` or `logs`.
+        signal: &'static str,
+        /// Where the exporter was to send (`http://h:4318/v1/traces (http/protobuf)`).
+        destination: String,
+        /// The cause: an `opentelemetry_otlp::ExporterBuildError`, a `reqwest::Error`
+        /// (the HTTP client) or a `tonic::transport::Error` (the gRPC channel); downcast
+        /// to inspect it. (Boxed because each transport is an optional cargo feature.)
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// The small runtime the gRPC exporters run on could not be started.
+    #[error("could not start the gRPC exporters' runtime: {source}")]
+    GrpcRuntime {
+        /// Why the runtime's thread could not be started.
+        source: std::io::Error,
+    },
+    /// The configuration needs a transport that this build of llmetry leaves out.
+    #[error(
+        "{signal} to {destination} needs the `{feature}` cargo feature of llmetry, which this \
+         build leaves out: enable it (llmetry = {{ …, features = [\"{feature}\"] }}) or choose \
+         another endpoint or protocol"
+    )]
+    MissingFeature {
+        /// `traces`, `metrics` or `logs`.
+        signal: &'static str,
+        /// Where the signal was to be sent.
+        destination: String,
+        /// The cargo feature to enable: `grpc`, `http-proto`, `http-json` or `tls`.
+        feature: &'static str,
+    },
+    /// `install()` already ran in this process and its telemetry is still live.
+    #[error(
+        "llmetry is already installed in this process: install() works once per process (the global tracing subscriber and providers cannot be replaced)"
+    )]
+    AlreadyInstalled,
+}
+
+/// What an endpoint may look like, for error messages.
+const EXPECTED_ENDPOINT: &str = "http://, https://, grpc://, grpcs:// or host:port";
+/// What a gRPC endpoint may look like, for error messages.
+const EXPECTED_GRPC_ENDPOINT: &str = "grpc://host:port, grpcs://host:port or host:port (use http:// or https:// for a URL with a path)";
+
+/// An endpoint string that cannot be used: the cause of [`InitError::Endpoint`].
+///
+/// Displays as e.g. `invalid endpoint "htp://x": unknown scheme "htp"; expected http://,
+/// https://, grpc://, grpcs:// or host:port`. Credentials in the value are shown as `***`.
+///
+/// ```
+/// use llmetry::{EnvSource, InitError};
+///
+/// let env = EnvSource::from_pairs([("TRACELOOP_BASE_URL", "grpc://collector:4317/v1/traces")]);
+/// let Err(InitError::Endpoint { key, source }) = llmetry::init().env_source(env).install() else {
+///     panic!("a gRPC endpoint takes no path");
+/// };
+/// assert_eq!(key, "TRACELOOP_BASE_URL");
+/// assert_eq!(source.value(), "grpc://collector:4317/v1/traces");
+/// assert!(source.to_string().contains("takes no path"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid endpoint {value:?}: {problem}; expected {}", .problem.expected())]
+pub struct EndpointError {
+    /// The value as given (untrimmed), with any `user:password@` replaced by `***@`.
+    pub(crate) value: String,
+    /// What is wrong with it.
+    pub(crate) problem: EndpointProblem,
+}
+
+impl EndpointError {
+    /// The endpoint as given, with any `user:password@` shown as `***@`.
+    ///
+    /// ```
+    /// # use llmetry::{EnvSource, InitError};
+    /// let env = EnvSource::from_pairs([("OTEL_EXPORTER_OTLP_ENDPOINT", "http://user:pw@h:0")]);
+    /// let Err(InitError::Endpoint { source, .. }) = llmetry::init().env_source(env).install() else {
+    ///     panic!("port 0 cannot be connected to");
+    /// };
+    /// assert_eq!(source.value(), "http://***@h:0"); // credentials are never shown
+    /// ```
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+/// What is wrong with an endpoint string.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum EndpointProblem {
+    /// Empty or all whitespace.
+    #[error("it is empty")]
+    Empty,
+    /// Whitespace or a control character inside the (trimmed) value.
+    #[error("it contains whitespace or a control character")]
+    Whitespace,
+    /// A scheme other than http, https, grpc or grpcs.
+    #[error("unknown scheme {0:?}")]
+    UnknownScheme(String),
+    /// `http:/host`, `https:host` and the like.
+    #[error("the scheme {0:?} must be followed by \"://\"")]
+    MissingSlashes(String),
+    /// `host:` with nothing after the colon.
+    #[error("the port after \":\" is empty")]
+    EmptyPort,
+    /// Port 0.
+    #[error("port 0 cannot be connected to")]
+    PortZero,
+    /// The URL parser rejected it (empty host, invalid port number, invalid IPv6 address, …).
+    #[error("{0}")]
+    Malformed(url::ParseError),
+    /// A gRPC endpoint (`grpc://`, `grpcs://`, no scheme) with a path, query or fragment.
+    #[error("a gRPC endpoint takes no path, query or fragment (got {0:?})")]
+    GrpcPath(String),
+    /// A gRPC endpoint with `user:password@`.
+    #[error("a gRPC endpoint takes no user name or password (send credentials as headers)")]
+    GrpcCredentials,
+}
+
+impl EndpointProblem {
+    fn expected(&self) -> &'static str {
+        match self {
+            EndpointProblem::GrpcPath(_) | EndpointProblem::GrpcCredentials => {
+                EXPECTED_GRPC_ENDPOINT
+            }
+            _ => EXPECTED_ENDPOINT,
+        }
+    }
+}
+
+/// What a header name may consist of, for error messages.
+pub(crate) const TOKEN_CHARS: &str = "letters, digits and !#$%&'*+-.^_`|~";
+
+/// A header string (`OTEL_EXPORTER_OTLP_HEADERS`, `TRACELOOP_HEADERS`, …) that cannot be
+/// parsed: the cause of [`InitError::Header`]. Its message shows header names and the
+/// input with every value replaced by `***`.
+///
+/// ```
+/// use llmetry::{EnvSource, InitError};
+///
+/// let env = EnvSource::from_pairs([
+///     ("TRACELOOP_BASE_URL", "http://collector:4318"),
+///     ("TRACELOOP_HEADERS", "Authorization: Bearer sk-123"),
+/// ]);
+/// let Err(InitError::Header { key, source }) = llmetry::init().env_source(env).install() else {
+///     panic!("`:` is no `=`");
+/// };
+/// assert_eq!(key, "TRACELOOP_HEADERS");
+/// assert_eq!(
+///     source.to_string(),
+///     r#"invalid header "Authorization: ***" in "Authorization: ***": expected key=value"#
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(transparent)]
+pub struct HeaderError(pub(crate) HeaderProblem);
+
+impl From<HeaderProblem> for HeaderError {
+    fn from(problem: HeaderProblem) -> Self {
+        Self(problem)
+    }
+}
+
+/// What is wrong with a header string (values never shown).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum HeaderProblem {
+    /// An item without `=`, e.g. `X-Scope-OrgID rca` or `Authorization: Bearer …`.
+    #[error("invalid header {item:?} in {input:?}: expected key=value")]
+    MissingEquals {
+        /// The item, anything after its leading name shown as `***`.
+        item: String,
+        /// The whole input, values shown as `***`.
+        input: String,
+    },
+    /// A name that is empty or not an HTTP token after percent-decoding.
+    #[error(
+        "invalid header name {name:?} in {input:?}: expected a non-empty name of {TOKEN_CHARS}"
+    )]
+    InvalidName {
+        /// The name as written (before percent-decoding).
+        name: String,
+        /// The whole input, values shown as `***`.
+        input: String,
+    },
+    /// A value that is not a valid HTTP header value after percent-decoding.
+    #[error(
+        "invalid header value for {name:?} in {input:?}: {problem}; expected printable characters (percent-encoded as needed)"
+    )]
+    InvalidValue {
+        /// The header name.
+        name: String,
+        /// The whole input, values shown as `***`.
+        input: String,
+        /// What is wrong with the value (never the value itself).
+        problem: String,
+    },
+}
+
+/// A string that names no OTLP protocol: the `Err` of
+/// [`Protocol::from_str`](crate::Protocol).
+///
+/// ```
+/// let err = "thrift".parse::<llmetry::Protocol>().unwrap_err();
+/// assert_eq!(err.to_string(), r#"unknown OTLP protocol "thrift": expected http/protobuf, http/json or grpc"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown OTLP protocol {value:?}: expected {PROTOCOLS}")]
+pub struct ParseProtocolError {
+    value: String,
+}
+
+/// The OTLP protocol names, for error messages.
+pub(crate) const PROTOCOLS: &str = "http/protobuf, http/json or grpc";
+
+impl ParseProtocolError {
+    pub(crate) fn new(value: &str) -> Self {
+        Self {
+            value: value.to_owned(),
+        }
+    }
+}
+
+/// Why [`Telemetry::flush`](crate::Telemetry::flush) or
+/// [`Telemetry::shutdown`](crate::Telemetry::shutdown) did not complete cleanly.
+///
+/// Neither is fatal: the app can log it and go on. Here an exporter fails every export (a
+/// collector that is down would do the same):
+///
+/// ```rust,standalone_crate
+/// use llmetry::ShutdownError;
+/// use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+/// use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+///
+/// #[derive(Debug)]
+/// struct Unreachable;
+///
+/// impl SpanExporter for Unreachable {
+///     async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+///         Err(OTelSdkError::InternalFailure("connection refused".into()))
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let telemetry = llmetry::init()
+///     .exporter(Unreachable)
+///     .silence_init_message(true)
+/// #   .env_source(llmetry::EnvSource::from_pairs([("OTEL_SERVICE_NAME", "doc")]))
+///     .install()?;
+/// tracing::info_span!("step").in_scope(|| {});
+/// match telemetry.flush() {
+///     Err(ShutdownError::Export { operation, message }) => {
+///         assert_eq!(operation, "flush");
+///         eprintln!("some telemetry was lost: {message}");
+///     }
+///     Err(ShutdownError::Timeout { pending, .. }) => eprintln!("still waiting for {pending}"),
+///     Err(other) => eprintln!("{other}"),
+///     Ok(()) => panic!("the exporter always fails"),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShutdownError {
+    /// Some signals' exporters did not finish within the bound.
+    #[error(
+        "telemetry {operation} did not finish within {timeout:?} for {pending}; data still buffered for them was dropped"
+    )]
+    Timeout {
+        /// `flush` or `shutdown`.
+        operation: &'static str,
+        /// The bound that was hit.
+        timeout: Duration,
+        /// The unfinished signals and their destinations.
+        pending: String,
+    },
+    /// Some exports failed (each signal's failure is summarised in `message`: several
+    /// signals may fail at once, so there is no single typed cause).
+    #[error("telemetry {operation} incomplete: {message}")]
+    Export {
+        /// `flush` or `shutdown`.
+        operation: &'static str,
+        /// Per signal, what failed.
+        message: String,
+    },
+}

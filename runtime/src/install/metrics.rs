@@ -1,0 +1,149 @@
+//! The metrics pipeline: a resolved [`Route`] (carrying the builder's metric exporter when
+//! that is where metrics go) becomes the meter provider, with the GenAI histogram buckets
+//! ([`TOKEN_USAGE_BOUNDARIES`], [`DURATION_BOUNDARIES`]), and the line of the install
+//! summary that says where metrics go.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{
+    Aggregation, Instrument, InstrumentKind, MeterProviderBuilder, PeriodicReader,
+    SdkMeterProvider, Stream,
+};
+
+use crate::config::Route;
+use crate::error::InitError;
+use crate::export::otlp::{self, Transports};
+use crate::export::report::{Reporter, ReportingMetricExporter};
+
+/// Bucket boundaries of `gen_ai.client.token.usage` (OTel GenAI semantic conventions).
+/// `install()` applies them; use them for a meter provider built by hand.
+///
+/// ```
+/// use opentelemetry_sdk::metrics::{Aggregation, Instrument, SdkMeterProvider, Stream};
+///
+/// let provider = SdkMeterProvider::builder()
+///     .with_view(|i: &Instrument| {
+///         if i.name() != "gen_ai.client.token.usage" {
+///             return None;
+///         }
+///         Stream::builder()
+///             .with_aggregation(Aggregation::ExplicitBucketHistogram {
+///                 boundaries: llmetry::TOKEN_USAGE_BOUNDARIES.to_vec(),
+///                 record_min_max: true,
+///             })
+///             .build()
+///             .ok()
+///     })
+///     .build();
+/// assert_eq!(llmetry::TOKEN_USAGE_BOUNDARIES[..3], [1.0, 4.0, 16.0]); // powers of 4
+/// # drop(provider);
+/// ```
+pub const TOKEN_USAGE_BOUNDARIES: [f64; 14] = [
+    1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
+    16777216.0, 67108864.0,
+];
+
+/// Bucket boundaries of second-valued GenAI duration histograms
+/// (`gen_ai.client.operation.duration`, `gen_ai.server.time_to_first_token`): 10 ms
+/// doubling up to about 82 s.
+///
+/// ```
+/// use opentelemetry::metrics::MeterProvider as _;
+/// use opentelemetry_sdk::metrics::SdkMeterProvider;
+///
+/// let provider = SdkMeterProvider::builder().build();
+/// let latency = provider
+///     .meter("my_llm_client")
+///     .f64_histogram("gen_ai.client.operation.duration")
+///     .with_unit("s")
+///     .with_boundaries(llmetry::DURATION_BOUNDARIES.to_vec())
+///     .build();
+/// latency.record(0.42, &[]);
+/// assert!(llmetry::DURATION_BOUNDARIES.windows(2).all(|w| w[1] == 2.0 * w[0]));
+/// ```
+pub const DURATION_BOUNDARIES: [f64; 14] = [
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
+
+/// The metric exporter given to the builder.
+pub(super) struct MetricPlug(
+    Box<dyn FnOnce(MeterProviderBuilder, Arc<Reporter>, Duration) -> MeterProviderBuilder + Send>,
+);
+
+impl MetricPlug {
+    pub(super) fn new<E: PushMetricExporter>(exporter: E) -> Self {
+        Self(Box::new(move |b, reporter, interval| {
+            b.with_reader(periodic_reader(exporter, reporter, interval))
+        }))
+    }
+}
+
+/// The meter provider for `route` (`None` when metrics are off), exporting every
+/// `interval`, and the summary line (where metrics go). A reporter is added to
+/// `reporters` for the exporter.
+pub(super) fn provider(
+    route: Route<MetricPlug>,
+    resource: Resource,
+    interval: Duration,
+    transports: &mut Transports,
+    reporters: &mut Vec<Arc<Reporter>>,
+) -> Result<(Option<SdkMeterProvider>, String), InitError> {
+    let b = SdkMeterProvider::builder()
+        .with_resource(resource)
+        .with_view(genai_view);
+    let mut reporter = |target: String| {
+        let reporter = Reporter::new("metrics", target);
+        reporters.push(Arc::clone(&reporter));
+        reporter
+    };
+    Ok(match route {
+        Route::Off(why) => (None, format!("off ({why})")),
+        Route::Exporter(MetricPlug(add)) => {
+            let line = "custom exporter".to_owned();
+            let b = add(b, reporter(line.clone()), interval);
+            (Some(b.build()), line)
+        }
+        Route::Otlp(route) => {
+            let exporter = otlp::metric_exporter(&route, transports)?;
+            let reader = periodic_reader(exporter, reporter(route.describe()), interval);
+            (Some(b.with_reader(reader).build()), route.describe())
+        }
+    })
+}
+
+fn periodic_reader<E: PushMetricExporter>(
+    exporter: E,
+    reporter: Arc<Reporter>,
+    interval: Duration,
+) -> PeriodicReader<ReportingMetricExporter<E>> {
+    PeriodicReader::builder(ReportingMetricExporter {
+        inner: exporter,
+        reporter,
+    })
+    .with_interval(interval)
+    .build()
+}
+
+/// The metric views: semconv buckets for token usage and for every histogram in seconds.
+fn genai_view(i: &Instrument) -> Option<Stream> {
+    if i.kind() != InstrumentKind::Histogram {
+        return None;
+    }
+    let boundaries = if i.name() == "gen_ai.client.token.usage" {
+        TOKEN_USAGE_BOUNDARIES.to_vec()
+    } else if i.unit() == "s" && i.name().starts_with("gen_ai.") {
+        DURATION_BOUNDARIES.to_vec()
+    } else {
+        return None;
+    };
+    Stream::builder()
+        .with_aggregation(Aggregation::ExplicitBucketHistogram {
+            boundaries,
+            record_min_max: true,
+        })
+        .build()
+        .ok()
+}
