@@ -209,30 +209,6 @@ impl fmt::Debug for OtlpRoute {
 }
 
 impl OtlpRoute {
-    /// The headers as an HTTP header map (for the HTTP client and as gRPC metadata). Names
-    /// and values were validated when the configuration was resolved; a failure here still
-    /// names the header, never its value.
-    pub(crate) fn header_map(&self) -> Result<http::HeaderMap, InitError> {
-        let mut map = http::HeaderMap::new();
-        for (k, v) in &self.headers {
-            let key = || format!("{} headers", self.signal);
-            let name = http::HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
-                InitError::InvalidValue {
-                    key: key(),
-                    value: k.clone(),
-                    expected: "an HTTP header name",
-                }
-            })?;
-            let value = http::HeaderValue::from_str(v).map_err(|_| InitError::InvalidValue {
-                key: key(),
-                value: format!("{k}=***"),
-                expected: "a header value without control characters",
-            })?;
-            map.insert(name, value);
-        }
-        Ok(map)
-    }
-
     /// `http://h:4318/v1/traces (http/protobuf)` / `grpc://h:4317 (plaintext)`.
     pub(crate) fn describe(&self) -> String {
         match &self.destination {

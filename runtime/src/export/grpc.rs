@@ -4,6 +4,7 @@
 
 use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
 
+use super::headers::header_map;
 use crate::config::OtlpRoute;
 use crate::error::InitError;
 
@@ -35,7 +36,7 @@ impl GrpcRuntime {
 
 /// The resolved headers of `route` as gRPC metadata (keys already lower-cased).
 pub(crate) fn metadata(route: &OtlpRoute) -> Result<MetadataMap, InitError> {
-    Ok(MetadataMap::from_headers(route.header_map()?))
+    Ok(MetadataMap::from_headers(header_map(route)?))
 }
 
 /// The lazily connecting channel to `route`'s destination (TLS for `grpcs://`, with the
@@ -73,7 +74,7 @@ fn with_tls(
     }
 }
 
-/// Without the `tls` feature a TLS route never gets here (`super::require_transport`).
+/// Without the `tls` feature a TLS route never gets here (`Transport::of` in `otlp`).
 #[cfg(not(feature = "tls"))]
 fn with_tls(
     endpoint: tonic::transport::Endpoint,

@@ -5,6 +5,7 @@
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use reqwest::header::HeaderMap;
 
+use super::headers::header_map;
 use crate::config::OtlpRoute;
 use crate::error::InitError;
 
@@ -67,6 +68,6 @@ pub(crate) fn client(route: &OtlpRoute) -> Result<PinnedHeadersClient, InitError
     };
     Ok(PinnedHeadersClient {
         inner,
-        headers: route.header_map()?,
+        headers: header_map(route)?,
     })
 }

@@ -1,6 +1,6 @@
 //! What sits between the SDK and the wire: the OTLP exporters of each signal
-//! ([`otlp`]) and what they are built on (the pinned-headers HTTP client in [`http`], the
-//! gRPC runtime and channel in [`grpc`], the TLS backend), the wrappers every exporter runs
+//! ([`otlp`]) and what they are built on (the pinned-headers HTTP client in `http`, the
+//! gRPC runtime and channel in `grpc`, the headers of both in `headers`, the TLS backend), the wrappers every exporter runs
 //! inside ([`report`]: one warning per signal on failure), and the console exporter
 //! ([`console`]).
 //!
@@ -10,6 +10,8 @@
 pub(crate) mod console;
 #[cfg(feature = "grpc")]
 pub(crate) mod grpc;
+#[cfg(any(feature = "grpc", feature = "http-proto", feature = "http-json"))]
+pub(crate) mod headers;
 #[cfg(any(feature = "http-proto", feature = "http-json"))]
 pub(crate) mod http;
 pub(crate) mod otlp;
