@@ -118,7 +118,7 @@ impl Telemetry {
     /// A `tracing` layer sending spans (and, when logs are on, events) into this telemetry,
     /// for an app that already has its own subscriber. `None` when telemetry is disabled.
     ///
-    /// [`TelemetryBuilder::install`] sets the global subscriber only when none is set yet.
+    /// [`TelemetryBuilder::install`](crate::TelemetryBuilder::install) sets the global subscriber only when none is set yet.
     /// When the app set one before, spans do not reach llmetry until its layer is part of a
     /// subscriber in use; since a global default can be set only once, compose it into a
     /// scoped one (`tracing::subscriber::with_default` / `set_default`):

@@ -1,18 +1,18 @@
 //! The OTLP exporter of each signal for a resolved [`OtlpRoute`]: gRPC ones with their own
-//! channel on the owned runtime ([`super::grpc`]), HTTP ones with the pinned-headers
-//! client ([`super::http`]).
+//! channel on the owned runtime (`grpc`), HTTP ones with the pinned-headers
+//! client (`http`).
 //!
 //! Each transport is a cargo feature (`grpc`, `http-proto`, `http-json`, and `tls` for
 //! `https://` and `grpcs://`). [`Transport::of`] is the one place that knows which are
 //! compiled in: a route needing one that is not is an [`InitError::MissingFeature`]. With
-//! no transport at all, the exporter types are uninhabited ([`NoTransport`]).
+//! no transport at all, the exporter types are uninhabited (`NoTransport`).
 
 use crate::config::OtlpRoute;
 use crate::config::endpoint::Destination;
 use crate::error::InitError;
 
 /// What the exporters of one installation share: the gRPC runtime, started when the first
-/// gRPC exporter is built and stopped by [`Transports::shut_down`].
+/// gRPC exporter is built and stopped by [`Transports::shut_down`] (or when dropped).
 #[derive(Debug, Default)]
 pub(crate) struct Transports {
     #[cfg(feature = "grpc")]
@@ -35,6 +35,13 @@ impl Transports {
         if let Some(runtime) = self.grpc.take() {
             runtime.shutdown_background();
         }
+    }
+}
+
+impl Drop for Transports {
+    /// Dropping a tokio runtime inside an async context panics; this never does.
+    fn drop(&mut self) {
+        self.shut_down();
     }
 }
 

@@ -642,45 +642,29 @@ fn build(
         postprocess,
         disable_batch: cfg.disable_batch,
     };
-    let built = (|| {
-        let (tracer_provider, traces_line) = traces::provider(
-            routes.traces,
-            traces_options,
-            resource.clone(),
-            &mut transports,
-            &mut reporters,
-        )?;
-        let (meter_provider, metrics_line) = metrics::provider(
-            routes.metrics,
-            resource.clone(),
-            cfg.metric_export_interval,
-            &mut transports,
-            &mut reporters,
-        )?;
-        let (logger_provider, logs_line) = logs::provider(
-            routes.logs,
-            resource,
-            cfg.disable_batch,
-            &mut transports,
-            &mut reporters,
-        )?;
-        Ok((
-            (tracer_provider, traces_line),
-            (meter_provider, metrics_line),
-            (logger_provider, logs_line),
-        ))
-    })();
-    let (
-        (tracer_provider, traces_line),
-        (meter_provider, metrics_line),
-        (logger_provider, logs_line),
-    ) = match built {
-        Ok(built) => built,
-        Err(e) => {
-            transports.shut_down();
-            return Err(e);
-        }
-    };
+    // On an error below, `transports` is dropped, which stops a started gRPC runtime
+    // without blocking.
+    let (tracer_provider, traces_line) = traces::provider(
+        routes.traces,
+        traces_options,
+        resource.clone(),
+        &mut transports,
+        &mut reporters,
+    )?;
+    let (meter_provider, metrics_line) = metrics::provider(
+        routes.metrics,
+        resource.clone(),
+        cfg.metric_export_interval,
+        &mut transports,
+        &mut reporters,
+    )?;
+    let (logger_provider, logs_line) = logs::provider(
+        routes.logs,
+        resource,
+        cfg.disable_batch,
+        &mut transports,
+        &mut reporters,
+    )?;
     let tracer = tracer_provider
         .tracer_with_scope(InstrumentationScope::builder(semconv::TRACER_NAME).build());
 
