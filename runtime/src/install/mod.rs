@@ -4,9 +4,9 @@
 //! a provider and its summary line out), sets the globals and the `tracing` subscriber
 //! (`subscriber`) and returns the guard (`guard`).
 
-pub(crate) mod logs;
+mod logs;
 pub(crate) mod metrics;
-pub(crate) mod traces;
+mod traces;
 
 use std::fmt;
 use std::sync::Arc;
