@@ -30,14 +30,11 @@ fn prints_a_tree_with_durations_attributes_and_errors() {
         .env_source(llmetry::EnvSource::from_pairs(
             Vec::<(String, String)>::new(),
         ))
-        .install();
-    let Ok(telemetry) = telemetry else {
-        panic!("install")
-    };
+        .install()
+        .expect("install");
     console_wf();
-    assert!(telemetry.flush().is_ok());
-    let text =
-        String::from_utf8(buf.0.lock().map(|b| b.clone()).unwrap_or_default()).unwrap_or_default();
+    telemetry.flush().expect("flush");
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("── trace "), "{text}");
     assert!(lines[1].starts_with("console_wf.workflow  "), "{text}");
