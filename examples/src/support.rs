@@ -5,8 +5,9 @@
 //! - [`telemetry_or_none`] and [`shutdown`]: telemetry never stops an example; on a
 //!   configuration error it says so and runs without it;
 //! - [`OpenAi::from_env`]: the chat completions provider from `OPENAI_*`, or, when
-//!   `OPENAI_API_KEY` is unset, the embedded [`OpenAiStub`], behind an HTTP client with the
-//!   LLM middleware ([`llmetry_instruments::LlmMiddleware`]);
+//!   `OPENAI_API_KEY` is unset, the embedded stub server ([`LlmStub`], the one the tests
+//!   use, answering as a model would in a demo: [`Answers::Demo`]), behind an HTTP client
+//!   with the LLM middleware ([`llmetry_instruments::LlmMiddleware`]);
 //! - [`chat_completion`] and [`start_stream`]: one OpenAI chat completion request, with its
 //!   error type [`ChatError`].
 //!
@@ -18,7 +19,7 @@ use llmetry::{InitError, Telemetry};
 use reqwest_middleware::ClientWithMiddleware;
 use serde_json::Value;
 
-use crate::openai_stub::OpenAiStub;
+use llmetry_testkit::llm_stub::{Answers, LlmStub};
 
 /// The value of the environment variable `key`, or `default` when it is unset or blank.
 pub fn env_or(key: &str, default: &str) -> String {
@@ -72,12 +73,14 @@ pub struct OpenAi {
     /// `OPENAI_MODEL` (default `gpt-4o-mini`).
     pub model: String,
     /// The embedded stub server, when it answers; it stops when this is dropped.
-    _stub: Option<OpenAiStub>,
+    _stub: Option<LlmStub>,
 }
 
 impl OpenAi {
     /// The provider from `OPENAI_BASE_URL`, `OPENAI_API_KEY` and `OPENAI_MODEL`. When
-    /// `OPENAI_API_KEY` is unset, starts the embedded [`OpenAiStub`] and says so on stderr.
+    /// `OPENAI_API_KEY` is unset, starts the embedded stub server on the current runtime
+    /// ([`LlmStub`] with [`Answers::Demo`], wanting the `stub-key` API key as OpenAI wants
+    /// one) and says so on stderr.
     /// The client is built from `http` (e.g. [`http_client`]) with the LLM middleware.
     ///
     /// On failure, says why on stderr (as `{program}: …`) and returns `None`: the example
@@ -89,9 +92,9 @@ impl OpenAi {
             .filter(|k| !k.trim().is_empty())
         {
             Some(key) => (env_or("OPENAI_BASE_URL", "https://api.openai.com/v1"), key),
-            None => match OpenAiStub::start().await {
+            None => match embedded_stub().await {
                 Ok(s) => {
-                    let url = s.base_url();
+                    let url = format!("{}/v1", s.base_url());
                     eprintln!(
                         "{program}: OPENAI_API_KEY is not set: answering from an embedded stub OpenAI server at {url}"
                     );
@@ -128,6 +131,17 @@ impl OpenAi {
     pub fn parts(&self) -> (&ClientWithMiddleware, &str, &str, &str) {
         (&self.client, &self.base_url, &self.api_key, &self.model)
     }
+}
+
+/// The embedded OpenAI-compatible server: demo answers (a haiku about the prompt, every
+/// offered tool called with arguments taken from the prompt, tool results quoted back),
+/// and OpenAI's `401` without an API key.
+async fn embedded_stub() -> std::io::Result<LlmStub> {
+    LlmStub::builder()
+        .answers(Answers::Demo)
+        .require_api_key(true)
+        .serve()
+        .await
 }
 
 /// Why a chat completion failed.

@@ -5,147 +5,49 @@
 //! Every `TRACELOOP_*` / `OTEL_*` / `OPENAI_*` variable of the test process is removed from
 //! the child's environment; each test sets only what it needs.
 
-use std::io::Read;
-use std::process::{Command, ExitStatus, Stdio};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use llmetry_testkit::otlp::{OtlpReceiver, SpanView, named};
+use llmetry_testkit::process::{Exited, command, run};
 
-use llmetry_testkit::otlp::{OtlpReceiver, attributes, hex};
-
-/// A child still running after this long is killed and the test fails.
-const HANG_BOUND: Duration = Duration::from_secs(30);
 /// The stub's haiku for the `streaming` example's default prompt.
 const HAIKU: &str =
     "Spans drift like leaves,\nstreaming hums in the collector,\nroot span finally ends.";
 
-/// What one run of an example did.
-struct Outcome {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    /// Exit 0, no panic.
-    fn assert_success(&self, bin: &str) {
-        assert!(
-            self.status.success() && !self.stderr.contains("panicked"),
-            "{bin} exited with {}; stdout:\n{}\nstderr:\n{}",
-            self.status,
-            self.stdout,
-            self.stderr
-        );
-    }
-}
-
-fn read_all(stream: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut s) = stream {
-            let _ = s.read_to_end(&mut buf);
-        }
-        String::from_utf8_lossy(&buf).into_owned()
-    })
+/// Exit 0, no panic.
+fn assert_success(out: &Exited, bin: &str) {
+    assert!(
+        out.status.success() && !out.stderr.contains("panicked"),
+        "{bin} exited with {}; stdout:\n{}\nstderr:\n{}",
+        out.status,
+        out.stdout,
+        out.stderr
+    );
 }
 
 /// Runs the example `exe` with only `envs` of the telemetry and OpenAI settings, killing it
-/// (and failing) when it runs longer than [`HANG_BOUND`].
-fn run(exe: &str, envs: &[(&str, &str)]) -> Outcome {
-    let mut cmd = Command::new(exe);
-    for (key, _) in std::env::vars_os() {
-        let k = key.to_string_lossy();
-        if k.starts_with("TRACELOOP_") || k.starts_with("OTEL_") || k.starts_with("OPENAI_") {
-            cmd.env_remove(&key);
-        }
-    }
-    cmd.envs(envs.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let began = Instant::now();
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => panic!("cannot run {exe}: {e}"),
-    };
-    let stdout = read_all(child.stdout.take());
-    let stderr = read_all(child.stderr.take());
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if began.elapsed() > HANG_BOUND => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let err = stderr.join().unwrap_or_default();
-                panic!("{exe} still running after {HANG_BOUND:?}: killed; stderr:\n{err}");
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => panic!("{exe}: try_wait: {e}"),
-        }
-    };
-    Outcome {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    }
-}
-
-/// A span as plain data.
-#[derive(Debug)]
-struct SpanInfo {
-    name: String,
-    span_id: String,
-    parent_span_id: String,
-    start: u64,
-    end: u64,
-    /// The OTLP status code: 0 unset, 1 OK, 2 error.
-    status: i32,
-    attributes: Vec<(String, String)>,
-}
-
-impl SpanInfo {
-    fn attr(&self, key: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
+/// (and failing) when it runs longer than the hang guard.
+fn run_example(exe: &str, envs: &[(&str, &str)]) -> Exited {
+    run(
+        exe,
+        command(exe, &["TRACELOOP_", "OTEL_", "OPENAI_"], &[], envs),
+    )
 }
 
 /// Every span `rx` received, sorted by start time.
-fn spans(rx: &OtlpReceiver) -> Vec<SpanInfo> {
-    let mut spans: Vec<SpanInfo> = rx
-        .spans()
-        .into_iter()
-        .map(|(_, s)| SpanInfo {
-            name: s.name,
-            span_id: hex(&s.span_id),
-            parent_span_id: hex(&s.parent_span_id),
-            start: s.start_time_unix_nano,
-            end: s.end_time_unix_nano,
-            status: s.status.map_or(0, |st| st.code),
-            attributes: attributes(&s.attributes),
-        })
-        .collect();
+fn spans(rx: &OtlpReceiver) -> Vec<SpanView> {
+    let mut spans = rx.span_views();
     spans.sort_by_key(|s| s.start);
     spans
-}
-
-/// The spans named `name`, asserting there are `n` of them.
-fn named<'a>(spans: &'a [SpanInfo], name: &str, n: usize) -> Vec<&'a SpanInfo> {
-    let found: Vec<&SpanInfo> = spans.iter().filter(|s| s.name == name).collect();
-    assert_eq!(found.len(), n, "{n} {name} span(s) in {spans:#?}");
-    found
 }
 
 #[test]
 fn agent_tools_traces_the_agent_its_llm_calls_and_its_tools() {
     let rx = OtlpReceiver::start();
     let url = rx.http_endpoint();
-    let out = run(
+    let out = run_example(
         env!("CARGO_BIN_EXE_agent_tools"),
         &[("TRACELOOP_BASE_URL", &url)],
     );
-    out.assert_success("agent_tools");
+    assert_success(&out, "agent_tools");
     assert!(
         out.stdout.contains("From the tool results:")
             && out.stdout.contains("- grep_logs: [")
@@ -181,7 +83,7 @@ fn agent_tools_traces_the_agent_its_llm_calls_and_its_tools() {
     assert_eq!(disk.attr("gen_ai.tool.name"), Some("disk_usage"));
 
     // The stub chose the arguments from the incident text; the tools got them.
-    let input = |s: &SpanInfo| {
+    let input = |s: &SpanView| {
         s.attr("traceloop.entity.input")
             .unwrap_or_default()
             .to_owned()
@@ -222,11 +124,11 @@ fn agent_tools_traces_the_agent_its_llm_calls_and_its_tools() {
 fn streaming_prints_the_deltas_and_ends_the_task_with_the_stream() {
     let rx = OtlpReceiver::start();
     let url = rx.http_endpoint();
-    let out = run(
+    let out = run_example(
         env!("CARGO_BIN_EXE_streaming"),
         &[("TRACELOOP_BASE_URL", &url)],
     );
-    out.assert_success("streaming");
+    assert_success(&out, "streaming");
     assert_eq!(out.stdout, format!("{HAIKU}\n"), "stderr:\n{}", out.stderr);
 
     let spans = spans(&rx);
@@ -283,8 +185,8 @@ fn with_nothing_configured_both_print_their_tree_on_stderr() {
         ),
     ];
     for (bin, exe, tree) in cases {
-        let out = run(exe, &[]);
-        out.assert_success(bin);
+        let out = run_example(exe, &[]);
+        assert_success(&out, bin);
         assert!(
             out.stderr.contains("traces -> the console (stderr)")
                 && out.stderr.contains("\n── trace "),

@@ -3,58 +3,49 @@
 //! through the real rotel collector, or into injected faults.
 //!
 //! Every `TRACELOOP_*` / `OTEL_*` variable of the test process is removed from the child's
-//! environment; each test sets only what it needs. Fault runs print their wall-clock
-//! durations (`[label] llm_job exited ... in ...`) on the test's stderr: run with
-//! `--nocapture` to see them.
+//! environment; each test sets only what it needs. Every run prints its wall-clock duration
+//! (`[label] exited with ... in ...`) on the test's stderr: run with `--nocapture` to see
+//! them.
 //!
 //! The rotel test needs `.ci/install-rotel`; without it it fails, unless
 //! `LLMETRY_SKIP_ROTEL=1`.
-//!
-//! This crate has no direct `opentelemetry-proto` dependency, so log bodies and metric data
-//! points are read through their `Debug` form (see [`LogInfo`] and [`MetricInfo`]).
 
-use std::io::Read;
-use std::process::{Command, ExitStatus, Stdio};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use llmetry_testkit::otlp::{
-    GRPC_LOGS_PATH, GRPC_METRICS_PATH, GRPC_TRACES_PATH, OtlpReceiver, Transport, attributes, hex,
-    refusing_endpoint,
+    GRPC_LOGS_PATH, GRPC_METRICS_PATH, GRPC_TRACES_PATH, LogView, MetricView, OtlpReceiver,
+    SpanView, Transport, refusing_endpoint,
 };
+use llmetry_testkit::process::{Exited, command, run};
 use llmetry_testkit::rotel::Rotel;
 
-/// A child still running after this long is killed and the test fails.
-const HANG_BOUND: Duration = Duration::from_secs(30);
-/// How long to wait for data forwarded by rotel (it batches, then forwards).
-const ROTEL_WAIT: Duration = Duration::from_secs(15);
+/// How long to wait for data forwarded by rotel (it batches, then forwards): a hang guard.
+const ROTEL_WAIT: Duration = llmetry_testkit::HANG_GUARD;
 /// The first line of the stub's haiku, printed on stdout by a successful job.
 const HAIKU: &str = "Spans drift like leaves,";
 const SIGNALS: [&str; 3] = ["traces", "metrics", "logs"];
 
-/// What one run of `llm_job` did.
-struct Outcome {
-    label: String,
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
+/// What the tests read from one run of `llm_job`.
+trait JobOutcome {
+    /// How many `llmetry: warning: <signal> export` lines stderr has.
+    fn warnings(&self, signal: &str) -> usize;
+    /// The `llmetry: warning: <signal> export` line, if any.
+    fn warning(&self, signal: &str) -> Option<&str>;
+    /// Exit 0, no panic, the haiku on stdout, at most one warning per signal.
+    fn assert_survived(&self);
 }
 
-impl Outcome {
-    /// How many `llmetry: warning: <signal> export` lines stderr has.
+impl JobOutcome for Exited {
     fn warnings(&self, signal: &str) -> usize {
         let needle = format!("llmetry: warning: {signal} export");
         self.stderr.lines().filter(|l| l.contains(&needle)).count()
     }
 
-    /// The `llmetry: warning: <signal> export` line, if any.
     fn warning(&self, signal: &str) -> Option<&str> {
         let needle = format!("llmetry: warning: {signal} export");
         self.stderr.lines().find(|l| l.contains(&needle))
     }
 
-    /// Exit 0, no panic, the haiku on stdout, at most one warning per signal.
     fn assert_survived(&self) {
         let l = &self.label;
         assert!(
@@ -85,113 +76,22 @@ impl Outcome {
     }
 }
 
-fn read_all(stream: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut s) = stream {
-            let _ = s.read_to_end(&mut buf);
-        }
-        String::from_utf8_lossy(&buf).into_owned()
-    })
-}
-
 /// Runs `llm_job` with only `envs` of the telemetry settings, killing it (and failing) when
-/// it runs longer than [`HANG_BOUND`]. Prints the wall-clock duration.
-fn run_job(label: &str, envs: &[(&str, &str)]) -> Outcome {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llm_job"));
-    for (key, _) in std::env::vars_os() {
-        let k = key.to_string_lossy();
-        if k.starts_with("TRACELOOP_") || k.starts_with("OTEL_") {
-            cmd.env_remove(&key);
-        }
-    }
-    for key in [
-        "OPENAI_API_KEY",
-        "OPENAI_BASE_URL",
-        "OPENAI_MODEL",
-        "OPENAI_PROMPT",
-        "DEPLOYMENT_ENVIRONMENT",
-    ] {
-        cmd.env_remove(key);
-    }
-    cmd.envs(envs.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let began = Instant::now();
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => panic!("{label}: cannot run llm_job: {e}"),
-    };
-    let stdout = read_all(child.stdout.take());
-    let stderr = read_all(child.stderr.take());
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if began.elapsed() > HANG_BOUND => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let err = stderr.join().unwrap_or_default();
-                panic!(
-                    "{label}: llm_job still running after {HANG_BOUND:?}: killed; stderr:\n{err}"
-                );
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => panic!("{label}: try_wait: {e}"),
-        }
-    };
-    let elapsed = began.elapsed();
-    let outcome = Outcome {
-        label: label.to_owned(),
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-        elapsed,
-    };
-    eprintln!(
-        "[{label}] llm_job exited with {} in {:?}; stderr:\n{}",
-        outcome.status, outcome.elapsed, outcome.stderr
+/// it runs longer than the hang guard.
+fn run_job(label: &str, envs: &[(&str, &str)]) -> Exited {
+    let cmd = command(
+        env!("CARGO_BIN_EXE_llm_job"),
+        &["TRACELOOP_", "OTEL_"],
+        &[
+            "OPENAI_API_KEY",
+            "OPENAI_BASE_URL",
+            "OPENAI_MODEL",
+            "OPENAI_PROMPT",
+            "DEPLOYMENT_ENVIRONMENT",
+        ],
+        envs,
     );
-    outcome
-}
-
-/// A span as plain data.
-#[derive(Debug)]
-struct SpanInfo {
-    name: String,
-    trace_id: String,
-    span_id: String,
-    parent_span_id: String,
-    attributes: Vec<(String, String)>,
-}
-
-/// A log record as plain data; `body` is the `Debug` form of its body.
-#[derive(Debug)]
-struct LogInfo {
-    body: String,
-    trace_id: String,
-    span_id: String,
-}
-
-/// A metric as plain data; `data` is the `Debug` form of its data.
-#[derive(Debug)]
-struct MetricInfo {
-    name: String,
-    data: String,
-}
-
-impl LogInfo {
-    fn says(&self, message: &str) -> bool {
-        self.body.contains(&format!("StringValue({message:?})"))
-    }
-}
-
-impl MetricInfo {
-    /// The integer value of the first data point (`AsInt(n)`), if there is one.
-    fn int_value(&self) -> Option<i64> {
-        let rest = &self.data[self.data.find("AsInt(")? + "AsInt(".len()..];
-        rest[..rest.find(')')?].parse().ok()
-    }
+    run(label, cmd)
 }
 
 fn has(resource: &[(String, String)], key: &str, value: &str) -> bool {
@@ -202,39 +102,12 @@ fn has(resource: &[(String, String)], key: &str, value: &str) -> bool {
 fn telemetry_of(
     rx: &OtlpReceiver,
     service: &str,
-) -> (Vec<SpanInfo>, Vec<LogInfo>, Vec<MetricInfo>) {
-    let spans = rx
-        .spans()
-        .into_iter()
-        .filter(|(res, _)| has(res, "service.name", service))
-        .map(|(_, s)| SpanInfo {
-            name: s.name,
-            trace_id: hex(&s.trace_id),
-            span_id: hex(&s.span_id),
-            parent_span_id: hex(&s.parent_span_id),
-            attributes: attributes(&s.attributes),
-        })
-        .collect();
-    let logs = rx
-        .log_records()
-        .into_iter()
-        .filter(|(res, _)| has(res, "service.name", service))
-        .map(|(_, l)| LogInfo {
-            body: format!("{:?}", l.body),
-            trace_id: hex(&l.trace_id),
-            span_id: hex(&l.span_id),
-        })
-        .collect();
-    let metrics = rx
-        .metrics()
-        .into_iter()
-        .filter(|(res, _)| has(res, "service.name", service))
-        .map(|(_, m)| MetricInfo {
-            name: m.name,
-            data: format!("{:?}", m.data),
-        })
-        .collect();
-    (spans, logs, metrics)
+) -> (Vec<SpanView>, Vec<LogView>, Vec<MetricView>) {
+    (
+        rx.spans_of(service),
+        rx.logs_of(service),
+        rx.metrics_of(service),
+    )
 }
 
 /// `rx` holds the job's three spans (workflow, task, openai.chat), its correlated log record and its token metric, all
@@ -251,7 +124,7 @@ fn assert_job_telemetry(rx: &OtlpReceiver, service: &str, environment: &str, met
     }
     let (spans, logs, metrics) = telemetry_of(rx, service);
     let one = |name: &str| {
-        let found: Vec<&SpanInfo> = spans.iter().filter(|s| s.name == name).collect();
+        let found: Vec<&SpanView> = spans.iter().filter(|s| s.name == name).collect();
         assert_eq!(found.len(), 1, "{service}: one {name} span in {spans:#?}");
         found[0]
     };
@@ -306,7 +179,7 @@ fn assert_job_telemetry(rx: &OtlpReceiver, service: &str, environment: &str, met
         "{service}: GenAI metrics in {metrics:#?}"
     );
 
-    let received: Vec<&LogInfo> = logs
+    let received: Vec<&LogView> = logs
         .iter()
         .filter(|l| l.says("chat completion received"))
         .collect();
@@ -321,14 +194,14 @@ fn assert_job_telemetry(rx: &OtlpReceiver, service: &str, environment: &str, met
         "{service}: logs {logs:#?}"
     );
 
-    let tokens: Vec<&MetricInfo> = metrics
+    let tokens: Vec<&MetricView> = metrics
         .iter()
         .filter(|m| m.name == "llm_job.tokens")
         .collect();
     assert!(!tokens.is_empty(), "{service}: metrics {metrics:#?}");
     if metric_value {
         for m in tokens {
-            assert!(m.int_value().is_some_and(|v| v > 0), "{service}: {m:#?}");
+            assert!(m.first_int().is_some_and(|v| v > 0), "{service}: {m:#?}");
         }
     }
 }

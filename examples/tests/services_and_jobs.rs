@@ -6,309 +6,79 @@
 //! the child's environment; each test sets only what it needs. Every wait is bounded, and a
 //! child still running when a test fails is killed (see [`Running`]).
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use llmetry_testkit::otlp::{OtlpReceiver, Received, attribute, hex};
-use opentelemetry_proto::tonic::common::v1::any_value;
+use llmetry_testkit::HANG_GUARD;
+use llmetry_testkit::otlp::{
+    LogView, OtlpReceiver, Received, SpanView, attribute, exactly_one, is_under,
+};
+use llmetry_testkit::process::{Exited, Running, command as clean_command, run};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value as NumberValue;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 
-/// A child still running after this long is killed and the test fails.
-const HANG_BOUND: Duration = Duration::from_secs(30);
 /// The first line of the stub's haiku.
 const HAIKU: &str = "Spans drift like leaves,";
 
-/// A child process that is killed (and reaped) when dropped, so a failing test leaves no
-/// stray process behind. Its stdout lines arrive on `lines`; stderr is collected whole.
-struct Running {
-    label: String,
-    child: Option<Child>,
-    lines: mpsc::Receiver<String>,
-    stdout: Option<JoinHandle<Vec<String>>>,
-    stderr: Option<JoinHandle<String>>,
-}
-
-/// How a child ended.
-struct Exited {
-    label: String,
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Exited {
-    /// Exit 0, no panic, no export warning.
-    fn assert_clean(&self) {
-        let l = &self.label;
-        assert!(
-            self.status.success(),
-            "{l}: exited with {}; stdout:\n{}\nstderr:\n{}",
-            self.status,
-            self.stdout,
-            self.stderr
-        );
-        assert!(
-            !self.stderr.contains("panicked"),
-            "{l}: panicked; stderr:\n{}",
-            self.stderr
-        );
-        assert!(
-            !self.stderr.contains("llmetry: warning"),
-            "{l}: warnings; stderr:\n{}",
-            self.stderr
-        );
-    }
+/// Exit 0, no panic, no export warning.
+fn assert_clean(out: &Exited) {
+    let l = &out.label;
+    assert!(
+        out.status.success(),
+        "{l}: exited with {}; stdout:\n{}\nstderr:\n{}",
+        out.status,
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("panicked"),
+        "{l}: panicked; stderr:\n{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("llmetry: warning"),
+        "{l}: warnings; stderr:\n{}",
+        out.stderr
+    );
 }
 
 /// `bin` with the test process's telemetry and OpenAI settings removed, then `envs`.
 fn command(bin: &str, envs: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(bin);
-    for (key, _) in std::env::vars_os() {
-        let k = key.to_string_lossy();
-        if k.starts_with("TRACELOOP_") || k.starts_with("OTEL_") || k.starts_with("OPENAI_") {
-            cmd.env_remove(&key);
-        }
-    }
-    for key in [
-        "TEMPO_ENDPOINT",
-        "LOKI_ENDPOINT",
-        "MIMIR_ENDPOINT",
-        "TENANT",
-        "PORT",
-        "ITEMS",
-        "FAIL_ITEM",
-        "DEPLOYMENT_ENVIRONMENT",
-    ] {
-        cmd.env_remove(key);
-    }
-    cmd.envs(envs.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
+    clean_command(
+        bin,
+        &["TRACELOOP_", "OTEL_", "OPENAI_"],
+        &[
+            "TEMPO_ENDPOINT",
+            "LOKI_ENDPOINT",
+            "MIMIR_ENDPOINT",
+            "TENANT",
+            "PORT",
+            "ITEMS",
+            "FAIL_ITEM",
+            "DEPLOYMENT_ENVIRONMENT",
+        ],
+        envs,
+    )
 }
 
-impl Running {
-    fn spawn(label: &str, mut cmd: Command) -> Running {
-        let mut child = match cmd.spawn() {
-            Ok(c) => c,
-            Err(e) => panic!("{label}: cannot start: {e}"),
-        };
-        let (tx, lines) = mpsc::channel();
-        let out = child.stdout.take();
-        let stdout = std::thread::spawn(move || {
-            let mut all = Vec::new();
-            if let Some(out) = out {
-                for line in BufReader::new(out).lines().map_while(Result::ok) {
-                    let _ = tx.send(line.clone());
-                    all.push(line);
-                }
-            }
-            all
-        });
-        let err = child.stderr.take();
-        let stderr = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut s) = err {
-                let _ = s.read_to_end(&mut buf);
-            }
-            String::from_utf8_lossy(&buf).into_owned()
-        });
-        Running {
-            label: label.to_owned(),
-            child: Some(child),
-            lines,
-            stdout: Some(stdout),
-            stderr: Some(stderr),
-        }
-    }
-
-    /// Kills the child and returns its stderr so far (for a failure message).
-    fn kill(&mut self) -> String {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        self.stderr
-            .take()
-            .map(|h| h.join().unwrap_or_default())
-            .unwrap_or_default()
-    }
-
-    /// The first stdout line starting with `prefix`, waiting at most `bound`; kills the
-    /// child and fails otherwise.
-    fn line_starting_with(&mut self, prefix: &str, bound: Duration) -> String {
-        let deadline = Instant::now() + bound;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.starts_with(prefix) => return line,
-                Ok(_) => continue,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    let err = self.kill();
-                    panic!(
-                        "{}: no stdout line {prefix:?} within {bound:?}: killed; stderr:\n{err}",
-                        self.label
-                    );
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    let err = self.kill();
-                    panic!(
-                        "{}: stdout closed before a line {prefix:?}; stderr:\n{err}",
-                        self.label
-                    );
-                }
-            }
-        }
-    }
-
-    /// Waits for the child to exit on its own, at most `bound`; kills it and fails otherwise.
-    fn wait(mut self, bound: Duration) -> Exited {
-        let began = Instant::now();
-        let status = loop {
-            let polled = match self.child.as_mut() {
-                Some(c) => c.try_wait(),
-                None => panic!("{}: already reaped", self.label),
-            };
-            match polled {
-                Ok(Some(status)) => break status,
-                Ok(None) if began.elapsed() > bound => {
-                    let err = self.kill();
-                    panic!(
-                        "{}: still running after {bound:?}: killed; stderr:\n{err}",
-                        self.label
-                    );
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => {
-                    let err = self.kill();
-                    panic!("{}: try_wait: {e}; stderr:\n{err}", self.label);
-                }
-            }
-        };
-        self.child = None;
-        let stdout = self
-            .stdout
-            .take()
-            .map(|h| h.join().unwrap_or_default().join("\n"))
-            .unwrap_or_default();
-        let stderr = self
-            .stderr
-            .take()
-            .map(|h| h.join().unwrap_or_default())
-            .unwrap_or_default();
-        eprintln!(
-            "[{}] exited with {status} in {:?}; stderr:\n{stderr}",
-            self.label,
-            began.elapsed()
-        );
-        Exited {
-            label: self.label.clone(),
-            status,
-            stdout,
-            stderr,
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// Runs `bin` to completion (bounded by [`HANG_BOUND`]).
+/// Runs `bin` to completion (bounded by the hang guard).
 fn run_to_exit(label: &str, bin: &str, envs: &[(&str, &str)]) -> Exited {
-    Running::spawn(label, command(bin, envs)).wait(HANG_BOUND)
+    run(label, command(bin, envs))
 }
 
 // ---------------------------------------------------------------------------------------
 // What the receivers got, as plain data.
 
-#[derive(Debug, Clone)]
-struct SpanInfo {
-    name: String,
-    trace_id: String,
-    span_id: String,
-    parent_span_id: String,
-    kind: i32,
-    status: i32,
-    attributes: Vec<(String, String)>,
-}
-
-impl SpanInfo {
-    fn attr(&self, key: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-#[derive(Debug)]
-struct LogInfo {
-    body: String,
-    trace_id: String,
-    span_id: String,
-}
-
-fn service_of(resource: &[(String, String)]) -> Option<&str> {
-    resource
-        .iter()
-        .find(|(k, _)| k == "service.name")
-        .map(|(_, v)| v.as_str())
-}
-
-fn spans_of(rx: &OtlpReceiver, service: &str) -> Vec<SpanInfo> {
-    rx.spans()
-        .into_iter()
-        .filter(|(res, _)| service_of(res) == Some(service))
-        .map(|(_, s)| SpanInfo {
-            trace_id: hex(&s.trace_id),
-            span_id: hex(&s.span_id),
-            parent_span_id: hex(&s.parent_span_id),
-            kind: s.kind,
-            status: s.status.as_ref().map(|st| st.code).unwrap_or_default(),
-            attributes: llmetry_testkit::otlp::attributes(&s.attributes),
-            name: s.name,
-        })
-        .collect()
-}
-
-fn logs_of(rx: &OtlpReceiver, service: &str) -> Vec<LogInfo> {
-    rx.log_records()
-        .into_iter()
-        .filter(|(res, _)| service_of(res) == Some(service))
-        .map(|(_, l)| LogInfo {
-            body: match l.body.as_ref().and_then(|b| b.value.as_ref()) {
-                Some(any_value::Value::StringValue(s)) => s.clone(),
-                other => format!("{other:?}"),
-            },
-            trace_id: hex(&l.trace_id),
-            span_id: hex(&l.span_id),
-        })
-        .collect()
-}
-
 /// The integer points of the last export of the sum `name` of `service`, as
 /// `(attribute value of key, value)`.
 fn sum_points(rx: &OtlpReceiver, service: &str, name: &str, key: &str) -> Vec<(String, i64)> {
-    let last = rx
-        .metrics()
-        .into_iter()
-        .rfind(|(res, m)| service_of(res) == Some(service) && m.name == name);
-    let Some((_, metric)) = last else {
+    let last = rx.metrics_of(service).into_iter().rfind(|m| m.name == name);
+    let Some(last) = last else {
         return Vec::new();
     };
+    let metric = last.metric;
     let Some(Data::Sum(sum)) = metric.data else {
         panic!("{name} is not a sum: {metric:#?}");
     };
@@ -323,30 +93,6 @@ fn sum_points(rx: &OtlpReceiver, service: &str, name: &str, key: &str) -> Vec<(S
             (attribute(&p.attributes, key).unwrap_or_default(), v)
         })
         .collect()
-}
-
-fn exactly_one<'a>(spans: &'a [SpanInfo], name: &str) -> &'a SpanInfo {
-    let found: Vec<&SpanInfo> = spans.iter().filter(|s| s.name == name).collect();
-    assert_eq!(found.len(), 1, "one {name} span in {spans:#?}");
-    found[0]
-}
-
-/// `span` is `ancestor` or below it (following parent ids within `spans`).
-fn is_under(spans: &[SpanInfo], span: &SpanInfo, ancestor: &SpanInfo) -> bool {
-    let mut current = span;
-    for _ in 0..spans.len() {
-        if current.parent_span_id == ancestor.span_id && current.trace_id == ancestor.trace_id {
-            return true;
-        }
-        match spans
-            .iter()
-            .find(|s| s.span_id == current.parent_span_id && s.trace_id == current.trace_id)
-        {
-            Some(parent) => current = parent,
-            None => return false,
-        }
-    }
-    false
 }
 
 // ---------------------------------------------------------------------------------------
@@ -376,7 +122,7 @@ fn lgtm_multitenant_sends_each_signal_to_its_backend_with_its_tenant_header() {
             ("TRACELOOP_BASE_URL", &decoy_url),
         ],
     );
-    out.assert_clean();
+    assert_clean(&out);
     assert!(out.stdout.contains(HAIKU), "{}", out.stdout);
     // The init line says where each signal goes.
     let init = out
@@ -436,13 +182,13 @@ fn lgtm_multitenant_sends_each_signal_to_its_backend_with_its_tenant_header() {
 
     // What they got: the job's trace, its logs (correlated with it), the GenAI metrics.
     let service = "lgtm_multitenant";
-    let spans = spans_of(&tempo, service);
+    let spans = tempo.spans_of(service);
     let workflow = exactly_one(&spans, "lgtm_job.workflow");
     let task = exactly_one(&spans, "openai_call.task");
     let chat = exactly_one(&spans, "openai.chat");
     assert_eq!(task.parent_span_id, workflow.span_id, "{spans:#?}");
     assert_eq!(chat.parent_span_id, task.span_id, "{spans:#?}");
-    let logs = logs_of(&loki, service);
+    let logs = loki.logs_of(service);
     let received = logs
         .iter()
         .find(|l| l.body == "chat completion received")
@@ -486,7 +232,7 @@ fn axum_service_runs_one_workflow_per_request_under_the_server_span() {
             &[("PORT", "0"), ("TRACELOOP_BASE_URL", &url)],
         ),
     );
-    let line = service.line_starting_with("listening on http://127.0.0.1:", HANG_BOUND);
+    let line = service.line_starting_with("listening on http://127.0.0.1:", HANG_GUARD);
     let base = line.trim_start_matches("listening on ").trim().to_owned();
 
     let client = match reqwest::blocking::Client::builder()
@@ -545,8 +291,8 @@ fn axum_service_runs_one_workflow_per_request_under_the_server_span() {
         }
     }
     drop(client);
-    let out = service.wait(HANG_BOUND);
-    out.assert_clean();
+    let out = service.wait(HANG_GUARD);
+    assert_clean(&out);
     assert!(
         out.stderr.contains("axum_service: POST /shutdown"),
         "{}",
@@ -554,16 +300,16 @@ fn axum_service_runs_one_workflow_per_request_under_the_server_span() {
     );
 
     // No waiting: everything was delivered before the process exited.
-    let spans = spans_of(&rx, "axum_service");
-    let workflows: Vec<&SpanInfo> = spans.iter().filter(|s| s.name == "ask.workflow").collect();
+    let spans = rx.spans_of("axum_service");
+    let workflows: Vec<&SpanView> = spans.iter().filter(|s| s.name == "ask.workflow").collect();
     assert_eq!(workflows.len(), 2, "one workflow per request: {spans:#?}");
     assert_ne!(
         asked[0].trace_id, asked[1].trace_id,
         "one trace per request"
     );
-    let logs = logs_of(&rx, "axum_service");
+    let logs = rx.logs_of("axum_service");
     for a in &asked {
-        let in_trace: Vec<SpanInfo> = spans
+        let in_trace: Vec<SpanView> = spans
             .iter()
             .filter(|s| s.trace_id == a.trace_id)
             .cloned()
@@ -642,7 +388,7 @@ fn check_batch(label: &str, envs: &[(&str, &str)], items: usize, failed: Option<
     all_envs.extend_from_slice(envs);
     let out = run_to_exit(label, env!("CARGO_BIN_EXE_batch_job"), &all_envs);
     // Exit 0 even when an item failed.
-    out.assert_clean();
+    assert_clean(&out);
     let failures = usize::from(failed.is_some());
     let summary = format!(
         "batch_job: {items} items: {} ok, {failures} failed{}",
@@ -652,9 +398,9 @@ fn check_batch(label: &str, envs: &[(&str, &str)], items: usize, failed: Option<
     assert_eq!(out.stdout.trim(), summary, "{label}");
 
     // No waiting: the job returned only after everything was delivered.
-    let spans = spans_of(&rx, "batch_job");
+    let spans = rx.spans_of("batch_job");
     let workflow = exactly_one(&spans, "batch_job.workflow");
-    let tasks: Vec<&SpanInfo> = spans
+    let tasks: Vec<&SpanView> = spans
         .iter()
         .filter(|s| s.name == "process_item.task")
         .collect();
@@ -663,7 +409,7 @@ fn check_batch(label: &str, envs: &[(&str, &str)], items: usize, failed: Option<
         assert_eq!(t.parent_span_id, workflow.span_id, "{label}: {t:#?}");
         assert_eq!(t.trace_id, workflow.trace_id, "{label}: {t:#?}");
     }
-    let errors: Vec<&&SpanInfo> = tasks
+    let errors: Vec<&&SpanView> = tasks
         .iter()
         .filter(|t| t.status == StatusCode::Error as i32)
         .collect();
@@ -689,8 +435,8 @@ fn check_batch(label: &str, envs: &[(&str, &str)], items: usize, failed: Option<
         "{label}: the batch itself succeeded"
     );
 
-    let logs = logs_of(&rx, "batch_job");
-    let item_logs: Vec<&LogInfo> = logs
+    let logs = rx.logs_of("batch_job");
+    let item_logs: Vec<&LogView> = logs
         .iter()
         .filter(|l| l.body == "item processed" || l.body.starts_with("item failed"))
         .collect();

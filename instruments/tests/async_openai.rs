@@ -5,8 +5,6 @@
 
 #![cfg(feature = "async-openai")]
 
-use std::time::Duration;
-
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
@@ -20,11 +18,10 @@ use futures::StreamExt as _;
 use llmetry::task;
 use llmetry_instruments::LlmLayer;
 use llmetry_testkit::llm_stub::{self, LlmStub};
-use llmetry_testkit::{Harness, attr, attr_str, harness};
+use llmetry_testkit::{attr, attr_str, harness, int_attr, json_attr};
 use opentelemetry::Value;
 use opentelemetry::trace::{SpanKind, Status};
-use opentelemetry_sdk::trace::SpanData;
-use serde_json::{Value as Json, json};
+use serde_json::json;
 use tower::ServiceBuilder;
 
 /// The real client, its HTTP going through `layer` and reqwest.
@@ -60,33 +57,6 @@ fn chat_request(model: &str) -> CreateChatCompletionRequest {
     }
 }
 
-/// The LLM span `llm_name` of the trace of the (unique) span `task`, and its parent's name.
-/// Waits a little: a streamed call's span ends in async-openai's stream task.
-async fn llm_span(h: &Harness, task: &str, llm_name: &str) -> (SpanData, Option<String>) {
-    for _ in 0..100 {
-        let t = h.trace_of(task);
-        if let [s] = t.all(llm_name)[..] {
-            let parent = t.parent_name(s);
-            return (s.clone(), parent);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("no single {llm_name:?} span in the trace of {task:?}")
-}
-
-fn json_attr(s: &SpanData, key: &str) -> Json {
-    attr_str(s, key)
-        .and_then(|v| serde_json::from_str(&v).ok())
-        .unwrap_or(Json::Null)
-}
-
-fn int(s: &SpanData, key: &str) -> Option<i64> {
-    match attr(s, key) {
-        Some(Value::I64(v)) => Some(v),
-        _ => None,
-    }
-}
-
 // ------------------------------------------------------------------ non-streamed chat
 
 #[task(name = "aoai_chat_task")]
@@ -112,7 +82,9 @@ async fn chat_call_is_an_openai_chat_span_under_the_task() {
         "async-openai gets the body intact"
     );
 
-    let (s, parent) = llm_span(h, "aoai_chat_task.task", "openai.chat").await;
+    let (s, parent) = h
+        .span_with_parent_eventually("aoai_chat_task.task", "openai.chat")
+        .await;
     assert_eq!(parent.as_deref(), Some("aoai_chat_task.task"));
     assert_eq!(s.span_kind, SpanKind::Client);
     assert_eq!(s.status, Status::Unset);
@@ -126,13 +98,13 @@ async fn chat_call_is_an_openai_chat_span_under_the_task() {
         Some("gpt-4o-mini-2024-07-18")
     );
     assert!(a("gen_ai.response.id").is_some());
-    assert_eq!(int(&s, "gen_ai.request.max_tokens"), Some(64));
+    assert_eq!(int_attr(&s, "gen_ai.request.max_tokens"), Some(64));
     assert_eq!(attr(&s, "gen_ai.is_streaming"), Some(Value::Bool(false)));
-    let input = int(&s, "gen_ai.usage.input_tokens");
-    let output = int(&s, "gen_ai.usage.output_tokens");
+    let input = int_attr(&s, "gen_ai.usage.input_tokens");
+    let output = int_attr(&s, "gen_ai.usage.output_tokens");
     assert!(input.is_some_and(|n| n > 0) && output.is_some_and(|n| n > 0));
     assert_eq!(
-        int(&s, "gen_ai.usage.total_tokens"),
+        int_attr(&s, "gen_ai.usage.total_tokens"),
         Some(input.unwrap_or(0) + output.unwrap_or(0))
     );
     assert_eq!(
@@ -188,9 +160,11 @@ async fn traceparent_injection_can_be_switched_off() {
     let h = harness();
     let stub = LlmStub::start();
     aoai_no_traceparent_task(stub.base_url()).await;
-    let (s, parent) = llm_span(h, "aoai_no_traceparent_task.task", "openai.chat").await;
+    let (s, parent) = h
+        .span_with_parent_eventually("aoai_no_traceparent_task.task", "openai.chat")
+        .await;
     assert_eq!(parent.as_deref(), Some("aoai_no_traceparent_task.task"));
-    assert!(int(&s, "gen_ai.usage.output_tokens").is_some());
+    assert!(int_attr(&s, "gen_ai.usage.output_tokens").is_some());
     let sent = stub.requests();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].header("traceparent"), None);
@@ -234,7 +208,9 @@ async fn streamed_call_consumed_to_the_end_is_ok_with_time_to_first_token() {
     assert_eq!(text, llm_stub::REPLY, "every chunk reached async-openai");
     assert!(chunks > 1);
 
-    let (s, parent) = llm_span(h, "aoai_stream_task.task", "openai.chat").await;
+    let (s, parent) = h
+        .span_with_parent_eventually("aoai_stream_task.task", "openai.chat")
+        .await;
     assert_eq!(parent.as_deref(), Some("aoai_stream_task.task"));
     assert_eq!(s.status, Status::Ok, "completed stream");
     assert!(
@@ -250,7 +226,7 @@ async fn streamed_call_consumed_to_the_end_is_ok_with_time_to_first_token() {
         Some("gpt-4o-mini-2024-07-18")
     );
     assert!(
-        int(&s, "gen_ai.usage.output_tokens").is_some_and(|n| n > 0),
+        int_attr(&s, "gen_ai.usage.output_tokens").is_some_and(|n| n > 0),
         "usage from the last chunk"
     );
     assert_eq!(
@@ -290,7 +266,9 @@ async fn rate_limited_call_is_an_error_span_with_error_type() {
         other => panic!("expected an API error, got {other:?}"),
     }
 
-    let (s, parent) = llm_span(h, "aoai_rate_limited_task.task", "openai.chat").await;
+    let (s, parent) = h
+        .span_with_parent_eventually("aoai_rate_limited_task.task", "openai.chat")
+        .await;
     assert_eq!(parent.as_deref(), Some("aoai_rate_limited_task.task"));
     assert!(matches!(s.status, Status::Error { .. }), "{:?}", s.status);
     assert_eq!(
@@ -331,7 +309,9 @@ async fn retries_inside_the_layer_are_one_span_and_resend_the_traceparent() {
         "{err:?}"
     );
 
-    let (s, parent) = llm_span(h, "aoai_retried_task.task", "openai.chat").await;
+    let (s, parent) = h
+        .span_with_parent_eventually("aoai_retried_task.task", "openai.chat")
+        .await;
     assert_eq!(parent.as_deref(), Some("aoai_retried_task.task"));
     assert!(matches!(s.status, Status::Error { .. }), "{:?}", s.status);
     assert_eq!(

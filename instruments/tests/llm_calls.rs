@@ -2,13 +2,14 @@
 //! provider's real wire format: spans, attributes, status, parentage under `#[task]`,
 //! streaming end states, errors, metrics, and the content gate.
 
+#![allow(clippy::expect_used)] // the helpers and tasks below are test code: a failure shows its cause
+
 use futures::StreamExt as _;
 use llmetry::{task, workflow};
 use llmetry_testkit::llm_stub::{self, LlmStub};
-use llmetry_testkit::{Harness, attr, attr_str, harness};
+use llmetry_testkit::{attr, attr_str, harness, int_attr, json_attr};
 use opentelemetry::Value;
 use opentelemetry::trace::{SpanKind, Status};
-use opentelemetry_sdk::trace::SpanData;
 use serde_json::{Value as Json, json};
 
 fn client() -> reqwest_middleware::ClientWithMiddleware {
@@ -23,9 +24,7 @@ async fn post(
     body: Json,
 ) -> (u16, Json) {
     let resp = c.post(url).json(&body).send().await;
-    let Ok(resp) = resp else {
-        panic!("request failed: {resp:?}")
-    };
+    let resp = resp.expect("request");
     let status = resp.status().as_u16();
     let json = resp.json::<Json>().await.unwrap_or(Json::Null);
     (status, json)
@@ -38,9 +37,7 @@ async fn drain(
     body: Json,
 ) -> (String, bool) {
     let resp = c.post(url).json(&body).send().await;
-    let Ok(resp) = resp else {
-        panic!("request failed: {resp:?}")
-    };
+    let resp = resp.expect("request");
     let mut s = resp.bytes_stream();
     let mut text = Vec::new();
     let mut failed = false;
@@ -54,26 +51,6 @@ async fn drain(
         }
     }
     (String::from_utf8_lossy(&text).into_owned(), failed)
-}
-
-fn llm_span(h: &Harness, task: &str, llm_name: &str) -> (SpanData, Option<String>) {
-    let t = h.trace_of(task);
-    let s = t.span(llm_name).clone();
-    let parent = t.parent_name(&s);
-    (s, parent)
-}
-
-fn json_attr(s: &SpanData, key: &str) -> Json {
-    attr_str(s, key)
-        .and_then(|v| serde_json::from_str(&v).ok())
-        .unwrap_or(Json::Null)
-}
-
-fn int(s: &SpanData, key: &str) -> Option<i64> {
-    match attr(s, key) {
-        Some(Value::I64(v)) => Some(v),
-        _ => None,
-    }
 }
 
 // ------------------------------------------------------------------ OpenAI chat
@@ -114,7 +91,7 @@ async fn openai_chat_span_nests_under_the_task_with_genai_attributes() {
         "the caller gets the body intact"
     );
 
-    let (s, parent) = llm_span(h, "openai_chat_wf.workflow", "openai.chat");
+    let (s, parent) = h.span_with_parent("openai_chat_wf.workflow", "openai.chat");
     assert_eq!(parent.as_deref(), Some("openai_chat_task.task"));
     assert_eq!(s.span_kind, SpanKind::Client);
     assert_eq!(s.status, Status::Unset);
@@ -123,7 +100,7 @@ async fn openai_chat_span_nests_under_the_task_with_genai_attributes() {
     assert_eq!(a("gen_ai.operation.name").as_deref(), Some("chat"));
     assert_eq!(a("gen_ai.provider.name").as_deref(), Some("openai"));
     assert_eq!(a("server.address").as_deref(), Some("127.0.0.1"));
-    assert!(int(&s, "server.port").is_some_and(|p| p > 0));
+    assert!(int_attr(&s, "server.port").is_some_and(|p| p > 0));
     assert_eq!(a("gen_ai.request.model").as_deref(), Some("gpt-4o-mini"));
     assert_eq!(
         a("gen_ai.response.model").as_deref(),
@@ -134,7 +111,7 @@ async fn openai_chat_span_nests_under_the_task_with_genai_attributes() {
         attr(&s, "gen_ai.request.temperature"),
         Some(Value::F64(0.2))
     );
-    assert_eq!(int(&s, "gen_ai.request.max_tokens"), Some(64));
+    assert_eq!(int_attr(&s, "gen_ai.request.max_tokens"), Some(64));
     assert_eq!(attr(&s, "gen_ai.is_streaming"), Some(Value::Bool(false)));
     assert_eq!(
         attr(&s, "gen_ai.response.finish_reasons"),
@@ -142,16 +119,16 @@ async fn openai_chat_span_nests_under_the_task_with_genai_attributes() {
             vec![opentelemetry::StringValue::from("stop")].into()
         ))
     );
-    let input = int(&s, "gen_ai.usage.input_tokens");
-    let output = int(&s, "gen_ai.usage.output_tokens");
+    let input = int_attr(&s, "gen_ai.usage.input_tokens");
+    let output = int_attr(&s, "gen_ai.usage.output_tokens");
     assert!(input.is_some_and(|n| n > 0) && output.is_some_and(|n| n > 0));
     assert_eq!(
-        int(&s, "gen_ai.usage.total_tokens"),
+        int_attr(&s, "gen_ai.usage.total_tokens"),
         Some(input.unwrap_or(0) + output.unwrap_or(0))
     );
-    assert!(int(&s, "gen_ai.usage.cache_read.input_tokens").is_some());
+    assert!(int_attr(&s, "gen_ai.usage.cache_read.input_tokens").is_some());
     assert_eq!(
-        int(&s, "gen_ai.usage.reasoning_tokens"),
+        int_attr(&s, "gen_ai.usage.reasoning_tokens"),
         Some(llm_stub::REASONING_TOKENS as i64)
     );
     // enrichment from the workflow reached the LLM span
@@ -344,9 +321,7 @@ async fn stream_drop_task(base: String) -> usize {
         .json(&json!({"model": llm_stub::SLOW_STREAM, "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
         .send()
         .await;
-    let Ok(resp) = resp else {
-        panic!("request failed")
-    };
+    let resp = resp.expect("request");
     let mut s = resp.bytes_stream();
     let mut n = 0;
     while let Some(Ok(_)) = s.next().await {
@@ -368,7 +343,7 @@ async fn streams_end_ok_error_or_dropped() {
         !failed && text.contains("[DONE]"),
         "the caller gets every chunk"
     );
-    let (s, parent) = llm_span(h, "stream_ok_task.task", "openai.chat");
+    let (s, parent) = h.span_with_parent("stream_ok_task.task", "openai.chat");
     assert_eq!(parent.as_deref(), Some("stream_ok_task.task"));
     assert_eq!(s.status, Status::Ok, "completed stream");
     assert_eq!(attr(&s, "gen_ai.is_streaming"), Some(Value::Bool(true)));
@@ -376,7 +351,7 @@ async fn streams_end_ok_error_or_dropped() {
         matches!(attr(&s, "gen_ai.server.time_to_first_token"), Some(Value::F64(t)) if t > 0.0)
     );
     assert!(
-        int(&s, "gen_ai.usage.output_tokens").is_some_and(|n| n > 0),
+        int_attr(&s, "gen_ai.usage.output_tokens").is_some_and(|n| n > 0),
         "usage from the last chunk"
     );
     assert_eq!(
@@ -392,13 +367,13 @@ async fn streams_end_ok_error_or_dropped() {
 
     let (_, failed) = stream_fail_task(stub.base_url()).await;
     assert!(failed, "the stub aborts mid-body");
-    let (s, _) = llm_span(h, "stream_fail_task.task", "openai.chat");
+    let (s, _) = h.span_with_parent("stream_fail_task.task", "openai.chat");
     assert!(matches!(s.status, Status::Error { .. }), "{:?}", s.status);
     assert!(attr_str(&s, "error.type").is_some());
 
     let n = stream_drop_task(stub.base_url()).await;
     assert_eq!(n, 3);
-    let (s, _) = llm_span(h, "stream_drop_task.task", "openai.chat");
+    let (s, _) = h.span_with_parent("stream_drop_task.task", "openai.chat");
     assert_eq!(
         s.status,
         Status::Unset,
@@ -552,16 +527,16 @@ async fn embeddings_anthropic_and_ollama() {
     let stub = LlmStub::start();
 
     embeddings_task(stub.base_url()).await;
-    let (s, _) = llm_span(h, "embeddings_task.task", "openai.embeddings");
+    let (s, _) = h.span_with_parent("embeddings_task.task", "openai.embeddings");
     assert_eq!(
         attr_str(&s, "gen_ai.operation.name").as_deref(),
         Some("embeddings")
     );
     assert_eq!(
-        int(&s, "gen_ai.embeddings.dimension.count"),
+        int_attr(&s, "gen_ai.embeddings.dimension.count"),
         Some(llm_stub::EMBEDDING_DIMS as i64)
     );
-    assert!(int(&s, "gen_ai.usage.input_tokens").is_some());
+    assert!(int_attr(&s, "gen_ai.usage.input_tokens").is_some());
 
     let (body, streamed, failed, _, _) = anthropic_task(stub.base_url()).await;
     assert_eq!(body["type"], "message");
@@ -586,7 +561,7 @@ async fn embeddings_anthropic_and_ollama() {
         json_attr(plain, "gen_ai.input.messages")[0],
         json!({"role": "system", "parts": [{"type": "text", "content": "Be brief."}]})
     );
-    assert!(int(plain, "gen_ai.usage.cache_creation.input_tokens").is_some());
+    assert!(int_attr(plain, "gen_ai.usage.cache_creation.input_tokens").is_some());
     assert!(
         spans.iter().any(|s| s.status == Status::Ok),
         "the completed stream"
@@ -609,7 +584,7 @@ async fn embeddings_anthropic_and_ollama() {
         Some("ollama")
     );
     assert_eq!(chat.status, Status::Ok, "NDJSON stream to done:true");
-    assert!(int(chat, "gen_ai.usage.output_tokens").is_some_and(|n| n > 0));
+    assert!(int_attr(chat, "gen_ai.usage.output_tokens").is_some_and(|n| n > 0));
     let generate = t.span("ollama.completion");
     assert_eq!(
         attr_str(generate, "gen_ai.operation.name").as_deref(),
@@ -662,7 +637,7 @@ async fn content_off_leaves_no_prompt_or_completion_anywhere() {
         }
         if s.name != "secret_llm_task.task" {
             assert!(
-                int(s, "gen_ai.usage.input_tokens").is_some(),
+                int_attr(s, "gen_ai.usage.input_tokens").is_some(),
                 "usage is not content"
             );
         }
@@ -725,9 +700,7 @@ async fn provider_faults_task(base: String, wire: Wire) -> Vec<u16> {
         .json(&wire.body(llm_stub::SLOW_STREAM, true))
         .send()
         .await;
-    let Ok(resp) = resp else {
-        panic!("{wire:?}: slow stream request failed")
-    };
+    let resp = resp.unwrap_or_else(|e| panic!("{wire:?}: slow stream request failed: {e}"));
     let mut s = resp.bytes_stream();
     let _ = s.next().await;
     drop(s);
@@ -916,7 +889,7 @@ async fn anthropic_and_ollama_tools_round_trips_and_ollama_embeddings() {
         Some("embeddings")
     );
     assert_eq!(
-        int(e, "gen_ai.embeddings.dimension.count"),
+        int_attr(e, "gen_ai.embeddings.dimension.count"),
         Some(llm_stub::EMBEDDING_DIMS as i64)
     );
 }

@@ -2,9 +2,10 @@
 //! most one warning. Each scenario runs in a child process (this test binary re-executed)
 //! so its stderr can be counted.
 
-use std::process::Command;
+#![allow(clippy::expect_used)] // `run_child` is test code: a failure shows its cause
 
 use llmetry::{task, workflow};
+use llmetry_testkit::process::{command, run};
 
 #[task(name = "plain_task")]
 fn plain_task(x: u32) -> Result<u32, String> {
@@ -32,8 +33,9 @@ fn child_scenario() {
     for i in 0..1000 {
         sum += plain_task(i).unwrap_or(0);
     }
-    let rt = tokio::runtime::Builder::new_current_thread().build();
-    let Ok(rt) = rt else { panic!("runtime") };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
     for i in 0..100 {
         sum += rt.block_on(plain_wf(i));
     }
@@ -42,26 +44,17 @@ fn child_scenario() {
 }
 
 fn run_child(extra_env: &[(&str, &str)]) -> (String, String) {
-    let exe = std::env::current_exe();
-    let Ok(exe) = exe else { panic!("current_exe") };
-    let mut cmd = Command::new(exe);
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut cmd = command(exe, &[], &["TRACELOOP_SUPPRESS_WARNINGS"], extra_env);
     cmd.args([
         "--exact",
         "child_scenario",
         "--nocapture",
         "--test-threads=1",
     ])
-    .env(CHILD, "1")
-    .env_remove("TRACELOOP_SUPPRESS_WARNINGS");
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output();
-    let Ok(out) = out else {
-        panic!("could not run the child")
-    };
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    .env(CHILD, "1");
+    let out = run("before_init child", cmd);
+    let (stdout, stderr) = (out.stdout, out.stderr);
     assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("CHILD-DONE sum=1008900"), "{stdout}");
     (stdout, stderr)

@@ -90,10 +90,8 @@ fn truncation_never_splits_a_character() {
     llmetry::with_trace_content(true, || unicode_task("éééé"));
     drop(_root);
     let t = h.trace_of("unicode_root");
-    let input = attr_str(t.span("unicode_task.task"), "traceloop.entity.input");
-    let Some(input) = input else {
-        panic!("input missing")
-    };
+    let input = attr_str(t.span("unicode_task.task"), "traceloop.entity.input")
+        .expect("traceloop.entity.input");
     assert!(input.len() <= 24, "{input}");
     assert!(input.starts_with(r#"{"args": [], "kwargs": {"#), "{input}");
 }

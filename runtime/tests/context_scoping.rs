@@ -1,6 +1,8 @@
 //! Context values are scoped to the entity, reach every span started beneath it (whoever
 //! starts it), and can be carried into spawned tasks and threads.
 
+#![allow(clippy::expect_used)] // the workflows below are test code: a failure shows its cause
+
 use llmetry::{task, workflow};
 use llmetry_testkit::{attr, attr_str, harness};
 use opentelemetry::Value;
@@ -179,7 +181,7 @@ async fn spawn_wf() {
         let _s = tracing::info_span!("in_spawned_future").entered();
     }))
     .await;
-    assert!(joined.is_ok());
+    joined.expect("the propagated task");
     // Without propagation a spawned task starts from an empty context (documented).
     let _ = tokio::spawn(async {
         let _s = tracing::info_span!("unpropagated_spawn").entered();
@@ -188,7 +190,7 @@ async fn spawn_wf() {
     let thread = std::thread::spawn(llmetry::propagate_fn(|| {
         let _s = tracing::info_span!("in_thread").entered();
     }));
-    assert!(thread.join().is_ok());
+    thread.join().expect("the propagated thread");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -238,8 +240,9 @@ fn with_association_properties_and_conversation_id_scope_a_block() {
         7
     });
     assert_eq!(n, 7);
-    let rt = tokio::runtime::Builder::new_current_thread().build();
-    let Ok(rt) = rt else { panic!("runtime") };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
     rt.block_on(llmetry::with_association_properties(
         [("session_id", "s-1")],
         scoped_props_async(),

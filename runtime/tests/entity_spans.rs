@@ -686,7 +686,8 @@ fn values_are_truncated_to_the_default_limit() {
     huge_input("é".repeat(100_000));
     drop(_root);
     let t = h.trace_of("huge_root");
-    let input = attr_str(t.span("huge_input.task"), "traceloop.entity.input").unwrap_or_default();
+    let input = attr_str(t.span("huge_input.task"), "traceloop.entity.input")
+        .expect("traceloop.entity.input");
     assert!(input.len() <= llmetry::DEFAULT_VALUE_LENGTH_LIMIT);
     assert!(
         input.len() > llmetry::DEFAULT_VALUE_LENGTH_LIMIT - 4,

@@ -16,7 +16,7 @@ fn telemetry_layer_composes_into_the_apps_registry() {
     // The app's own subscriber, installed first.
     let app = tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink));
-    assert!(tracing::subscriber::set_global_default(app).is_ok());
+    tracing::subscriber::set_global_default(app).expect("the app's global subscriber");
 
     let spans = InMemorySpanExporter::default();
     let telemetry = llmetry::init()
@@ -25,28 +25,25 @@ fn telemetry_layer_composes_into_the_apps_registry() {
         .env_source(llmetry::EnvSource::from_pairs(
             Vec::<(String, String)>::new(),
         ))
-        .install();
-    let Ok(telemetry) = telemetry else {
-        panic!("install failed")
-    };
+        .install()
+        .expect("install");
 
     // Without our layer in the app's subscriber nothing is recorded...
     assert_eq!(composed_task(), 3);
-    assert!(telemetry.flush().is_ok());
-    assert!(spans.get_finished_spans().unwrap_or_default().is_empty());
+    telemetry.flush().expect("flush");
+    let recorded = spans.get_finished_spans().expect("in-memory exporter");
+    assert!(recorded.is_empty(), "{recorded:?}");
 
     // ...with it, the entity span and its children are.
-    let Some(layer) = telemetry.layer() else {
-        panic!("telemetry is enabled")
-    };
+    let layer = telemetry.layer().expect("telemetry is enabled: a layer");
     let composed = tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink))
         .with(layer);
     tracing::subscriber::with_default(composed, || assert_eq!(composed_task(), 3));
-    assert!(telemetry.flush().is_ok());
+    telemetry.flush().expect("flush");
     let names: Vec<String> = spans
         .get_finished_spans()
-        .unwrap_or_default()
+        .expect("in-memory exporter")
         .iter()
         .map(|s| s.name.to_string())
         .collect();

@@ -23,10 +23,8 @@ fn the_app_installs_its_own_global_subscriber_with_our_layer() {
         .env_source(llmetry::EnvSource::from_pairs(
             Vec::<(String, String)>::new(),
         ))
-        .install();
-    let Ok(telemetry) = telemetry else {
-        panic!("install failed")
-    };
+        .install()
+        .expect("install");
     assert!(
         !tracing::dispatcher::has_been_set(),
         "llmetry did not take the global subscriber"
@@ -35,30 +33,25 @@ fn the_app_installs_its_own_global_subscriber_with_our_layer() {
     let subscriber = tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink))
         .with(telemetry.layer());
-    assert!(
-        tracing::subscriber::set_global_default(subscriber).is_ok(),
-        "the app's own global subscriber"
-    );
+    tracing::subscriber::set_global_default(subscriber).expect("the app's own global subscriber");
     assert_eq!(app_owned_task(), 1);
-    assert!(telemetry.flush().is_ok());
+    telemetry.flush().expect("flush");
     let names: Vec<String> = spans
         .get_finished_spans()
-        .unwrap_or_default()
+        .expect("in-memory exporter")
         .iter()
         .map(|s| s.name.to_string())
         .collect();
     assert_eq!(names, ["app_owned_task.task"]);
 
     // Once per process, even after shutdown: the global subscriber holds the first pipeline.
-    assert!(telemetry.shutdown().is_ok());
+    telemetry.shutdown().expect("shutdown");
     let again = llmetry::init()
         .env_source(llmetry::EnvSource::from_pairs(
             Vec::<(String, String)>::new(),
         ))
         .install();
-    let Err(e) = again else {
-        panic!("a second install must be refused")
-    };
+    let e = again.expect_err("a second install must be refused");
     assert!(matches!(e, llmetry::InitError::AlreadyInstalled));
     assert!(e.to_string().contains("once per process"), "{e}");
 }

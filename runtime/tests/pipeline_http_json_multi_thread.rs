@@ -23,15 +23,12 @@ async fn http_json_from_the_environment() {
         ),
         ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip".to_owned()),
     ]);
-    let telemetry = llmetry::init().env_source(env).install();
-    let Ok(telemetry) = telemetry else {
-        panic!("install failed: {telemetry:?}")
-    };
+    let telemetry = llmetry::init().env_source(env).install().expect("install");
     let ids = tokio::task::spawn_blocking(run_work)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(telemetry.flush().is_ok());
-    assert!(telemetry.shutdown().is_ok());
+        .expect("the work ran");
+    telemetry.flush().expect("flush");
+    telemetry.shutdown().expect("shutdown");
     assert_delivered(
         &rx,
         &ids,

@@ -18,12 +18,10 @@ fn all_three_signals_with_per_signal_headers() {
         .env_source(llmetry::EnvSource::from_pairs(
             Vec::<(String, String)>::new(),
         ))
-        .install();
-    let Ok(telemetry) = telemetry else {
-        panic!("install failed: {telemetry:?}")
-    };
+        .install()
+        .expect("install");
     let ids = run_work();
-    assert!(telemetry.shutdown().is_ok());
+    telemetry.shutdown().expect("shutdown");
     assert_delivered(
         &rx,
         &ids,

@@ -9,6 +9,9 @@
 //! Faults can be injected with [`OtlpReceiver::builder`]: fixed HTTP answers per path,
 //! gRPC error codes per method, or a receiver that never answers. [`refusing_endpoint`]
 //! gives an address nobody listens on.
+//!
+//! [`OtlpReceiver::span_views`], [`OtlpReceiver::logs_of`] and friends give what was
+//! received as plain data ([`SpanView`], [`LogView`], [`MetricView`]).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -48,6 +51,10 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use tonic::codec::CompressionEncoding;
+
+mod view;
+
+pub use view::{LogView, MetricView, SpanView, exactly_one, is_under, named};
 
 /// The gRPC method path of the OTLP trace export.
 pub const GRPC_TRACES_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";

@@ -1,8 +1,6 @@
 //! One instrumented unit of work producing all three signals, and the checks that each
 //! arrived at an [`OtlpReceiver`] with the right shape, shared by the pipeline tests.
 
-use std::time::Duration;
-
 use llmetry::{task, workflow};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
@@ -84,7 +82,7 @@ pub fn assert_delivered(rx: &OtlpReceiver, ids: &TaskIds, expect: &Expect) {
                 && has(|p| matches!(p, Payload::Metrics(_)))
                 && has(|p| matches!(p, Payload::Logs(_)))
         },
-        Duration::from_secs(15),
+        crate::HANG_GUARD,
     );
     for r in &got {
         assert_eq!(r.transport, expect.transport, "{}", r.path);

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use llmetry_testkit::llm_stub::{
-    CACHE_CREATION_TOKENS, EMBEDDING_DIMS, ERROR_EVENT, FAIL_MIDWAY, LlmStub, OPENAI_MODEL_SUFFIX,
-    RATE_LIMITED, REASONING_TOKENS, REPLY, SERVER_ERROR, SLOW_CHUNKS, SLOW_STREAM,
-    TOOL_CALL_TOKENS,
+    Answers, CACHE_CREATION_TOKENS, EMBEDDING_DIMS, ERROR_EVENT, FAIL_MIDWAY, LlmStub,
+    OPENAI_MODEL_SUFFIX, RATE_LIMITED, REASONING_TOKENS, REPLY, SERVER_ERROR, SLOW_CHUNKS,
+    SLOW_STREAM, TOOL_CALL_TOKENS,
 };
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -1049,20 +1049,24 @@ fn slow_stream_paces_chunks_and_survives_early_drop() {
     assert!(s.chunks > 10, "arrives in pieces: {}", s.chunks);
 
     // Drop early on each protocol; the stub keeps serving.
-    for (url, body) in [
+    for (url, body, end) in [
         (
             format!("{b}/v1/messages"),
             json!({"model": SLOW_STREAM, "max_tokens": 10, "stream": true,
                    "messages": [{"role": "user", "content": "hi"}]}),
+            "message_stop",
         ),
         (
             format!("{b}/api/generate"),
             json!({"model": SLOW_STREAM, "prompt": "hi"}),
+            r#""done":true"#,
         ),
     ] {
         let s = post_stream_limited(&url, &body, 3);
         assert_eq!(s.chunks, 3);
-        assert!(s.elapsed < Duration::from_millis(800), "{:?}", s.elapsed);
+        // Each event is its own chunk, paced: the client had its 3 chunks, and left, before
+        // the stream's end was sent.
+        assert!(!s.text().contains(end), "{}", s.text());
     }
     let (status, _, _) = post(
         &format!("{b}/api/generate"),
@@ -1157,4 +1161,265 @@ fn dropping_the_stub_stops_it() {
         .build();
     let client = ok(client, "client");
     assert!(client.post(&url).json(&json!({})).send().is_err());
+}
+
+// ---------------------------------------------------------------------------------------
+// Demo answers (the examples' embedded server), API keys, serving on the caller's runtime
+
+fn incident_tools() -> Value {
+    let function = |name: &str, param: &str| {
+        json!({"type": "function", "function": {
+            "name": name,
+            "parameters": {"type": "object", "properties": {param: {"type": "string"}}}
+        }})
+    };
+    json!([
+        function("grep_logs", "pattern"),
+        function("disk_usage", "host")
+    ])
+}
+
+#[test]
+fn demo_answers_call_every_tool_with_arguments_from_the_prompt() {
+    let stub = LlmStub::builder().answers(Answers::Demo).start();
+    let url = format!("{}/v1/chat/completions", stub.base_url());
+    let mut messages = vec![
+        json!({"role": "system", "content": "You are an SRE."}),
+        json!({"role": "user", "content": "Host web-3 fails: search for pattern OOMKilled on host web-3."}),
+    ];
+    let (status, _, v) = post(
+        &url,
+        &json!({"model": "gpt-4o-mini", "messages": messages, "tools": incident_tools()}),
+    );
+    assert_eq!(status, 200);
+    let message = &v["choices"][0]["message"];
+    assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
+    let calls = some(message["tool_calls"].as_array(), "tool_calls").clone();
+    let called: Vec<(&str, Value)> = calls
+        .iter()
+        .map(|c| {
+            let args = some(c["function"]["arguments"].as_str(), "arguments");
+            (
+                some(c["function"]["name"].as_str(), "name"),
+                ok(serde_json::from_str(args), "arguments JSON"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        called,
+        [
+            ("grep_logs", json!({"pattern": "OOMKilled"})),
+            ("disk_usage", json!({"host": "web-3"}))
+        ]
+    );
+    assert_ne!(calls[0]["id"], calls[1]["id"], "one id per call");
+    // Input: each message's words plus 4 (4 + 4, 10 + 4); no cached or reasoning tokens.
+    assert_eq!(v["usage"]["prompt_tokens"], 22);
+    assert_eq!(v["usage"]["prompt_tokens_details"]["cached_tokens"], 0);
+    assert_eq!(
+        v["usage"]["completion_tokens_details"]["reasoning_tokens"],
+        0
+    );
+
+    messages.push(message.clone());
+    for (call, result) in calls
+        .iter()
+        .zip(["[\"09:12 OOMKilled\"]", "{\"used_percent\": 100}"])
+    {
+        messages.push(json!({"role": "tool", "tool_call_id": call["id"], "content": result}));
+    }
+    let (_, _, v) = post(
+        &url,
+        &json!({"model": "gpt-4o-mini", "messages": messages, "tools": incident_tools()}),
+    );
+    assert_eq!(
+        v["choices"][0]["message"]["content"],
+        "From the tool results:\n- grep_logs: [\"09:12 OOMKilled\"]\n- disk_usage: {\"used_percent\": 100}"
+    );
+
+    // One call when parallel calls are off; none when tools are off.
+    let ask = |extra: Value| {
+        let mut body = json!({"model": "gpt-4o-mini", "tools": incident_tools(),
+                              "messages": [{"role": "user", "content": "check host web-1"}]});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        post(&url, &body).2
+    };
+    let v = ask(json!({"parallel_tool_calls": false}));
+    assert_eq!(
+        some(v["choices"][0]["message"]["tool_calls"].as_array(), "calls").len(),
+        1
+    );
+    let v = ask(json!({"tool_choice": "none"}));
+    assert_eq!(
+        v["choices"][0]["message"]["content"],
+        "Spans drift like leaves,\nweb-1 hums in the collector,\nroot span finally ends."
+    );
+}
+
+#[test]
+fn demo_stream_is_the_haiku_about_the_prompt() {
+    let stub = LlmStub::builder().answers(Answers::Demo).start();
+    let s = post_stream(
+        &format!("{}/v1/chat/completions", stub.base_url()),
+        &json!({"model": "gpt-4o-mini", "stream": true, "stream_options": {"include_usage": true},
+                "messages": [{"role": "user", "content": "Write a haiku about streaming"}]}),
+    );
+    assert!(s.error.is_none(), "{:?}", s.error);
+    let events = sse(&s.text());
+    assert_eq!(some(events.last(), "last").data, "[DONE]");
+    let chunks: Vec<Value> = events[..events.len() - 1].iter().map(Sse::json).collect();
+    let text: String = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+        .collect();
+    assert_eq!(
+        text,
+        "Spans drift like leaves,\nstreaming hums in the collector,\nroot span finally ends."
+    );
+    let usage = &some(chunks.last(), "usage chunk")["usage"];
+    assert_eq!(usage["prompt_tokens"], 5 + 4);
+    assert_eq!(usage["completion_tokens"], 13);
+}
+
+#[test]
+fn demo_answers_on_anthropic_and_responses() {
+    let stub = LlmStub::builder().answers(Answers::Demo).start();
+    let b = stub.base_url();
+    let (_, _, v) = post(
+        &format!("{b}/v1/messages"),
+        &json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "a poem about tracing"}]}
+        ]}),
+    );
+    assert_eq!(
+        v["content"][0]["text"],
+        "Spans drift like leaves,\ntracing hums in the collector,\nroot span finally ends."
+    );
+    let tool = json!([{"name": "disk_usage", "input_schema": {"type": "object", "properties": {"host": {"type": "string"}}}}]);
+    let (_, _, v) = post(
+        &format!("{b}/v1/messages"),
+        &json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "tools": tool,
+                "messages": [{"role": "user", "content": "disk of host web-2?"}]}),
+    );
+    assert_eq!(v["stop_reason"], "tool_use");
+    assert_eq!(v["content"][1]["input"], json!({"host": "web-2"}));
+    let (_, _, v) = post(
+        &format!("{b}/v1/messages"),
+        &json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "tools": tool, "messages": [
+            {"role": "user", "content": "disk of host web-2?"},
+            {"role": "assistant", "content": v["content"]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": v["content"][1]["id"], "content": "41%"}
+            ]}
+        ]}),
+    );
+    assert_eq!(
+        v["content"][0]["text"],
+        "From the tool results:\n- disk_usage: 41%"
+    );
+
+    let (_, _, v) = post(
+        &format!("{b}/v1/responses"),
+        &json!({"model": "gpt-4o-mini", "input": "a haiku about metrics"}),
+    );
+    assert_eq!(
+        v["output"][0]["content"][0]["text"],
+        "Spans drift like leaves,\nmetrics hums in the collector,\nroot span finally ends."
+    );
+}
+
+#[test]
+fn an_api_key_is_required_when_asked() {
+    let stub = LlmStub::builder().require_api_key(true).start();
+    let b = stub.base_url();
+    let client = reqwest::blocking::Client::new();
+    let chat = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]});
+    let send = |url: String, header: Option<(&str, &str)>, body: &Value| {
+        let mut req = client.post(url).json(body);
+        if let Some((k, v)) = header {
+            req = req.header(k, v);
+        }
+        let resp = ok(req.send(), "send");
+        let status = resp.status().as_u16();
+        (status, ok(resp.json::<Value>(), "JSON body"))
+    };
+    let (status, v) = send(format!("{b}/v1/chat/completions"), None, &chat);
+    assert_eq!(status, 401);
+    assert_eq!(v["error"]["code"], "invalid_api_key");
+    let (status, _) = send(
+        format!("{b}/v1/chat/completions"),
+        Some(("authorization", "Bearer ")),
+        &chat,
+    );
+    assert_eq!(status, 401, "an empty key is no key");
+    let (status, v) = send(
+        format!("{b}/v1/chat/completions"),
+        Some(("authorization", "Bearer sk-test")),
+        &chat,
+    );
+    assert_eq!(
+        (status, &v["choices"][0]["message"]["content"]),
+        (200, &json!(REPLY))
+    );
+
+    let messages = json!({"model": "claude-sonnet-4-5", "max_tokens": 10,
+                          "messages": [{"role": "user", "content": "hi"}]});
+    let (status, v) = send(format!("{b}/v1/messages"), None, &messages);
+    assert_eq!(status, 401);
+    assert_eq!(v["error"]["type"], "authentication_error");
+    let (status, _) = send(
+        format!("{b}/v1/messages"),
+        Some(("x-api-key", "sk-ant-test")),
+        &messages,
+    );
+    assert_eq!(status, 200);
+
+    // Ollama never asks.
+    let (status, _) = send(
+        format!("{b}/api/chat"),
+        None,
+        &json!({"model": "llama3.2", "stream": false, "messages": [{"role": "user", "content": "hi"}]}),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        stub.requests().len(),
+        6,
+        "refused requests are recorded too"
+    );
+}
+
+#[test]
+fn serve_runs_on_the_callers_runtime_and_stops_when_dropped() {
+    runtime().block_on(async {
+        let stub = ok(LlmStub::builder().serve().await, "serve");
+        let url = format!("{}/api/embed", stub.base_url());
+        let resp = ok(
+            reqwest::Client::new()
+                .post(&url)
+                .json(&json!({"model": "m", "input": "x"}))
+                .send()
+                .await,
+            "send",
+        );
+        assert_eq!(resp.status().as_u16(), 200);
+        assert_eq!(stub.requests().len(), 1);
+        drop(stub);
+        // The server task ends on the runtime; a new connection is refused then.
+        let mut refused = false;
+        for _ in 0..1500 {
+            let sent = reqwest::Client::new()
+                .post(&url)
+                .json(&json!({}))
+                .send()
+                .await;
+            if sent.is_err() {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(refused, "still serving {url} after the stub was dropped");
+    });
 }

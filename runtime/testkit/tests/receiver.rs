@@ -22,7 +22,7 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-const WAIT: Duration = Duration::from_secs(10);
+const WAIT: Duration = llmetry_testkit::HANG_GUARD;
 
 fn org_header() -> HashMap<String, String> {
     HashMap::from([("X-Scope-OrgID".to_owned(), "rca".to_owned())])
@@ -576,7 +576,8 @@ fn refusing_endpoint_refuses_and_drop_stops_the_receiver() {
     let rx = OtlpReceiver::start();
     let http = rx.http_endpoint();
     let grpc = rx.grpc_endpoint();
-    assert!(TcpStream::connect(http.trim_start_matches("http://")).is_ok());
+    TcpStream::connect(http.trim_start_matches("http://"))
+        .expect("the receiver accepts connections");
     drop(rx);
     for ep in [http, grpc] {
         let err = TcpStream::connect(ep.trim_start_matches("http://"));

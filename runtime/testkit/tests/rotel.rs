@@ -24,7 +24,7 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-const WAIT: Duration = Duration::from_secs(15);
+const WAIT: Duration = llmetry_testkit::HANG_GUARD;
 const SERVICE: &str = "rotel-e2e";
 
 /// Starts rotel forwarding to `rx` with `protocol`; `None` only when it is not installed
