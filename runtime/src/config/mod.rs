@@ -11,11 +11,15 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+pub(crate) mod delivery;
 pub(crate) mod endpoint;
 pub(crate) mod env;
 pub(crate) mod headers;
 
-use crate::error::{EndpointError, EndpointProblem, InitError, PROTOCOLS, ParseProtocolError};
+use crate::error::{
+    EndpointError, EndpointProblem, InitError, PROTOCOLS, ParseProtocolError, shorten,
+};
+use delivery::{QueueConfig, TemporalityPreference};
 use crate::instrument::Instrument;
 use endpoint::{Destination, Signal};
 use env::EnvSource;
@@ -134,6 +138,7 @@ pub(crate) struct Settings {
     pub(crate) block_instruments: Vec<Instrument>,
     pub(crate) use_attributes: Option<bool>,
     pub(crate) global_subscriber: Option<bool>,
+    pub(crate) shutdown_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for Settings {
@@ -158,6 +163,7 @@ impl fmt::Debug for Settings {
             .field("protocol", &self.protocol)
             .field("timeout", &self.timeout)
             .field("compression", &self.compression)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -270,8 +276,19 @@ pub(crate) struct ResolvedConfig<S, M, L> {
     pub(crate) sampler: Option<opentelemetry_sdk::trace::Sampler>,
     pub(crate) propagators: Vec<PropagatorKind>,
     pub(crate) instruments: Vec<Instrument>,
+    /// How spans are queued and delivered (`OTEL_BSP_*`).
+    pub(crate) traces_queue: QueueConfig,
+    /// How log records are queued and delivered (`OTEL_BLRP_*`).
+    pub(crate) logs_queue: QueueConfig,
+    /// The shutdown deadline set by the builder or `LLMETRY_SHUTDOWN_TIMEOUT`; `None`:
+    /// derived from the export timeouts at install.
+    pub(crate) shutdown_timeout: Option<Duration>,
+    /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`.
+    pub(crate) temporality: TemporalityPreference,
     /// Accepted-but-suspicious input, printed once at install.
     pub(crate) warnings: Vec<String>,
+    /// Where a builder value overrode an environment value, printed with the install line.
+    pub(crate) notes: Vec<String>,
 }
 
 /// A propagator named in `OTEL_PROPAGATORS`.
@@ -280,6 +297,10 @@ pub(crate) enum PropagatorKind {
     TraceContext,
     Baggage,
 }
+
+/// How to send OTLP to a collector, for the install line of a signal that has none.
+pub(crate) const NO_COLLECTOR_FIX: &str =
+    "set TRACELOOP_BASE_URL or OTEL_EXPORTER_OTLP_ENDPOINT to send OTLP to a collector";
 
 /// The precedence rule, written once: `first` (the builder's value, or a more specific
 /// source) wins; otherwise `then` is read, and only then, so a bad environment value that
@@ -295,10 +316,10 @@ fn pick<T>(
     }
 }
 
-fn invalid(key: &str, value: &str, expected: &'static str) -> InitError {
+pub(crate) fn invalid(key: &str, value: &str, expected: &'static str) -> InitError {
     InitError::InvalidValue {
         key: key.to_owned(),
-        value: value.to_owned(),
+        value: shorten(value),
         expected,
     }
 }
@@ -386,6 +407,13 @@ fn validate_header_pairs(key: &str, pairs: &[(String, String)]) -> Result<(), In
                 key: key.to_owned(),
                 value: format!("{name}=***"),
                 expected: "a header value without control characters",
+            });
+        }
+        if !headers::is_visible_ascii(value) {
+            return Err(InitError::InvalidValue {
+                key: key.to_owned(),
+                value: format!("{name}=***"),
+                expected: headers::VISIBLE_ASCII,
             });
         }
     }
@@ -507,6 +535,45 @@ pub(crate) fn resolve<S, M, L>(
         None
     };
 
+    // Queues: a batch may take the signal's OTLP export timeout by default.
+    let otlp_timeout = |route: Option<&OtlpRoute>| route.map_or(DEFAULT_EXPORT_TIMEOUT, |r| r.timeout);
+    let (traces_timeout, logs_timeout) = match &routes {
+        Some(r) => (
+            otlp_timeout(match &r.traces {
+                TracesRoute::Otlp(o) => Some(o),
+                _ => None,
+            }),
+            otlp_timeout(match &r.logs {
+                Route::Otlp(o) => Some(o),
+                _ => None,
+            }),
+        ),
+        None => (DEFAULT_EXPORT_TIMEOUT, DEFAULT_EXPORT_TIMEOUT),
+    };
+    let traces_queue = delivery::queue_config(
+        env,
+        "OTEL_BSP",
+        delivery::DEFAULT_SPAN_SCHEDULE_DELAY,
+        traces_timeout,
+        disable_batch,
+        &mut warnings,
+    )?;
+    let logs_queue = delivery::queue_config(
+        env,
+        "OTEL_BLRP",
+        delivery::DEFAULT_LOG_SCHEDULE_DELAY,
+        logs_timeout,
+        disable_batch,
+        &mut warnings,
+    )?;
+    let shutdown_timeout = pick(
+        s.shutdown_timeout.map(Some),
+        || Ok(delivery::millis(env, "LLMETRY_SHUTDOWN_TIMEOUT", true)?.map(Some)),
+        None,
+    )?;
+    let temporality = delivery::temporality(env)?;
+    let notes = overrides(s, env);
+
     Ok(ResolvedConfig {
         app_name,
         disable_batch,
@@ -520,8 +587,164 @@ pub(crate) fn resolve<S, M, L>(
         sampler,
         propagators,
         instruments,
+        traces_queue,
+        logs_queue,
+        shutdown_timeout,
+        temporality,
         warnings,
+        notes,
     })
+}
+
+/// One note per setting where a value given to the builder overrode one set in the
+/// environment (which is then not used): a user who set `TRACELOOP_HEADERS` beside
+/// `.headers(..)` in code should know which one is sent.
+fn overrides(s: &Settings, env: &EnvSource) -> Vec<String> {
+    let mut notes = Vec::new();
+    let mut note = |method: &str, given: bool, keys: &[&str]| {
+        if !given {
+            return;
+        }
+        let set: Vec<&str> = keys.iter().copied().filter(|k| env.get(k).is_some()).collect();
+        if !set.is_empty() {
+            notes.push(format!(
+                "{method} in code overrides {} from the environment (not used)",
+                set.join(", ")
+            ));
+        }
+    };
+    note("app_name(..)", s.app_name.is_some(), &["OTEL_SERVICE_NAME"]);
+    note(
+        "api_endpoint(..)",
+        s.api_endpoint.is_some(),
+        &[
+            "TRACELOOP_BASE_URL",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        ],
+    );
+    note("api_key(..)", s.api_key.is_some(), &["TRACELOOP_API_KEY"]);
+    note(
+        "headers(..)",
+        s.headers.is_some(),
+        &[
+            "TRACELOOP_HEADERS",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+        ],
+    );
+    note(
+        "enabled(..)",
+        s.enabled.is_some(),
+        &["TRACELOOP_TRACING_ENABLED", "OTEL_SDK_DISABLED"],
+    );
+    note(
+        "disable_batch(..)",
+        s.disable_batch.is_some(),
+        &["TRACELOOP_DISABLE_BATCH"],
+    );
+    note(
+        "trace_content(..)",
+        s.trace_content.is_some(),
+        &["TRACELOOP_TRACE_CONTENT"],
+    );
+    note(
+        "metrics_enabled(..)",
+        s.metrics_enabled.is_some(),
+        &["TRACELOOP_METRICS_ENABLED"],
+    );
+    note(
+        "metrics_endpoint(..)",
+        s.metrics_endpoint.is_some(),
+        &[
+            "TRACELOOP_METRICS_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        ],
+    );
+    note(
+        "metrics_headers(..)",
+        s.metrics_headers.is_some(),
+        &["TRACELOOP_METRICS_HEADERS", "OTEL_EXPORTER_OTLP_METRICS_HEADERS"],
+    );
+    note(
+        "logging_enabled(..)",
+        s.logging_enabled.is_some(),
+        &["TRACELOOP_LOGGING_ENABLED"],
+    );
+    note(
+        "logging_endpoint(..)",
+        s.logging_endpoint.is_some(),
+        &["TRACELOOP_LOGGING_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"],
+    );
+    note(
+        "logging_headers(..)",
+        s.logging_headers.is_some(),
+        &["TRACELOOP_LOGGING_HEADERS", "OTEL_EXPORTER_OTLP_LOGS_HEADERS"],
+    );
+    note(
+        "protocol(..)",
+        s.protocol.is_some(),
+        &[
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+        ],
+    );
+    note(
+        "timeout(..)",
+        s.timeout.is_some(),
+        &[
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
+        ],
+    );
+    note(
+        "compression(..)",
+        s.compression.is_some(),
+        &[
+            "OTEL_EXPORTER_OTLP_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
+        ],
+    );
+    note(
+        "instruments(..)",
+        s.instruments.is_some(),
+        &["TRACELOOP_INSTRUMENTS"],
+    );
+    note(
+        "use_attributes(..)",
+        s.use_attributes.is_some(),
+        &["TRACELOOP_USE_ATTRIBUTES"],
+    );
+    note(
+        "shutdown_timeout(..)",
+        s.shutdown_timeout.is_some(),
+        &["LLMETRY_SHUTDOWN_TIMEOUT"],
+    );
+    if let Some(raw) = env.get("OTEL_RESOURCE_ATTRIBUTES") {
+        let env_keys: Vec<String> = parse_kv_list("OTEL_RESOURCE_ATTRIBUTES", &raw)
+            .map(|kv| kv.into_iter().map(|(k, _)| k).collect())
+            .unwrap_or_default();
+        let mut overridden: Vec<&str> = s
+            .resource_attributes
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| env_keys.iter().any(|e| e == k))
+            .collect();
+        overridden.dedup();
+        if !overridden.is_empty() {
+            notes.push(format!(
+                "resource_attributes(..) in code overrides {} of OTEL_RESOURCE_ATTRIBUTES (not used)",
+                overridden.join(", ")
+            ));
+        }
+    }
+    notes
 }
 
 /// Where each signal goes: a signal that is off stays off; an exporter given to the
@@ -555,7 +778,7 @@ fn routes<S, M, L>(
     let metrics = signal_route(
         Signal::Metrics,
         metrics_on.then_some(metrics_exporter),
-        "metrics_enabled(false) / TRACELOOP_METRICS_ENABLED=false",
+        "switched off by metrics_enabled(false) or TRACELOOP_METRICS_ENABLED=false",
         traces_custom,
         otlp,
     )?;
@@ -567,7 +790,7 @@ fn routes<S, M, L>(
     let logs = signal_route(
         Signal::Logs,
         logs_on.then_some(logging_exporter),
-        "off by default: logging_enabled(true) or TRACELOOP_LOGGING_ENABLED=true turns it on",
+        "off by default; logging_enabled(true) or TRACELOOP_LOGGING_ENABLED=true turns logs on",
         traces_custom,
         otlp,
     )?;
@@ -600,10 +823,7 @@ fn signal_route<E>(
             "traces go to a custom exporter and no {} exporter or endpoint is set",
             signal.as_str()
         )),
-        None => Route::Off(
-            "no collector configured (set TRACELOOP_BASE_URL or OTEL_EXPORTER_OTLP_ENDPOINT)"
-                .to_owned(),
-        ),
+        None => Route::Off(format!("no collector configured; {NO_COLLECTOR_FIX}")),
     })
 }
 
@@ -762,15 +982,15 @@ fn otlp_route(
         }
     }
 
-    // Timeout and compression.
+    // Timeout (0 would fail every export) and compression.
+    if s.timeout == Some(Duration::ZERO) {
+        return Err(invalid("timeout", "0s", "a timeout greater than 0"));
+    }
     let timeout = pick(
         s.timeout,
-        || {
-            env_millis(
-                env,
-                &otlp_keys(signal, "TIMEOUT"),
-                "a timeout in milliseconds",
-            )
+        || match first_env(env, &otlp_keys(signal, "TIMEOUT")) {
+            Some((k, _)) => delivery::millis(env, &k, false),
+            None => Ok(None),
         },
         DEFAULT_EXPORT_TIMEOUT,
     )?;
@@ -797,7 +1017,10 @@ fn otlp_route(
     }))
 }
 
-/// `k=v,k2=v2` (percent-decoded), as `OTEL_RESOURCE_ATTRIBUTES` is written.
+/// `k=v,k2=v2` (percent-decoded), as `OTEL_RESOURCE_ATTRIBUTES` is written. An empty key,
+/// or a `%` not followed by two hex digits, or escapes that do not decode to UTF-8, are
+/// errors naming the item (the OTel specification says to discard such a value; an error
+/// says why).
 fn parse_kv_list(key: &str, raw: &str) -> Result<Vec<(String, String)>, InitError> {
     let mut out = Vec::new();
     for item in raw.split(',') {
@@ -806,20 +1029,37 @@ fn parse_kv_list(key: &str, raw: &str) -> Result<Vec<(String, String)>, InitErro
             continue;
         }
         let Some((k, v)) = item.split_once('=') else {
-            return Err(InitError::InvalidValue {
-                key: key.to_owned(),
-                value: item.to_owned(),
-                expected: "key=value pairs separated by commas",
-            });
+            return Err(invalid(key, item, "key=value pairs separated by commas"));
         };
-        let dec = |s: &str| {
-            percent_encoding::percent_decode_str(s.trim())
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        out.push((dec(k), dec(v)));
+        let k = strict_decode(k.trim())
+            .ok_or_else(|| invalid(key, item, "percent-encoding as %XX with two hex digits, decoding to UTF-8"))?;
+        if k.is_empty() {
+            return Err(invalid(key, item, "a non-empty key before `=`"));
+        }
+        let v = strict_decode(v.trim())
+            .ok_or_else(|| invalid(key, item, "percent-encoding as %XX with two hex digits, decoding to UTF-8"))?;
+        out.push((k, v));
     }
     Ok(out)
+}
+
+/// Percent-decodes `s`; `None` when a `%` is not followed by two hex digits or the result
+/// is not UTF-8.
+fn strict_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while let Some(p) = bytes[i..].iter().position(|&b| b == b'%') {
+        let at = i + p;
+        let hex = bytes.get(at + 1..at + 3)?;
+        if !hex.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        i = at + 3;
+    }
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
 }
 
 fn parse_instruments(key: &str, raw: &str) -> Result<Vec<Instrument>, InitError> {
