@@ -19,8 +19,8 @@ use std::time::Duration;
 /// let cause = LossCause::Timeout { after: Duration::from_secs(10) };
 /// assert_eq!(
 ///     cause.to_string(),
-///     "no answer within 10s (a silent or overloaded collector; the export timeout is \
-///      OTEL_EXPORTER_OTLP_TIMEOUT or .timeout(..))"
+///     "no answer within 10s: a silent or overloaded collector; the export timeout is \
+///      OTEL_EXPORTER_OTLP_TIMEOUT or .timeout(..)"
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,20 +100,20 @@ impl fmt::Display for LossCause {
         match self {
             LossCause::QueueFull { capacity, knob } => write!(
                 f,
-                "the queue was full ({capacity} items: raise {knob}, or reach a faster collector)"
+                "the queue was full at {capacity} items; raise {knob} or reach a faster collector"
             ),
             LossCause::ConnectionRefused => {
-                f.write_str("connection refused (is the collector running, and on this port?)")
+                f.write_str("connection refused: is the collector running, and on this port?")
             }
             LossCause::Dns { detail } => write!(f, "the host name does not resolve: {detail}"),
             LossCause::Tls { detail, hint } => {
                 write!(f, "TLS handshake failed: {detail}")?;
-                hint.map_or(Ok(()), |h| write!(f, " ({h})"))
+                hint.map_or(Ok(()), |h| write!(f, "; {h}"))
             }
             LossCause::Timeout { after } => write!(
                 f,
-                "no answer within {after:?} (a silent or overloaded collector; the export \
-                 timeout is OTEL_EXPORTER_OTLP_TIMEOUT or .timeout(..))"
+                "no answer within {after:?}: a silent or overloaded collector; the export \
+                 timeout is OTEL_EXPORTER_OTLP_TIMEOUT or .timeout(..)"
             ),
             LossCause::HttpStatus { status, body } => {
                 write!(f, "HTTP {status}")?;
@@ -124,7 +124,7 @@ impl fmt::Display for LossCause {
                     write!(f, " {reason}")?;
                 }
                 if body.is_empty() {
-                    f.write_str(" (empty body)")
+                    f.write_str(", empty body")
                 } else {
                     write!(f, ": {body}")
                 }
@@ -147,13 +147,13 @@ impl fmt::Display for LossCause {
             }
             LossCause::Transport { detail, hint } => {
                 f.write_str(detail)?;
-                hint.map_or(Ok(()), |h| write!(f, " ({h})"))
+                hint.map_or(Ok(()), |h| write!(f, "; {h}"))
             }
             LossCause::Exporter { detail } => write!(f, "the exporter failed: {detail}"),
             LossCause::Deadline { timeout } => write!(
                 f,
-                "still pending at the shutdown deadline ({timeout:?}: raise \
-                 LLMETRY_SHUTDOWN_TIMEOUT or .shutdown_timeout(..))"
+                "still pending at the shutdown deadline of {timeout:?}; raise \
+                 LLMETRY_SHUTDOWN_TIMEOUT or .shutdown_timeout(..)"
             ),
         }
     }
@@ -293,7 +293,7 @@ impl fmt::Display for SignalReport {
             match self.deadline {
                 Some(timeout) => write!(
                     f,
-                    ", {} lost at the deadline ({})",
+                    ", {} lost ({})",
                     self.pending,
                     LossCause::Deadline { timeout }
                 )?,
@@ -428,9 +428,9 @@ mod tests {
         t.deadline = Some(Duration::from_secs(11));
         assert_eq!(t.lost(), 9);
         let line = t.to_string();
-        assert!(line.starts_with("10 spans sent, 2 dropped (the queue was full (2048 items: raise OTEL_BSP_MAX_QUEUE_SIZE"), "{line}");
+        assert!(line.starts_with("10 spans sent, 2 dropped (the queue was full at 2048 items; raise OTEL_BSP_MAX_QUEUE_SIZE"), "{line}");
         assert!(line.contains(r#"3 failed (HTTP 422 Unprocessable Entity: {"detail":"missing header"})"#), "{line}");
-        assert!(line.contains("4 lost at the deadline (still pending at the shutdown deadline (11s: raise LLMETRY_SHUTDOWN_TIMEOUT"), "{line}");
+        assert!(line.contains("4 lost (still pending at the shutdown deadline of 11s; raise LLMETRY_SHUTDOWN_TIMEOUT"), "{line}");
         assert_eq!(t.causes().len(), 3);
 
         let report = DeliveryReport {

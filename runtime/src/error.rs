@@ -365,7 +365,7 @@ impl ParseProtocolError {
 /// }
 /// # Ok(()) }
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum ShutdownError {
     /// `flush()` only: some signals were still being delivered when its deadline came.
@@ -394,6 +394,33 @@ pub enum ShutdownError {
         /// What became of every signal's telemetry.
         report: Box<DeliveryReport>,
     },
+}
+
+impl std::fmt::Debug for ShutdownError {
+    /// Readable as is: `fn main() -> Result<(), Box<dyn Error>>` prints an error it
+    /// returns with `Debug` (`Error: Export { operation: "shutdown", message: "traces to
+    /// …: 0 spans sent, 3 failed (HTTP 422 …)" }`). The report's numbers are in the message.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShutdownError::Timeout {
+                operation,
+                timeout,
+                pending,
+            } => f
+                .debug_struct("Timeout")
+                .field("operation", operation)
+                .field("timeout", timeout)
+                .field("pending", pending)
+                .finish(),
+            ShutdownError::Export {
+                operation, message, ..
+            } => f
+                .debug_struct("Export")
+                .field("operation", operation)
+                .field("message", message)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 impl ShutdownError {

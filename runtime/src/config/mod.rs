@@ -601,11 +601,21 @@ pub(crate) fn resolve<S, M, L>(
 /// `.headers(..)` in code should know which one is sent.
 fn overrides(s: &Settings, env: &EnvSource) -> Vec<String> {
     let mut notes = Vec::new();
-    let mut note = |method: &str, given: bool, keys: &[&str]| {
-        if !given {
+    // `given`: the builder's value as the environment would spell it (`None`: not given,
+    // `Some(None)`: given, not comparable); a variable holding the same value is no
+    // override (an app passing an environment variable through, for example).
+    let mut note = |method: &str, given: Option<Option<String>>, keys: &[&str]| {
+        let Some(value) = given else {
             return;
-        }
-        let set: Vec<&str> = keys.iter().copied().filter(|k| env.get(k).is_some()).collect();
+        };
+        let set: Vec<&str> = keys
+            .iter()
+            .copied()
+            .filter(|k| {
+                env.get(k)
+                    .is_some_and(|v| value.as_deref() != Some(v.trim()))
+            })
+            .collect();
         if !set.is_empty() {
             notes.push(format!(
                 "{method} in code overrides {} from the environment (not used)",
@@ -613,20 +623,23 @@ fn overrides(s: &Settings, env: &EnvSource) -> Vec<String> {
             ));
         }
     };
-    note("app_name(..)", s.app_name.is_some(), &["OTEL_SERVICE_NAME"]);
+    let text = |v: &Option<String>| v.as_ref().map(|v| Some(v.trim().to_owned()));
+    let flag = |v: Option<bool>| v.map(|b| Some(b.to_string()));
+    let given = |set: bool| set.then_some(None);
+    note("app_name(..)", text(&s.app_name), &["OTEL_SERVICE_NAME"]);
     note(
         "api_endpoint(..)",
-        s.api_endpoint.is_some(),
+        text(&s.api_endpoint),
         &[
             "TRACELOOP_BASE_URL",
             "OTEL_EXPORTER_OTLP_ENDPOINT",
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
         ],
     );
-    note("api_key(..)", s.api_key.is_some(), &["TRACELOOP_API_KEY"]);
+    note("api_key(..)", text(&s.api_key), &["TRACELOOP_API_KEY"]);
     note(
         "headers(..)",
-        s.headers.is_some(),
+        given(s.headers.is_some()),
         &[
             "TRACELOOP_HEADERS",
             "OTEL_EXPORTER_OTLP_HEADERS",
@@ -635,27 +648,27 @@ fn overrides(s: &Settings, env: &EnvSource) -> Vec<String> {
     );
     note(
         "enabled(..)",
-        s.enabled.is_some(),
+        given(s.enabled.is_some()),
         &["TRACELOOP_TRACING_ENABLED", "OTEL_SDK_DISABLED"],
     );
     note(
         "disable_batch(..)",
-        s.disable_batch.is_some(),
+        flag(s.disable_batch),
         &["TRACELOOP_DISABLE_BATCH"],
     );
     note(
         "trace_content(..)",
-        s.trace_content.is_some(),
+        flag(s.trace_content),
         &["TRACELOOP_TRACE_CONTENT"],
     );
     note(
         "metrics_enabled(..)",
-        s.metrics_enabled.is_some(),
+        flag(s.metrics_enabled),
         &["TRACELOOP_METRICS_ENABLED"],
     );
     note(
         "metrics_endpoint(..)",
-        s.metrics_endpoint.is_some(),
+        text(&s.metrics_endpoint),
         &[
             "TRACELOOP_METRICS_ENDPOINT",
             "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
@@ -663,27 +676,27 @@ fn overrides(s: &Settings, env: &EnvSource) -> Vec<String> {
     );
     note(
         "metrics_headers(..)",
-        s.metrics_headers.is_some(),
+        given(s.metrics_headers.is_some()),
         &["TRACELOOP_METRICS_HEADERS", "OTEL_EXPORTER_OTLP_METRICS_HEADERS"],
     );
     note(
         "logging_enabled(..)",
-        s.logging_enabled.is_some(),
+        flag(s.logging_enabled),
         &["TRACELOOP_LOGGING_ENABLED"],
     );
     note(
         "logging_endpoint(..)",
-        s.logging_endpoint.is_some(),
+        text(&s.logging_endpoint),
         &["TRACELOOP_LOGGING_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"],
     );
     note(
         "logging_headers(..)",
-        s.logging_headers.is_some(),
+        given(s.logging_headers.is_some()),
         &["TRACELOOP_LOGGING_HEADERS", "OTEL_EXPORTER_OTLP_LOGS_HEADERS"],
     );
     note(
         "protocol(..)",
-        s.protocol.is_some(),
+        s.protocol.map(|p| Some(p.to_string())),
         &[
             "OTEL_EXPORTER_OTLP_PROTOCOL",
             "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
@@ -693,7 +706,7 @@ fn overrides(s: &Settings, env: &EnvSource) -> Vec<String> {
     );
     note(
         "timeout(..)",
-        s.timeout.is_some(),
+        s.timeout.map(|t| Some(t.as_millis().to_string())),
         &[
             "OTEL_EXPORTER_OTLP_TIMEOUT",
             "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
@@ -703,7 +716,7 @@ fn overrides(s: &Settings, env: &EnvSource) -> Vec<String> {
     );
     note(
         "compression(..)",
-        s.compression.is_some(),
+        s.compression.map(|c| Some(if c.is_some() { "gzip" } else { "none" }.to_owned())),
         &[
             "OTEL_EXPORTER_OTLP_COMPRESSION",
             "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
@@ -713,17 +726,17 @@ fn overrides(s: &Settings, env: &EnvSource) -> Vec<String> {
     );
     note(
         "instruments(..)",
-        s.instruments.is_some(),
+        given(s.instruments.is_some()),
         &["TRACELOOP_INSTRUMENTS"],
     );
     note(
         "use_attributes(..)",
-        s.use_attributes.is_some(),
+        flag(s.use_attributes),
         &["TRACELOOP_USE_ATTRIBUTES"],
     );
     note(
         "shutdown_timeout(..)",
-        s.shutdown_timeout.is_some(),
+        s.shutdown_timeout.map(|t| Some(t.as_millis().to_string())),
         &["LLMETRY_SHUTDOWN_TIMEOUT"],
     );
     if let Some(raw) = env.get("OTEL_RESOURCE_ATTRIBUTES") {

@@ -14,13 +14,13 @@ pub(crate) const BODY_SNIPPET: usize = 300;
 
 /// Hint: a TLS client reached a plaintext port.
 pub(crate) const HINT_PLAINTEXT: &str = "the server answered in plaintext, not TLS: use http:// \
-     (or grpc:// for gRPC) for this port, or the collector's TLS port";
+     or grpc:// for this port, or the collector's TLS port";
 /// Hint: a plaintext client reached a TLS port.
 pub(crate) const HINT_TLS_PORT: &str =
-    "the server speaks TLS: use https:// (or grpcs:// for gRPC) for this port";
+    "the server speaks TLS: use https:// or grpcs:// for this port";
 /// Hint: an OTLP/HTTP client reached a gRPC port.
-pub(crate) const HINT_GRPC_PORT: &str = "this port speaks gRPC (HTTP/2), not OTLP/HTTP: use \
-     grpc://host:port (or protocol grpc), or the collector's OTLP/HTTP port, usually 4318";
+pub(crate) const HINT_GRPC_PORT: &str = "this port speaks gRPC over HTTP/2, not OTLP/HTTP: use \
+     grpc://host:port or protocol grpc, or the collector's OTLP/HTTP port, usually 4318";
 /// Hint: a gRPC client reached an HTTP/1.1 port.
 pub(crate) const HINT_HTTP1_PORT: &str = "this port speaks HTTP/1.1, not gRPC: use \
      http://host:port for OTLP/HTTP, or the collector's gRPC port, usually 4317";
@@ -85,26 +85,58 @@ pub(crate) fn snippet(bytes: &[u8], max: usize) -> String {
     out.trim_end().to_owned()
 }
 
-/// Every message of an error and its sources, joined with `: ` (duplicates skipped:
-/// wrappers often repeat their source).
+/// The next error in a chain: an `io::Error` wrapping another error yields that error
+/// (its own `source()` skips it).
+fn next_in_chain<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
+    if let Some(io) = err.downcast_ref::<std::io::Error>()
+        && let Some(inner) = io.get_ref()
+    {
+        return Some(inner);
+    }
+    err.source()
+}
+
+/// An error's own message (a gRPC status: its message, not its debug-like `Display`).
+fn message_of(err: &(dyn StdError + 'static)) -> String {
+    #[cfg(feature = "grpc")]
+    if let Some(status) = err.downcast_ref::<tonic::Status>() {
+        return status.message().to_owned();
+    }
+    err.to_string()
+}
+
+/// Every message of an error and its sources, joined with `: ` (for classification).
 pub(crate) fn chain_text(e: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur = Some(e);
     while let Some(err) = cur {
-        let s = err.to_string();
-        if !s.is_empty() && !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = err.source();
+        parts.push(message_of(err));
+        cur = next_in_chain(err);
     }
     parts.join(": ")
+}
+
+/// The deepest message of an error chain: the root cause, which says the most
+/// (`Connection refused (os error 111)`, `received corrupt message of type
+/// InvalidContentType`, `invalid HTTP version parsed`); wrappers only repeat the URL.
+pub(crate) fn root_text(e: &(dyn StdError + 'static)) -> String {
+    let mut cur = e;
+    let mut text = message_of(e);
+    while let Some(next) = next_in_chain(cur) {
+        let m = message_of(next);
+        if !m.is_empty() {
+            text = m;
+        }
+        cur = next;
+    }
+    text
 }
 
 /// The cause of a failure to connect or to read an answer, from the error's chain. `tls`
 /// says whether the client spoke TLS.
 pub(crate) fn from_error_chain(e: &(dyn StdError + 'static), tls: bool) -> Failure {
-    let text = chain_text(e);
-    let lower = text.to_ascii_lowercase();
+    let lower = chain_text(e).to_ascii_lowercase();
+    let text = root_text(e);
     let mut cur = Some(e);
     while let Some(err) = cur {
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
@@ -135,7 +167,7 @@ pub(crate) fn from_error_chain(e: &(dyn StdError + 'static), tls: bool) -> Failu
                 Retry::No,
             );
         }
-        cur = err.source();
+        cur = next_in_chain(err);
     }
     if lower.contains("dns error") || lower.contains("failed to lookup address") {
         return Failure {

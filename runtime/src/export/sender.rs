@@ -177,6 +177,11 @@ impl Sender {
                 Ok(Err(failure)) => failure,
                 Err(_) => Failure::timeout(timeout),
             };
+            let mut failure = failure;
+            if let LossCause::Timeout { after } = &mut failure.cause {
+                // The configured timeout, not what was left of it to the microsecond.
+                *after = self.attempt_timeout.min(self.budget);
+            }
             if let Some(why) = failure.not_accepted {
                 self.ledger.not_accepted(items, why);
                 return Ok(());
