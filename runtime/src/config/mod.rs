@@ -243,7 +243,7 @@ pub(crate) enum TracesRoute<S> {
 /// Where metrics or logs go, carrying the builder's exporter `E` when that is where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Route<E> {
-    /// Not exported, and why.
+    /// Not exported, and why: a phrase starting with "off" (it is the install line's).
     Off(String),
     /// To the exporter given to the builder.
     Exporter(E),
@@ -791,7 +791,7 @@ fn routes<S, M, L>(
     let metrics = signal_route(
         Signal::Metrics,
         metrics_on.then_some(metrics_exporter),
-        "switched off by metrics_enabled(false) or TRACELOOP_METRICS_ENABLED=false",
+        "off by metrics_enabled(false) or TRACELOOP_METRICS_ENABLED=false",
         traces_custom,
         otlp,
     )?;
@@ -833,10 +833,10 @@ fn signal_route<E>(
     Ok(match otlp(signal)? {
         Some(route) => Route::Otlp(route),
         None if traces_custom => Route::Off(format!(
-            "traces go to a custom exporter and no {} exporter or endpoint is set",
+            "off: traces go to a custom exporter and no {} exporter or endpoint is set",
             signal.as_str()
         )),
-        None => Route::Off(format!("no collector configured; {NO_COLLECTOR_FIX}")),
+        None => Route::Off(format!("off: no collector configured; {NO_COLLECTOR_FIX}")),
     })
 }
 

@@ -63,7 +63,7 @@ pub(super) fn provider(
         flush_timeout,
     };
     let (processor, line) = match route {
-        Route::Off(why) => return Ok((None, format!("off, {why}"), None)),
+        Route::Off(why) => return Ok((None, why, None)),
         Route::Exporter(LogPlug(start)) => {
             let line = "custom exporter".to_owned();
             let p = start(wrap(&line)).map_err(thread_failed(&line))?;

@@ -103,7 +103,7 @@ pub(super) fn provider(
         .with_resource(resource.clone())
         .with_view(genai_view);
     Ok(match route {
-        Route::Off(why) => (None, format!("off, {why}"), None),
+        Route::Off(why) => (None, why, None),
         Route::Exporter(MetricPlug(add)) => {
             let line = "custom exporter".to_owned();
             let ledger = metrics::ledger(line.clone());

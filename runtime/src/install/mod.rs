@@ -681,8 +681,8 @@ fn build(
         .shutdown_timeout
         .unwrap_or_else(|| default_shutdown_timeout(&cfg, &routes));
     let no_collector = matches!(routes.traces, TracesRoute::Console)
-        || matches!(&routes.metrics, Route::Off(why) if why.starts_with("no collector"))
-        || matches!(&routes.logs, Route::Off(why) if why.starts_with("no collector"));
+        || matches!(&routes.metrics, Route::Off(why) if why.contains("no collector"))
+        || matches!(&routes.logs, Route::Off(why) if why.contains("no collector"));
     let mut transports = Transports::default();
     let traces_options = TracesOptions {
         sampler: sampler.or_else(|| {
