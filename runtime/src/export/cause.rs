@@ -269,6 +269,58 @@ pub(crate) fn hint_from_probe(heard: &[u8], client_speaks_grpc: bool) -> (Option
     (hint, what)
 }
 
+/// What a probe of a signal's endpoint found, kept so that every later unreadable answer
+/// (a retry, the next batch) is explained the same way without probing again.
+#[derive(Debug, Default)]
+pub(crate) struct ProbeMemo {
+    found: std::sync::Mutex<Option<(Option<&'static str>, String, bool)>>,
+    started: std::sync::atomic::AtomicBool,
+}
+
+impl ProbeMemo {
+    /// Adds to `failure` (when it is an answer that could not be read) what the endpoint's
+    /// first bytes say: probes `host:port` with `hello` the first time, then reuses that.
+    /// An endpoint that answered something unreadable is not tried again.
+    pub(crate) async fn explain(
+        &self,
+        failure: &mut Failure,
+        host: &str,
+        port: u16,
+        hello: &[u8],
+        client_speaks_grpc: bool,
+    ) {
+        use std::sync::PoisonError;
+        use std::sync::atomic::Ordering;
+        if !matches!(failure.cause, LossCause::Transport { .. }) {
+            return;
+        }
+        let known = self
+            .found
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let found = match known {
+            Some(f) => f,
+            None if !self.started.swap(true, Ordering::Relaxed) => {
+                let heard = probe(host, port, hello).await;
+                let (hint, what) = hint_from_probe(&heard, client_speaks_grpc);
+                let f = (hint, what, !heard.is_empty());
+                *self.found.lock().unwrap_or_else(PoisonError::into_inner) = Some(f.clone());
+                f
+            }
+            None => return, // another export is probing
+        };
+        let (hint, what, heard) = found;
+        if let LossCause::Transport { detail, hint: h } = &mut failure.cause {
+            *detail = format!("{detail}; {what}");
+            *h = hint;
+        }
+        if heard {
+            failure.retry = Retry::No;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,6 @@
 //! environment), with what its status means ([`Failure`]: `UNIMPLEMENTED` means the
 //! endpoint does not take the signal; connection failures name their cause).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::{Buf as _, BufMut as _, Bytes};
@@ -43,7 +42,7 @@ pub(crate) struct GrpcWire {
     host: String,
     port: u16,
     described: String,
-    probed: AtomicBool,
+    probe: cause::ProbeMemo,
 }
 
 impl std::fmt::Debug for GrpcWire {
@@ -86,7 +85,7 @@ impl GrpcWire {
             host: url.host_str().unwrap_or_default().to_owned(),
             port: url.port_or_known_default().unwrap_or(4317),
             described: route.describe(),
-            probed: AtomicBool::new(false),
+            probe: cause::ProbeMemo::default(),
         })
     }
 
@@ -161,19 +160,10 @@ impl GrpcWire {
         if let LossCause::Timeout { after } = &mut failure.cause {
             *after = timeout;
         }
-        let unreadable = matches!(failure.cause, LossCause::Transport { .. })
-            && !self.tls
-            && !self.probed.swap(true, Ordering::Relaxed);
-        if unreadable {
-            let heard = cause::probe(&self.host, self.port, HTTP2_PREFACE).await;
-            let (hint, what) = cause::hint_from_probe(&heard, true);
-            if let LossCause::Transport { detail, hint: h } = &mut failure.cause {
-                *detail = format!("{detail}; {what}");
-                *h = hint;
-            }
-            if hint.is_some() {
-                failure.retry = Retry::No;
-            }
+        if !self.tls {
+            self.probe
+                .explain(&mut failure, &self.host, self.port, HTTP2_PREFACE, true)
+                .await;
         }
         failure
     }

@@ -5,7 +5,6 @@
 //! timeout, the status and the start of the body, or an answer that is not OTLP/HTTP (a
 //! gRPC port, garbage: [`probe`]d once to say which).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -33,8 +32,8 @@ pub(crate) struct HttpWire {
     signal: Signal,
     format: Format,
     tls: bool,
-    /// The answer-is-not-HTTP probe runs once.
-    probed: AtomicBool,
+    /// What a look at an unreadable answer's first bytes found (once per signal).
+    probe: cause::ProbeMemo,
 }
 
 impl std::fmt::Debug for HttpWire {
@@ -78,7 +77,7 @@ impl HttpWire {
             headers,
             signal: route.signal,
             format,
-            probed: AtomicBool::new(false),
+            probe: cause::ProbeMemo::default(),
         })
     }
 
@@ -164,25 +163,18 @@ impl HttpWire {
         if let LossCause::Timeout { after } = &mut failure.cause {
             *after = timeout;
         }
-        // An answer that is not HTTP/1.1: once per signal, look at its first bytes.
-        let unreadable = matches!(failure.cause, LossCause::Transport { .. })
-            && !self.tls
-            && !self.probed.swap(true, Ordering::Relaxed);
-        if unreadable && let Some(host) = self.url.host_str() {
+        // An answer that is not HTTP/1.1: look at its first bytes (once per signal).
+        if !self.tls
+            && let Some(host) = self.url.host_str()
+        {
             let port = self.url.port_or_known_default().unwrap_or(80);
             let hello = format!(
                 "POST {} HTTP/1.1\r\nhost: {host}\r\ncontent-length: 0\r\n\r\n",
                 self.url.path()
             );
-            let heard = cause::probe(host, port, hello.as_bytes()).await;
-            let (hint, what) = cause::hint_from_probe(&heard, false);
-            if let LossCause::Transport { detail, hint: h } = &mut failure.cause {
-                *detail = format!("{detail}; {what}");
-                *h = hint;
-            }
-            if hint.is_some() {
-                failure.retry = Retry::No;
-            }
+            self.probe
+                .explain(&mut failure, host, port, hello.as_bytes(), false)
+                .await;
         }
         failure
     }
