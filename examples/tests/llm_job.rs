@@ -596,18 +596,27 @@ fn assert_every_signal_lost_with(out: &Exited, words: &[&str]) {
             .warning(s)
             .unwrap_or_else(|| panic!("{}: no {s} warning:\n{}", out.label, out.stderr));
         for word in words {
-            assert!(w.contains(word), "{}: {s} warning lacks {word:?}: {w}", out.label);
+            assert!(
+                w.contains(word),
+                "{}: {s} warning lacks {word:?}: {w}",
+                out.label
+            );
         }
     }
     let summary = lost_line(out)
         .unwrap_or_else(|| panic!("{}: no shutdown summary:\n{}", out.label, out.stderr));
     for s in SIGNALS {
-        assert!(summary.contains(&format!("{s} to ")), "{}: {summary}", out.label);
+        assert!(
+            summary.contains(&format!("{s} to ")),
+            "{}: {summary}",
+            out.label
+        );
     }
     assert!(summary.contains(words[0]), "{}: {summary}", out.label);
     // The job's own line: shutdown() returned the error.
     assert!(
-        out.stderr.contains("llm_job: telemetry shutdown lost data: "),
+        out.stderr
+            .contains("llm_job: telemetry shutdown lost data: "),
         "{}:\n{}",
         out.label,
         out.stderr
@@ -619,7 +628,10 @@ fn fault_refused_per_protocol_names_the_cause_and_exits_quickly() {
     for protocol in PROTOCOLS {
         let url = refusing_endpoint();
         let addr = url.trim_start_matches("http://");
-        let out = run_job_env(&format!("refused, {protocol}"), &job_env(protocol, addr, false));
+        let out = run_job_env(
+            &format!("refused, {protocol}"),
+            &job_env(protocol, addr, false),
+        );
         assert_every_signal_lost_with(&out, &["connection refused", addr]);
     }
 }
@@ -674,9 +686,14 @@ fn fault_a_backend_slower_than_the_old_5s_deadline_still_gets_everything() {
 #[test]
 fn fault_garbage_answers_per_protocol_are_named() {
     for protocol in PROTOCOLS {
-        let server = RawServer::start(RawAnswer::Garbage(b"\x00\x07garbage, not OTLP\r\n".to_vec()));
+        let server = RawServer::start(RawAnswer::Garbage(
+            b"\x00\x07garbage, not OTLP\r\n".to_vec(),
+        ));
         let addr = server.addr().to_string();
-        let out = run_job_env(&format!("garbage, {protocol}"), &job_env(protocol, &addr, false));
+        let out = run_job_env(
+            &format!("garbage, {protocol}"),
+            &job_env(protocol, &addr, false),
+        );
         assert_every_signal_lost_with(&out, &[&addr]);
         assert!(
             out.stderr.contains("garbage, not OTLP"),
@@ -691,7 +708,10 @@ fn fault_tls_to_a_plaintext_port_per_protocol_says_so() {
     for protocol in PROTOCOLS {
         let server = RawServer::start(RawAnswer::PlaintextHttp);
         let addr = server.addr().to_string();
-        let out = run_job_env(&format!("TLS to plaintext, {protocol}"), &job_env(protocol, &addr, true));
+        let out = run_job_env(
+            &format!("TLS to plaintext, {protocol}"),
+            &job_env(protocol, &addr, true),
+        );
         assert_every_signal_lost_with(&out, &["TLS handshake failed", "plaintext"]);
     }
 }
@@ -715,7 +735,10 @@ fn fault_a_traces_only_backend_switches_metrics_and_logs_off_without_an_error() 
         .respond_http("/v1/logs", 405, vec![])
         .start();
     let url = rx.http_endpoint();
-    let out = run_job("traces only (405), http/protobuf", &[("TRACELOOP_BASE_URL", &url)]);
+    let out = run_job(
+        "traces only (405), http/protobuf",
+        &[("TRACELOOP_BASE_URL", &url)],
+    );
     check_traces_only(&out, &rx, "HTTP 405");
 
     let rx = OtlpReceiver::builder()
@@ -723,7 +746,10 @@ fn fault_a_traces_only_backend_switches_metrics_and_logs_off_without_an_error() 
         .respond_grpc(GRPC_LOGS_PATH, 12, "logs are not supported")
         .start();
     let url = rx.grpc_endpoint().replace("http://", "grpc://");
-    let out = run_job("traces only (UNIMPLEMENTED), grpc", &[("TRACELOOP_BASE_URL", &url)]);
+    let out = run_job(
+        "traces only (UNIMPLEMENTED), grpc",
+        &[("TRACELOOP_BASE_URL", &url)],
+    );
     check_traces_only(&out, &rx, "UNIMPLEMENTED");
 }
 
@@ -736,7 +762,11 @@ fn check_traces_only(out: &Exited, rx: &OtlpReceiver, why: &str) {
     ] {
         let w = out.warning(s).unwrap_or_default();
         for needle in ["does not take", why, fix, "switched off", "not an error"] {
-            assert!(w.contains(needle), "{}: {s} warning lacks {needle:?}: {w}", out.label);
+            assert!(
+                w.contains(needle),
+                "{}: {s} warning lacks {needle:?}: {w}",
+                out.label
+            );
         }
     }
     assert_eq!(lost_line(out), None, "{}", out.stderr);
@@ -763,7 +793,10 @@ fn fault_traces_rejected_with_422_quotes_the_body_and_shutdown_says_so() {
     assert!(summary.contains("traces to "), "{summary}");
     assert!(summary.contains("0 spans sent, 3 failed"), "{summary}");
     assert!(summary.contains(quoted), "{summary}");
-    assert!(!summary.contains("metrics") && !summary.contains("logs"), "{summary}");
+    assert!(
+        !summary.contains("metrics") && !summary.contains("logs"),
+        "{summary}"
+    );
     let job_line = out
         .stderr
         .lines()

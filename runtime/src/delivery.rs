@@ -429,7 +429,12 @@ mod tests {
         assert_eq!(t.lost(), 9);
         let line = t.to_string();
         assert!(line.starts_with("10 spans sent, 2 dropped (the queue was full at 2048 items; raise OTEL_BSP_MAX_QUEUE_SIZE"), "{line}");
-        assert!(line.contains(r#"3 failed (HTTP 422 Unprocessable Entity: {"detail":"missing header"})"#), "{line}");
+        assert!(
+            line.contains(
+                r#"3 failed (HTTP 422 Unprocessable Entity: {"detail":"missing header"})"#
+            ),
+            "{line}"
+        );
         assert!(line.contains("4 lost (still pending at the shutdown deadline of 11s; raise LLMETRY_SHUTDOWN_TIMEOUT"), "{line}");
         assert_eq!(t.causes().len(), 3);
 
@@ -439,7 +444,10 @@ mod tests {
         };
         assert!(!report.is_complete());
         let losses = report.losses();
-        assert!(losses.starts_with("traces to http://c:4318/v1/traces (http/protobuf): 10 spans sent"), "{losses}");
+        assert!(
+            losses.starts_with("traces to http://c:4318/v1/traces (http/protobuf): 10 spans sent"),
+            "{losses}"
+        );
         assert!(!losses.contains("metrics"), "{losses}");
     }
 
@@ -455,6 +463,11 @@ mod tests {
         };
         assert!(report.is_complete());
         assert_eq!(report.losses(), "");
-        assert!(report.to_string().contains("switched off (HTTP 405 Method Not Allowed from http://p/v1/metrics): 2 not sent"), "{report}");
+        assert!(
+            report.to_string().contains(
+                "switched off (HTTP 405 Method Not Allowed from http://p/v1/metrics): 2 not sent"
+            ),
+            "{report}"
+        );
     }
 }

@@ -394,8 +394,7 @@ impl Inner {
 
     /// Waits until no signal has anything queued or in flight, or `deadline`.
     fn wait_for_pending(&self, deadline: Instant) {
-        while self.ledgers.iter().flatten().any(|l| l.pending() > 0) && Instant::now() < deadline
-        {
+        while self.ledgers.iter().flatten().any(|l| l.pending() > 0) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
     }

@@ -371,13 +371,13 @@ pub use config::{
     Compression, DEFAULT_EXPORT_TIMEOUT, DEFAULT_METRIC_EXPORT_INTERVAL, Protocol,
     TRACELOOP_DEFAULT_ENDPOINT,
 };
-pub use delivery::{DeliveryReport, LossCause, SignalReport};
 pub use context::{
     ClosureMarker, FutureMarker, InContext, current_association_properties, current_workflow_name,
     propagate, propagate_fn, set_association_properties, set_conversation_id,
     trace_content_enabled, truncate_value, with_association_properties, with_conversation_id,
     with_trace_content,
 };
+pub use delivery::{DeliveryReport, LossCause, SignalReport};
 pub use entity::EntityKind;
 pub use error::{EndpointError, HeaderError, InitError, ParseProtocolError, ShutdownError};
 pub use export::console::{ConsoleExporter, SharedBuffer};

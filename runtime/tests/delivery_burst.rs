@@ -94,7 +94,13 @@ fn child_burst() {
 }
 
 /// Runs the burst in a child sending to `endpoint`.
-fn burst(label: &str, endpoint: &str, protocol: &str, disable_batch: bool, service: &str) -> Exited {
+fn burst(
+    label: &str,
+    endpoint: &str,
+    protocol: &str,
+    disable_batch: bool,
+    service: &str,
+) -> Exited {
     let exe = std::env::current_exe().expect("current_exe");
     let batch = disable_batch.to_string();
     let mut cmd = command(
@@ -110,7 +116,12 @@ fn burst(label: &str, endpoint: &str, protocol: &str, disable_batch: bool, servi
     );
     cmd.args(["--exact", "child_burst", "--nocapture", "--test-threads=1"]);
     let out = run(label, cmd);
-    assert!(out.status.success(), "{label}: child failed:\n{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.status.success(),
+        "{label}: child failed:\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
     eprintln!(
         "{label}: {}",
         out.stdout
@@ -218,7 +229,10 @@ fn through_rotel(protocol: &str) {
         let arrived = || {
             rx.spans()
                 .iter()
-                .filter(|(res, _)| res.iter().any(|(k, v)| k == "service.name" && v == &service))
+                .filter(|(res, _)| {
+                    res.iter()
+                        .any(|(k, v)| k == "service.name" && v == &service)
+                })
                 .count() as u64
         };
         rx.wait_for(|_| arrived() >= SPANS, HANG_GUARD);

@@ -105,8 +105,12 @@ pub(crate) fn queue_config(
 ) -> Result<QueueConfig, InitError> {
     let key = |what: &str| format!("{prefix}_{what}");
     let max_queue_size = positive(env, &key("MAX_QUEUE_SIZE"))?.unwrap_or(DEFAULT_MAX_QUEUE_SIZE);
-    let mut max_export_batch_size =
-        positive(env, &key("MAX_EXPORT_BATCH_SIZE"))?.unwrap_or(DEFAULT_MAX_EXPORT_BATCH_SIZE);
+    let batch = positive(env, &key("MAX_EXPORT_BATCH_SIZE"))?;
+    let mut max_export_batch_size = batch.unwrap_or(DEFAULT_MAX_EXPORT_BATCH_SIZE);
+    if batch.is_none() {
+        // The default batch follows a small queue silently.
+        max_export_batch_size = max_export_batch_size.min(max_queue_size);
+    }
     if max_export_batch_size > max_queue_size {
         warnings.push(format!(
             "{} ({max_export_batch_size}) is larger than {} ({max_queue_size}); batches of \
@@ -154,8 +158,15 @@ mod tests {
     fn defaults_hold_a_burst_and_variables_change_them() {
         let mut w = Vec::new();
         let ten = Duration::from_secs(10);
-        let d = queue_config(&env(&[]), "OTEL_BSP", DEFAULT_SPAN_SCHEDULE_DELAY, ten, false, &mut w)
-            .unwrap();
+        let d = queue_config(
+            &env(&[]),
+            "OTEL_BSP",
+            DEFAULT_SPAN_SCHEDULE_DELAY,
+            ten,
+            false,
+            &mut w,
+        )
+        .unwrap();
         assert_eq!(d.max_queue_size, 32_768);
         assert_eq!(d.max_export_batch_size, 512);
         assert_eq!(d.schedule_delay, Duration::from_secs(5));
@@ -170,11 +181,26 @@ mod tests {
             ("OTEL_BLRP_MAX_CONCURRENT_EXPORTS", "2"),
             ("OTEL_BSP_MAX_QUEUE_SIZE", "7"), // another signal's
         ]);
-        let c = queue_config(&e, "OTEL_BLRP", DEFAULT_LOG_SCHEDULE_DELAY, ten, true, &mut w).unwrap();
+        let c = queue_config(
+            &e,
+            "OTEL_BLRP",
+            DEFAULT_LOG_SCHEDULE_DELAY,
+            ten,
+            true,
+            &mut w,
+        )
+        .unwrap();
+        let small = env(&[("OTEL_BSP_MAX_QUEUE_SIZE", "10")]);
+        let mut quiet = Vec::new();
+        let q = queue_config(&small, "OTEL_BSP", ten, ten, false, &mut quiet).unwrap();
+        assert_eq!((q.max_export_batch_size, quiet.len()), (10, 0), "{quiet:?}");
         assert_eq!(c.max_queue_size, 100);
         assert_eq!(c.max_export_batch_size, 100, "clamped to the queue");
         assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].contains("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE (500)"), "{w:?}");
+        assert!(
+            w[0].contains("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE (500)"),
+            "{w:?}"
+        );
         assert_eq!(c.schedule_delay, Duration::ZERO);
         assert_eq!(c.export_timeout, Duration::from_millis(2500));
         assert_eq!(c.max_concurrent_exports, 2);
@@ -191,17 +217,39 @@ mod tests {
             ("OTEL_BSP_SCHEDULE_DELAY", "soon"),
             ("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "0"),
         ] {
-            let err = queue_config(&env(&[(k, v)]), "OTEL_BSP", ten, ten, false, &mut Vec::new())
-                .unwrap_err();
+            let err = queue_config(
+                &env(&[(k, v)]),
+                "OTEL_BSP",
+                ten,
+                ten,
+                false,
+                &mut Vec::new(),
+            )
+            .unwrap_err();
             let text = err.to_string();
-            assert!(text.contains(k) && text.contains(&format!("{v:?}")), "{text}");
+            assert!(
+                text.contains(k) && text.contains(&format!("{v:?}")),
+                "{text}"
+            );
         }
-        assert_eq!(temporality(&env(&[])).unwrap(), TemporalityPreference::Cumulative);
         assert_eq!(
-            temporality(&env(&[("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "Delta")]))
-                .unwrap(),
+            temporality(&env(&[])).unwrap(),
+            TemporalityPreference::Cumulative
+        );
+        assert_eq!(
+            temporality(&env(&[(
+                "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+                "Delta"
+            )]))
+            .unwrap(),
             TemporalityPreference::Delta
         );
-        assert!(temporality(&env(&[("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "x")])).is_err());
+        assert!(
+            temporality(&env(&[(
+                "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+                "x"
+            )]))
+            .is_err()
+        );
     }
 }

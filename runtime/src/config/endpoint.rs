@@ -620,7 +620,10 @@ mod tests {
                 assert_eq!(err.problem, P::QueryOrFragment(extra.into()), "{input}");
                 let text = err.to_string();
                 assert!(text.contains("takes no query or fragment"), "{text}");
-                assert!(text.contains("OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT"), "{text}");
+                assert!(
+                    text.contains("OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT"),
+                    "{text}"
+                );
             }
         }
         // A full per-signal URL keeps its query, never a fragment.

@@ -125,7 +125,9 @@ pub(crate) const VISIBLE_ASCII: &str = "a header value of visible ASCII characte
 /// Whether `value` is visible ASCII, spaces and tabs: what every HTTP stack sends the
 /// same way (other bytes would go out as raw UTF-8, which servers read differently).
 pub(crate) fn is_visible_ascii(value: &str) -> bool {
-    value.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
 }
 
 /// A header name as gRPC metadata needs it: lower-case (gRPC rejects upper-case keys).

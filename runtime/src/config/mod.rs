@@ -19,8 +19,8 @@ pub(crate) mod headers;
 use crate::error::{
     EndpointError, EndpointProblem, InitError, PROTOCOLS, ParseProtocolError, shorten,
 };
-use delivery::{QueueConfig, TemporalityPreference};
 use crate::instrument::Instrument;
+use delivery::{QueueConfig, TemporalityPreference};
 use endpoint::{Destination, Signal};
 use env::EnvSource;
 use headers::Redacted;
@@ -300,7 +300,7 @@ pub(crate) enum PropagatorKind {
 
 /// How to send OTLP to a collector, for the install line of a signal that has none.
 pub(crate) const NO_COLLECTOR_FIX: &str =
-    "set TRACELOOP_BASE_URL or OTEL_EXPORTER_OTLP_ENDPOINT to send OTLP to a collector";
+    "to send OTLP to a collector, set TRACELOOP_BASE_URL or OTEL_EXPORTER_OTLP_ENDPOINT";
 
 /// The precedence rule, written once: `first` (the builder's value, or a more specific
 /// source) wins; otherwise `then` is read, and only then, so a bad environment value that
@@ -536,7 +536,8 @@ pub(crate) fn resolve<S, M, L>(
     };
 
     // Queues: a batch may take the signal's OTLP export timeout by default.
-    let otlp_timeout = |route: Option<&OtlpRoute>| route.map_or(DEFAULT_EXPORT_TIMEOUT, |r| r.timeout);
+    let otlp_timeout =
+        |route: Option<&OtlpRoute>| route.map_or(DEFAULT_EXPORT_TIMEOUT, |r| r.timeout);
     let (traces_timeout, logs_timeout) = match &routes {
         Some(r) => (
             otlp_timeout(match &r.traces {
@@ -677,7 +678,10 @@ fn overrides(s: &Settings, env: &EnvSource) -> Vec<String> {
     note(
         "metrics_headers(..)",
         given(s.metrics_headers.is_some()),
-        &["TRACELOOP_METRICS_HEADERS", "OTEL_EXPORTER_OTLP_METRICS_HEADERS"],
+        &[
+            "TRACELOOP_METRICS_HEADERS",
+            "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+        ],
     );
     note(
         "logging_enabled(..)",
@@ -687,12 +691,18 @@ fn overrides(s: &Settings, env: &EnvSource) -> Vec<String> {
     note(
         "logging_endpoint(..)",
         text(&s.logging_endpoint),
-        &["TRACELOOP_LOGGING_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"],
+        &[
+            "TRACELOOP_LOGGING_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+        ],
     );
     note(
         "logging_headers(..)",
         given(s.logging_headers.is_some()),
-        &["TRACELOOP_LOGGING_HEADERS", "OTEL_EXPORTER_OTLP_LOGS_HEADERS"],
+        &[
+            "TRACELOOP_LOGGING_HEADERS",
+            "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+        ],
     );
     note(
         "protocol(..)",
@@ -716,7 +726,8 @@ fn overrides(s: &Settings, env: &EnvSource) -> Vec<String> {
     );
     note(
         "compression(..)",
-        s.compression.map(|c| Some(if c.is_some() { "gzip" } else { "none" }.to_owned())),
+        s.compression
+            .map(|c| Some(if c.is_some() { "gzip" } else { "none" }.to_owned())),
         &[
             "OTEL_EXPORTER_OTLP_COMPRESSION",
             "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
@@ -1044,13 +1055,23 @@ fn parse_kv_list(key: &str, raw: &str) -> Result<Vec<(String, String)>, InitErro
         let Some((k, v)) = item.split_once('=') else {
             return Err(invalid(key, item, "key=value pairs separated by commas"));
         };
-        let k = strict_decode(k.trim())
-            .ok_or_else(|| invalid(key, item, "percent-encoding as %XX with two hex digits, decoding to UTF-8"))?;
+        let k = strict_decode(k.trim()).ok_or_else(|| {
+            invalid(
+                key,
+                item,
+                "percent-encoding as %XX with two hex digits, decoding to UTF-8",
+            )
+        })?;
         if k.is_empty() {
             return Err(invalid(key, item, "a non-empty key before `=`"));
         }
-        let v = strict_decode(v.trim())
-            .ok_or_else(|| invalid(key, item, "percent-encoding as %XX with two hex digits, decoding to UTF-8"))?;
+        let v = strict_decode(v.trim()).ok_or_else(|| {
+            invalid(
+                key,
+                item,
+                "percent-encoding as %XX with two hex digits, decoding to UTF-8",
+            )
+        })?;
         out.push((k, v));
     }
     Ok(out)
@@ -1848,6 +1869,78 @@ mod tests {
                 vec![],
                 &["api_endpoint", "empty"],
             ),
+            // Issue 9: values accepted without a word before.
+            (
+                Settings {
+                    timeout: Some(Duration::ZERO),
+                    api_endpoint: Some("http://h:4318".into()),
+                    ..Settings::default()
+                },
+                vec![],
+                &["timeout", "greater than 0"],
+            ),
+            (
+                Settings::default(),
+                vec![
+                    ("TRACELOOP_BASE_URL", "http://h:4318"),
+                    ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
+                ],
+                &["OTEL_EXPORTER_OTLP_TIMEOUT", "\"0\"", "greater than 0"],
+            ),
+            (
+                Settings::default(),
+                vec![("OTEL_RESOURCE_ATTRIBUTES", "a=1,=v")],
+                &["OTEL_RESOURCE_ATTRIBUTES", "\"=v\"", "non-empty key"],
+            ),
+            (
+                Settings::default(),
+                vec![("OTEL_RESOURCE_ATTRIBUTES", "k=%ZZ")],
+                &["OTEL_RESOURCE_ATTRIBUTES", "%ZZ", "two hex digits"],
+            ),
+            (
+                Settings::default(),
+                vec![("OTEL_RESOURCE_ATTRIBUTES", "k=%FF")],
+                &["OTEL_RESOURCE_ATTRIBUTES", "%FF", "UTF-8"],
+            ),
+            (
+                Settings {
+                    headers: Some(vec![("x-user".into(), "caf\u{e9}".into())]),
+                    ..Settings::default()
+                },
+                vec![],
+                &["headers", "x-user=***", "visible ASCII"],
+            ),
+            (
+                Settings::default(),
+                vec![
+                    ("TRACELOOP_BASE_URL", "http://h:4318"),
+                    ("TRACELOOP_HEADERS", "x-user=caf%C3%A9"),
+                ],
+                &["TRACELOOP_HEADERS", "x-user", "non-ASCII"],
+            ),
+            (
+                Settings::default(),
+                vec![("TRACELOOP_BASE_URL", "http://h:4318/v1/traces?x=1#frag")],
+                &["TRACELOOP_BASE_URL", "?x=1#frag", "query or fragment"],
+            ),
+            (
+                Settings::default(),
+                vec![("LLMETRY_SHUTDOWN_TIMEOUT", "5s")],
+                &["LLMETRY_SHUTDOWN_TIMEOUT", "\"5s\"", "milliseconds"],
+            ),
+            (
+                Settings::default(),
+                vec![("OTEL_BLRP_MAX_QUEUE_SIZE", "0")],
+                &["OTEL_BLRP_MAX_QUEUE_SIZE", "greater than 0"],
+            ),
+            (
+                Settings::default(),
+                vec![(
+                    "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+                    "sometimes",
+                )],
+                &["\"sometimes\"", "cumulative, delta or lowmemory"],
+            ),
         ];
         for (s, e, needles) in cases {
             let err = resolve_with(s, Plugged::default(), &e)
@@ -1857,6 +1950,117 @@ mod tests {
                 assert!(err.contains(n), "{err:?} should mention {n:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_long_bad_value_is_printed_shortened_once() {
+        // Issue 9: a 70 KB bad URL was printed twice.
+        let long = format!("grpc://h:4317/{}", "x".repeat(70_000));
+        let err = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[("TRACELOOP_BASE_URL", long.as_str())],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.len() < 700, "{} bytes: {err}", err.len());
+        assert_eq!(
+            err.matches("bytes]").count(),
+            2,
+            "the value and the path, each cut: {err}"
+        );
+        assert!(
+            err.contains("TRACELOOP_BASE_URL") && err.contains("takes no path"),
+            "{err}"
+        );
+        let long = format!("thrift{}", "y".repeat(70_000));
+        let err = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[("OTEL_EXPORTER_OTLP_PROTOCOL", long.as_str())],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.len() < 400, "{err}");
+        assert_eq!(err.matches("bytes]").count(), 1, "{err}");
+    }
+
+    #[test]
+    fn a_builder_value_over_an_environment_value_is_noted() {
+        let s = Settings {
+            headers: Some(vec![("Authorization".into(), "Bearer x".into())]),
+            app_name: Some("svc".into()),
+            timeout: Some(Duration::from_secs(3)),
+            resource_attributes: vec![("team".into(), "a".into())],
+            ..Settings::default()
+        };
+        let c = resolve_with(
+            s,
+            Plugged::default(),
+            &[
+                ("TRACELOOP_BASE_URL", "http://h:4318"),
+                ("TRACELOOP_HEADERS", "x-mlflow-experiment-id=0"),
+                ("OTEL_SERVICE_NAME", "svc"), // the same value: no note
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "9000"),
+                ("OTEL_RESOURCE_ATTRIBUTES", "team=b,env=prod"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            c.notes,
+            [
+                "headers(..) in code overrides TRACELOOP_HEADERS from the environment (not used)",
+                "timeout(..) in code overrides OTEL_EXPORTER_OTLP_TIMEOUT from the environment (not used)",
+                "resource_attributes(..) in code overrides team of OTEL_RESOURCE_ATTRIBUTES (not used)",
+            ]
+        );
+        let plain = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[("TRACELOOP_HEADERS", "a=1")],
+        )
+        .unwrap();
+        assert!(plain.notes.is_empty(), "{:?}", plain.notes);
+    }
+
+    #[test]
+    fn queues_and_the_shutdown_deadline_come_from_the_environment() {
+        let c = resolve_with(
+            Settings {
+                disable_batch: Some(true),
+                ..Settings::default()
+            },
+            Plugged::default(),
+            &[
+                ("TRACELOOP_BASE_URL", "http://h:4318"),
+                ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "3000"),
+                ("OTEL_BSP_MAX_QUEUE_SIZE", "1000"),
+                ("OTEL_BLRP_SCHEDULE_DELAY", "250"),
+                ("LLMETRY_SHUTDOWN_TIMEOUT", "0"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.traces_queue.max_queue_size, 1000);
+        assert_eq!(c.traces_queue.max_export_batch_size, 512);
+        assert!(c.traces_queue.immediate && c.logs_queue.immediate);
+        // A batch may take the signal's export timeout by default.
+        assert_eq!(c.traces_queue.export_timeout, Duration::from_secs(3));
+        assert_eq!(c.logs_queue.export_timeout, DEFAULT_EXPORT_TIMEOUT);
+        assert_eq!(c.logs_queue.schedule_delay, Duration::from_millis(250));
+        assert_eq!(c.logs_queue.max_queue_size, 32_768);
+        assert_eq!(c.shutdown_timeout, Some(Duration::ZERO));
+        let builder = resolve_with(
+            Settings {
+                shutdown_timeout: Some(Duration::from_secs(2)),
+                ..Settings::default()
+            },
+            Plugged::default(),
+            &[("LLMETRY_SHUTDOWN_TIMEOUT", "oops")], // not read: the builder wins
+        )
+        .unwrap();
+        assert_eq!(builder.shutdown_timeout, Some(Duration::from_secs(2)));
+        let none = resolve_with(Settings::default(), Plugged::default(), &[]).unwrap();
+        assert_eq!(none.shutdown_timeout, None, "derived at install");
     }
 
     #[test]

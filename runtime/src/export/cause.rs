@@ -34,6 +34,10 @@ pub(crate) enum Retry {
     /// Yes, after the usual backoff.
     Backoff,
     /// Yes, after this long (the server's `Retry-After`).
+    #[cfg_attr(
+        not(any(feature = "http-proto", feature = "http-json")),
+        allow(dead_code)
+    )]
     After(Duration),
 }
 
@@ -254,7 +258,10 @@ pub(crate) async fn probe(host: &str, port: u16, hello: &[u8]) -> Vec<u8> {
 
 /// The hint for a plaintext answer that the client could not read, from what a probe
 /// heard, and a description of the bytes for the cause.
-pub(crate) fn hint_from_probe(heard: &[u8], client_speaks_grpc: bool) -> (Option<&'static str>, String) {
+pub(crate) fn hint_from_probe(
+    heard: &[u8],
+    client_speaks_grpc: bool,
+) -> (Option<&'static str>, String) {
     let hint = match classify_bytes(heard) {
         Heard::Http2 if !client_speaks_grpc => Some(HINT_GRPC_PORT),
         Heard::Http1 if client_speaks_grpc => Some(HINT_HTTP1_PORT),
@@ -336,12 +343,18 @@ mod tests {
     fn first_bytes_say_what_answered() {
         assert_eq!(classify_bytes(b"HTTP/1.1 400 Bad Request"), Heard::Http1);
         // A gRPC server's SETTINGS frame.
-        assert_eq!(classify_bytes(&[0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 3]), Heard::Http2);
+        assert_eq!(
+            classify_bytes(&[0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 3]),
+            Heard::Http2
+        );
         assert_eq!(classify_bytes(&[0x15, 0x03, 0x03, 0, 2, 2, 70]), Heard::Tls);
         assert_eq!(classify_bytes(b"garbage!"), Heard::Other);
         let (hint, what) = hint_from_probe(&[0, 0, 6, 4, 0, 0, 0, 0, 0], false);
         assert_eq!(hint, Some(HINT_GRPC_PORT));
-        assert!(what.starts_with("the server's answer starts with"), "{what}");
+        assert!(
+            what.starts_with("the server's answer starts with"),
+            "{what}"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use opentelemetry_sdk::trace::SpanData;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Format {
     /// Protobuf (`http/protobuf` and gRPC).
+    #[cfg_attr(not(any(feature = "grpc", feature = "http-proto")), allow(dead_code))]
     Protobuf,
     /// OTLP JSON (`http/json`).
     #[cfg(feature = "http-json")]
@@ -104,10 +105,12 @@ impl<T> Serialize for T {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use prost::Message as _;
-    use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
     use opentelemetry::InstrumentationScope;
+    use opentelemetry::trace::{
+        SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+    };
     use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+    use prost::Message as _;
     use std::time::SystemTime;
 
     fn span(name: &'static str) -> SpanData {
@@ -154,6 +157,9 @@ mod tests {
         let json = Encoder::new(Format::Json, false, &resource);
         let body = json.traces(vec![span("a")]).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"], "a");
+        assert_eq!(
+            v["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"],
+            "a"
+        );
     }
 }

@@ -127,10 +127,7 @@ impl GrpcWire {
         };
         match status.code() {
             Code::Unimplemented => Failure {
-                not_accepted: Some(format!(
-                    "gRPC status UNIMPLEMENTED from {}",
-                    self.described
-                )),
+                not_accepted: Some(format!("gRPC status UNIMPLEMENTED from {}", self.described)),
                 ..grpc(Retry::No)
             },
             Code::DeadlineExceeded => Failure::timeout(timeout),

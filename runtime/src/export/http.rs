@@ -48,7 +48,11 @@ impl std::fmt::Debug for HttpWire {
 
 impl HttpWire {
     /// The sender of `route`, sending `format` bodies (gzip'ed when the route compresses).
-    pub(crate) fn new(route: &OtlpRoute, format: Format, concurrency: usize) -> Result<Self, InitError> {
+    pub(crate) fn new(
+        route: &OtlpRoute,
+        format: Format,
+        concurrency: usize,
+    ) -> Result<Self, InitError> {
         let failed = |source: Box<dyn std::error::Error + Send + Sync>| InitError::Exporter {
             signal: route.signal.as_str(),
             destination: route.describe(),

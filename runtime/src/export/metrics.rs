@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
@@ -40,15 +40,23 @@ impl PushMetricExporter for OtlpMetricExporter {
             Ok(body) => body,
             Err(detail) => {
                 ledger.begin(1);
-                ledger.failed(1, LossCause::Transport { detail: detail.clone(), hint: None });
-                return Err(OTelSdkError::InternalFailure(detail));
+                ledger.failed(
+                    1,
+                    LossCause::Transport {
+                        detail: detail.clone(),
+                        hint: None,
+                    },
+                );
+                return Err(opentelemetry_sdk::error::OTelSdkError::InternalFailure(
+                    detail,
+                ));
             }
         };
         // The periodic reader calls this on its own thread: waiting here blocks nobody
         // else, and the export itself runs on llmetry's runtime.
         self.sender
             .export_blocking(body, 1)
-            .map_err(OTelSdkError::InternalFailure)
+            .map_err(opentelemetry_sdk::error::OTelSdkError::InternalFailure)
     }
 
     fn force_flush(&self) -> OTelSdkResult {

@@ -130,12 +130,20 @@ pub(crate) fn otlp(
         ),
         #[cfg(feature = "http-proto")]
         Transport::HttpProto => (
-            Wire::Http(super::http::HttpWire::new(route, Format::Protobuf, concurrency)?),
+            Wire::Http(super::http::HttpWire::new(
+                route,
+                Format::Protobuf,
+                concurrency,
+            )?),
             Encoder::new(Format::Protobuf, route.compression.is_some(), resource),
         ),
         #[cfg(feature = "http-json")]
         Transport::HttpJson => (
-            Wire::Http(super::http::HttpWire::new(route, Format::Json, concurrency)?),
+            Wire::Http(super::http::HttpWire::new(
+                route,
+                Format::Json,
+                concurrency,
+            )?),
             Encoder::new(Format::Json, route.compression.is_some(), resource),
         ),
     };

@@ -29,6 +29,7 @@ impl ExportRuntime {
     }
 
     /// Enters the runtime (tonic builds channels inside the current runtime).
+    #[cfg(feature = "grpc")]
     pub(crate) fn enter(&self) -> tokio::runtime::EnterGuard<'_> {
         self.0.enter()
     }

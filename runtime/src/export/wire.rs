@@ -42,10 +42,12 @@ pub(crate) fn partial_success(signal: Signal, body: &[u8], format: Format) -> Ac
             .and_then(|r| r.partial_success)
             .map(|p| (p.rejected_data_points, p.error_message)),
         #[cfg(feature = "http-json")]
-        (Signal::Traces, Format::Json) => serde_json::from_slice::<ExportTraceServiceResponse>(body)
-            .ok()
-            .and_then(|r| r.partial_success)
-            .map(|p| (p.rejected_spans, p.error_message)),
+        (Signal::Traces, Format::Json) => {
+            serde_json::from_slice::<ExportTraceServiceResponse>(body)
+                .ok()
+                .and_then(|r| r.partial_success)
+                .map(|p| (p.rejected_spans, p.error_message))
+        }
         #[cfg(feature = "http-json")]
         (Signal::Logs, Format::Json) => serde_json::from_slice::<ExportLogsServiceResponse>(body)
             .ok()

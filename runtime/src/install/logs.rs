@@ -9,6 +9,7 @@ use std::time::Duration;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::{LogExporter, SdkLoggerProvider};
 
+use super::Built;
 use crate::config::Route;
 use crate::config::delivery::QueueConfig;
 use crate::error::InitError;
@@ -24,9 +25,7 @@ pub(super) struct LogWrap {
 }
 
 /// The log exporter given to the builder.
-pub(super) struct LogPlug(
-    Box<dyn FnOnce(LogWrap) -> std::io::Result<DeliveryLogProcessor> + Send>,
-);
+pub(super) struct LogPlug(Box<dyn FnOnce(LogWrap) -> std::io::Result<DeliveryLogProcessor> + Send>);
 
 impl LogPlug {
     pub(super) fn new<E: LogExporter + 'static>(exporter: E) -> Self {
@@ -48,7 +47,7 @@ pub(super) fn provider(
     queue: QueueConfig,
     flush_timeout: Duration,
     transports: &mut Transports,
-) -> Result<(Option<SdkLoggerProvider>, String, Option<Arc<Ledger>>), InitError> {
+) -> Result<Built<Option<SdkLoggerProvider>>, InitError> {
     let thread_failed = |destination: &str| {
         let destination = destination.to_owned();
         move |e: std::io::Error| InitError::Exporter {
@@ -63,7 +62,13 @@ pub(super) fn provider(
         flush_timeout,
     };
     let (processor, line) = match route {
-        Route::Off(why) => return Ok((None, why, None)),
+        Route::Off(why) => {
+            return Ok(Built {
+                provider: None,
+                line: why,
+                ledger: None,
+            });
+        }
         Route::Exporter(LogPlug(start)) => {
             let line = "custom exporter".to_owned();
             let p = start(wrap(&line)).map_err(thread_failed(&line))?;
@@ -81,7 +86,11 @@ pub(super) fn provider(
         .with_resource(resource)
         .with_log_processor(processor)
         .build();
-    Ok((Some(provider), line, Some(ledger)))
+    Ok(Built {
+        provider: Some(provider),
+        line,
+        ledger: Some(ledger),
+    })
 }
 
 /// Our processor sending to `route` over our OTLP transport.

@@ -11,9 +11,10 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{
     Aggregation, Instrument, InstrumentKind, MeterProviderBuilder, PeriodicReader,
-    SdkMeterProvider, Stream, Temporality,
+    SdkMeterProvider, Stream,
 };
 
+use super::Built;
 use crate::config::Route;
 use crate::config::delivery::TemporalityPreference;
 use crate::error::InitError;
@@ -98,23 +99,45 @@ pub(super) fn provider(
     interval: Duration,
     temporality: TemporalityPreference,
     transports: &mut Transports,
-) -> Result<(Option<SdkMeterProvider>, String, Option<Arc<Ledger>>), InitError> {
+) -> Result<Built<Option<SdkMeterProvider>>, InitError> {
     let b = SdkMeterProvider::builder()
         .with_resource(resource.clone())
         .with_view(genai_view);
     Ok(match route {
-        Route::Off(why) => (None, why, None),
+        Route::Off(why) => Built {
+            provider: None,
+            line: why,
+            ledger: None,
+        },
         Route::Exporter(MetricPlug(add)) => {
             let line = "custom exporter".to_owned();
             let ledger = metrics::ledger(line.clone());
             let b = add(b, Arc::clone(&ledger), interval);
-            (Some(b.build()), line, Some(ledger))
+            Built {
+                provider: Some(b.build()),
+                line,
+                ledger: Some(ledger),
+            }
         }
+        #[cfg(not(any(feature = "grpc", feature = "http-proto", feature = "http-json")))]
+        Route::Otlp(route) => return Err(crate::export::otlp::missing(&route)),
+        #[cfg(any(feature = "grpc", feature = "http-proto", feature = "http-json"))]
         Route::Otlp(route) => {
             let line = route.describe();
             let ledger = metrics::ledger(line.clone());
-            let reader = otlp_reader(&route, Arc::clone(&ledger), interval, temporality, transports, &resource)?;
-            (Some(b.with_reader(reader).build()), line, Some(ledger))
+            let reader = otlp_reader(
+                &route,
+                Arc::clone(&ledger),
+                interval,
+                temporality,
+                transports,
+                &resource,
+            )?;
+            Built {
+                provider: Some(b.with_reader(reader).build()),
+                line,
+                ledger: Some(ledger),
+            }
         }
     })
 }
@@ -135,25 +158,14 @@ fn otlp_reader(
         sender: parts.sender,
         encoder: parts.encoder,
         temporality: match temporality {
-            TemporalityPreference::Cumulative => Temporality::Cumulative,
-            TemporalityPreference::Delta => Temporality::Delta,
-            TemporalityPreference::LowMemory => Temporality::LowMemory,
+            TemporalityPreference::Cumulative => {
+                opentelemetry_sdk::metrics::Temporality::Cumulative
+            }
+            TemporalityPreference::Delta => opentelemetry_sdk::metrics::Temporality::Delta,
+            TemporalityPreference::LowMemory => opentelemetry_sdk::metrics::Temporality::LowMemory,
         },
     };
     Ok(periodic_reader(exporter, interval))
-}
-
-/// Without a transport, an OTLP route is refused, naming the feature to enable.
-#[cfg(not(any(feature = "grpc", feature = "http-proto", feature = "http-json")))]
-fn otlp_reader(
-    route: &crate::config::OtlpRoute,
-    _ledger: Arc<Ledger>,
-    _interval: Duration,
-    _temporality: TemporalityPreference,
-    _transports: &mut Transports,
-    _resource: &Resource,
-) -> Result<PeriodicReader<CountedMetricExporter<opentelemetry_sdk::metrics::InMemoryMetricExporter>>, InitError> {
-    Err(crate::export::otlp::missing(route))
 }
 
 fn periodic_reader<E: PushMetricExporter>(exporter: E, interval: Duration) -> PeriodicReader<E> {

@@ -610,6 +610,14 @@ impl TelemetryBuilder {
     }
 }
 
+/// What a signal's pipeline function builds: its provider, the install line's words for
+/// where the signal goes, and its ledger (`None`: not counted, or off).
+struct Built<P> {
+    provider: P,
+    line: String,
+    ledger: Option<Arc<crate::export::ledger::Ledger>>,
+}
+
 /// `install()` works once per process: the global subscriber and providers cannot be
 /// replaced.
 static INSTALLED: AtomicBool = AtomicBool::new(false);
@@ -697,16 +705,32 @@ fn build(
     };
     // On an error below, `transports` is dropped, which stops a started runtime without
     // blocking.
-    let (tracer_provider, traces_line, traces_ledger) =
-        traces::provider(routes.traces, traces_options, resource.clone(), &mut transports)?;
-    let (meter_provider, metrics_line, metrics_ledger) = metrics::provider(
+    let Built {
+        provider: tracer_provider,
+        line: traces_line,
+        ledger: traces_ledger,
+    } = traces::provider(
+        routes.traces,
+        traces_options,
+        resource.clone(),
+        &mut transports,
+    )?;
+    let Built {
+        provider: meter_provider,
+        line: metrics_line,
+        ledger: metrics_ledger,
+    } = metrics::provider(
         routes.metrics,
         resource.clone(),
         cfg.metric_export_interval,
         cfg.temporality,
         &mut transports,
     )?;
-    let (logger_provider, logs_line, logs_ledger) = logs::provider(
+    let Built {
+        provider: logger_provider,
+        line: logs_line,
+        ledger: logs_ledger,
+    } = logs::provider(
         routes.logs,
         resource,
         cfg.logs_queue,
@@ -757,7 +781,7 @@ fn build(
             "batched"
         };
         let fix = if no_collector {
-            format!("; {}", config::NO_COLLECTOR_FIX)
+            format!(" | {}", config::NO_COLLECTOR_FIX)
         } else {
             String::new()
         };

@@ -12,6 +12,7 @@ use opentelemetry_sdk::trace::{
     SdkTracerProvider, ShouldSample, SpanExporter, SpanProcessor, TracerProviderBuilder,
 };
 
+use super::Built;
 use crate::config::TracesRoute;
 use crate::config::delivery::QueueConfig;
 use crate::error::InitError;
@@ -84,7 +85,7 @@ pub(super) fn provider(
     options: TracesOptions,
     resource: Resource,
     transports: &mut Transports,
-) -> Result<(SdkTracerProvider, String, Option<Arc<Ledger>>), InitError> {
+) -> Result<Built<SdkTracerProvider>, InitError> {
     let TracesOptions {
         sampler,
         processors,
@@ -145,7 +146,11 @@ pub(super) fn provider(
     for ProcessorPlug(add) in processors {
         b = add(b);
     }
-    Ok((b.build(), line, ledger))
+    Ok(Built {
+        provider: b.build(),
+        line,
+        ledger,
+    })
 }
 
 /// Our processor sending to `route` over our OTLP transport.

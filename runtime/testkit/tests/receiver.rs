@@ -607,7 +607,12 @@ fn fixed_status_with_a_body() {
     );
     assert_eq!(got, body.to_vec());
     // Other paths are unaffected.
-    let (status, _, _) = raw_post(&rx.http_endpoint(), "/v1/logs", "application/x-protobuf", &[]);
+    let (status, _, _) = raw_post(
+        &rx.http_endpoint(),
+        "/v1/logs",
+        "application/x-protobuf",
+        &[],
+    );
     assert_eq!(status, 200);
 }
 
@@ -616,9 +621,18 @@ fn slow_answers_come_after_the_delay() {
     let delay = Duration::from_millis(400);
     let rx = OtlpReceiver::builder().slow(delay).start();
     let began = std::time::Instant::now();
-    let (status, _, _) = raw_post(&rx.http_endpoint(), "/v1/traces", "application/x-protobuf", &[]);
+    let (status, _, _) = raw_post(
+        &rx.http_endpoint(),
+        "/v1/traces",
+        "application/x-protobuf",
+        &[],
+    );
     assert_eq!(status, 200);
-    assert!(began.elapsed() >= delay, "answered after {:?}", began.elapsed());
+    assert!(
+        began.elapsed() >= delay,
+        "answered after {:?}",
+        began.elapsed()
+    );
     // Too short a wait sees no answer: the request is recorded before the delay.
     let early = try_raw_post(
         &rx.http_endpoint(),
@@ -643,7 +657,10 @@ fn raw_servers_answer_garbage_plaintext_or_nothing() {
         Ok(answer)
     };
     let garbage = RawServer::start(RawAnswer::Garbage(b"\x00\x01not http".to_vec()));
-    assert_eq!(exchange(&garbage, WAIT).expect("garbage"), b"\x00\x01not http");
+    assert_eq!(
+        exchange(&garbage, WAIT).expect("garbage"),
+        b"\x00\x01not http"
+    );
     assert_eq!(garbage.first_bytes()[0][0], 0x16);
 
     let plain = RawServer::start(RawAnswer::PlaintextHttp);
