@@ -402,12 +402,11 @@ impl LlmSpan {
     /// ```
     /// use llmetry_instruments::{LlmSpan, model::{Api, LlmRequest, Provider}};
     /// let mut span = LlmSpan::start(Api::OpenAiChat, Provider::Vllm, Some(("gpu-box", 8000)));
-    /// span.record_request(&LlmRequest {
-    ///     model: Some("meta-llama/Llama-3.1-8B-Instruct".into()),
-    ///     temperature: Some(0.0),
-    ///     max_tokens: Some(512),
-    ///     ..LlmRequest::default()
-    /// });
+    /// let mut req = LlmRequest::default(); // `#[non_exhaustive]`: set field by field
+    /// req.model = Some("meta-llama/Llama-3.1-8B-Instruct".into());
+    /// req.temperature = Some(0.0);
+    /// req.max_tokens = Some(512);
+    /// span.record_request(&req);
     /// span.finish();
     /// ```
     pub fn record_request(&mut self, req: &LlmRequest) {
@@ -486,7 +485,11 @@ impl LlmSpan {
     /// ```
     /// use llmetry_instruments::{LlmSpan, model::{Api, Provider, Usage}};
     /// let mut span = LlmSpan::start(Api::OpenAiChat, Provider::OpenAi, None);
-    /// span.record_usage(Usage { input_tokens: Some(12), output_tokens: Some(3), total_tokens: Some(15), ..Usage::default() });
+    /// let mut usage = Usage::default(); // `#[non_exhaustive]`: set field by field
+    /// usage.input_tokens = Some(12);
+    /// usage.output_tokens = Some(3);
+    /// usage.total_tokens = Some(15);
+    /// span.record_usage(usage);
     /// span.finish();
     /// ```
     pub fn record_usage(&mut self, usage: Usage) {
@@ -499,16 +502,16 @@ impl LlmSpan {
     /// usage, the output messages when content is allowed, and the error the body reports.
     ///
     /// ```
-    /// use llmetry_instruments::{LlmSpan, model::{Api, LlmResponse, Provider, Usage}};
+    /// use llmetry_instruments::{LlmSpan, model::{Api, LlmResponse, Provider}};
     /// let mut span = LlmSpan::start(Api::OpenAiChat, Provider::OpenAi, None);
-    /// span.record_response(&LlmResponse {
-    ///     id: Some("chatcmpl-1".into()),
-    ///     model: Some("gpt-4o-2024-08-06".into()),
-    ///     finish_reasons: vec!["stop".into()],
-    ///     choice_count: 1,
-    ///     usage: Usage { input_tokens: Some(12), output_tokens: Some(3), ..Usage::default() },
-    ///     ..LlmResponse::default()
-    /// });
+    /// let mut resp = LlmResponse::default(); // `#[non_exhaustive]`: set field by field
+    /// resp.id = Some("chatcmpl-1".into());
+    /// resp.model = Some("gpt-4o-2024-08-06".into());
+    /// resp.finish_reasons = vec!["stop".into()];
+    /// resp.choice_count = 1;
+    /// resp.usage.input_tokens = Some(12);
+    /// resp.usage.output_tokens = Some(3);
+    /// span.record_response(&resp);
     /// span.finish();
     /// ```
     pub fn record_response(&mut self, resp: &LlmResponse) {

@@ -68,7 +68,7 @@ pub(crate) fn read_request(api: Api, body: &[u8]) -> Option<(LlmRequest, bool)> 
 /// let req = parse_request_bytes(Api::OpenAiChat, body).ok_or("not a JSON object")?;
 /// assert_eq!((req.model.as_deref(), req.stream), (Some("gpt-4o-mini"), true));
 /// assert!(parse_request_bytes(Api::OpenAiChat, b"not json").is_none());
-/// # Ok::<(), &str>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_request_bytes(api: Api, body: &[u8]) -> Option<LlmRequest> {
     read_request(api, body).map(|(req, _)| req)
@@ -133,7 +133,7 @@ pub fn parse_response(api: Api, body: &Value) -> LlmResponse {
 /// let resp = parse_response_bytes(Api::OpenAiChat, body).ok_or("not JSON")?;
 /// assert_eq!(resp.finish_reasons, ["stop"]);
 /// assert_eq!(resp.usage.total_tokens, Some(5));
-/// # Ok::<(), &str>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_response_bytes(api: Api, body: &[u8]) -> Option<LlmResponse> {
     match api {
