@@ -199,6 +199,10 @@ impl LlmSpan {
 
     /// Opens the span with the request's attributes among its start attributes (what the
     /// adapters do: one attribute vector, moved into the span).
+    #[cfg_attr(
+        not(any(feature = "reqwest-middleware", feature = "async-openai")),
+        allow(dead_code)
+    )]
     pub(crate) fn start_with_request(
         api: Api,
         provider: Provider,

@@ -151,7 +151,7 @@ impl Capture {
     /// other body is read, recorded, and handed back intact.
     pub(crate) async fn respond(
         self,
-        resp: reqwest::Response,
+        mut resp: reqwest::Response,
     ) -> Result<reqwest::Response, RespondError> {
         let Capture {
             mut span,
@@ -160,7 +160,8 @@ impl Capture {
         } = self;
         let status = resp.status();
         let version = resp.version();
-        let headers = resp.headers().clone();
+        // Taken, not copied: reading the body does not look at them.
+        let headers = std::mem::take(resp.headers_mut());
         let url = resp.url().clone();
 
         if !status.is_success() {
