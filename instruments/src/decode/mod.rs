@@ -68,9 +68,9 @@ impl Lines {
         }
         while !bytes.is_empty() {
             let end = if cr {
-                bytes.iter().position(|&b| b == b'\n' || b == b'\r')
+                memchr::memchr2(b'\n', b'\r', bytes)
             } else {
-                bytes.iter().position(|&b| b == b'\n')
+                memchr::memchr(b'\n', bytes)
             };
             let Some(end) = end else {
                 self.keep(bytes);
@@ -130,7 +130,11 @@ impl Lines {
     }
 }
 
-/// `bytes` as text: borrowed when valid UTF-8, else with U+FFFD replacements.
+/// `bytes` as text: borrowed when valid UTF-8 (checked at once, the common case), else
+/// with U+FFFD replacements.
 fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }

@@ -199,7 +199,7 @@ impl Pending {
         if line.first() == Some(&b':') {
             return;
         }
-        let (name, value) = match line.iter().position(|&b| b == b':') {
+        let (name, value) = match memchr::memchr(b':', line) {
             Some(i) => {
                 let value = line.get(i + 1..).unwrap_or_default();
                 (

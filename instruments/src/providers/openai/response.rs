@@ -24,7 +24,7 @@ struct Body<'a> {
     #[serde(borrow)]
     model: Scalar<'a>,
     #[serde(borrow)]
-    usage: Lenient<WireUsage<'a>>,
+    usage: Option<&'a RawValue>,
     #[serde(borrow)]
     error: Option<&'a RawValue>,
     data: Seq<Lenient<Embedding>>,
@@ -121,9 +121,12 @@ impl WireUsage<'_> {
     }
 }
 
-/// Usage of an optional (non-object: absent) usage object.
-pub(super) fn usage_of(u: &Lenient<WireUsage<'_>>) -> Usage {
-    u.get().map(WireUsage::usage).unwrap_or_default()
+/// The usage of a raw `usage` field, when it is an object.
+pub(super) fn usage_of_raw(raw: Option<&RawValue>) -> Option<Usage> {
+    let raw = raw.filter(|r| r.get().starts_with('{'))?;
+    serde_json::from_str::<Lenient<WireUsage<'_>>>(raw.get())
+        .ok()
+        .and_then(|l| l.0.map(|u| u.usage()))
 }
 
 /// OpenAI finish reasons: `tool_calls` / `function_call` → `tool_call`, others unchanged.
@@ -228,7 +231,7 @@ pub(crate) fn parse_response(api: Api, bytes: &[u8]) -> Option<LlmResponse> {
         None => None,
     };
     let mut r = LlmResponse {
-        usage: usage_of(&body.usage),
+        usage: usage_of_raw(body.usage).unwrap_or_default(),
         error,
         ..LlmResponse::default()
     };

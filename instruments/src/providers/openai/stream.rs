@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::response::{WireUsage, map_finish_reason, responses_output};
+use super::response::{map_finish_reason, responses_output, usage_of_raw};
 use crate::model::{Api, CaptureCap, LlmResponse, Message, ProviderError, StreamProgress, Usage};
 use crate::providers::caps::{Caps, MAX_CHOICES, MAX_TOOL_CALLS};
 use crate::providers::parts::{
@@ -21,7 +21,9 @@ use crate::providers::parts::{
 };
 use crate::providers::wire::{Lenient, Scalar, Seq, value};
 
-/// One Chat / Completions chunk: the fields the accumulator folds in.
+/// One Chat / Completions chunk: the fields the accumulator folds in. The parts most chunks
+/// leave out or `null` (usage, Groq's `x_groq`) and the choices are kept raw and read only
+/// when there, so a chunk is not moved around as one large struct.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Chunk<'a> {
@@ -32,18 +34,27 @@ struct Chunk<'a> {
     #[serde(borrow)]
     error: Option<&'a RawValue>,
     #[serde(borrow)]
-    usage: Lenient<WireUsage<'a>>,
+    usage: Option<&'a RawValue>,
     #[serde(borrow)]
-    x_groq: Lenient<XGroq<'a>>,
+    x_groq: Option<&'a RawValue>,
     #[serde(borrow)]
     choices: Seq<Lenient<ChunkChoice<'a>>>,
+}
+
+/// The choices of a chunk read as deltas: for the rare chunk whose choices carry their
+/// delta fields themselves (no `delta`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ChoicesAsDeltas<'a> {
+    #[serde(borrow)]
+    choices: Seq<Lenient<Delta<'a>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct XGroq<'a> {
     #[serde(borrow)]
-    usage: Lenient<WireUsage<'a>>,
+    usage: Option<&'a RawValue>,
 }
 
 /// A choice of a chunk. Without a `delta` the choice itself carries the delta fields.
@@ -55,25 +66,11 @@ struct ChunkChoice<'a> {
     #[serde(borrow)]
     delta: Option<Lenient<Delta<'a>>>,
     #[serde(borrow)]
-    usage: Lenient<WireUsage<'a>>,
+    usage: Option<&'a RawValue>,
     #[serde(borrow)]
     finish_reason: Scalar<'a>,
     #[serde(borrow)]
     text: Scalar<'a>,
-    #[serde(borrow)]
-    role: Scalar<'a>,
-    #[serde(borrow)]
-    content: Scalar<'a>,
-    #[serde(borrow)]
-    refusal: Scalar<'a>,
-    #[serde(borrow)]
-    reasoning_content: Scalar<'a>,
-    #[serde(borrow)]
-    reasoning: Scalar<'a>,
-    #[serde(borrow)]
-    tool_calls: Seq<Lenient<ToolDelta<'a>>>,
-    #[serde(borrow)]
-    function_call: Lenient<FnDelta<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,22 +92,17 @@ struct Delta<'a> {
     function_call: Lenient<FnDelta<'a>>,
 }
 
-impl<'a> ChunkChoice<'a> {
-    /// The delta: `delta`, or the choice's own fields when it has none.
-    fn take_delta(&mut self) -> Delta<'a> {
-        match self.delta.take() {
-            Some(d) => d.0.unwrap_or_default(),
-            None => Delta {
-                role: std::mem::take(&mut self.role),
-                content: std::mem::take(&mut self.content),
-                refusal: std::mem::take(&mut self.refusal),
-                reasoning_content: std::mem::take(&mut self.reasoning_content),
-                reasoning: std::mem::take(&mut self.reasoning),
-                tool_calls: std::mem::take(&mut self.tool_calls),
-                function_call: std::mem::take(&mut self.function_call),
-            },
-        }
-    }
+/// An object read from its text; the default for anything else.
+fn read_str<'a, T: Deserialize<'a> + Default>(text: &'a str) -> T {
+    serde_json::from_str::<Lenient<T>>(text)
+        .ok()
+        .and_then(|l| l.0)
+        .unwrap_or_default()
+}
+
+/// An object read from its raw text; the default for anything else.
+fn read<'a, T: Deserialize<'a> + Default>(raw: &'a RawValue) -> T {
+    read_str(raw.get())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -347,30 +339,28 @@ impl StreamAccumulator {
         if event == Some("error") || chunk.get().is_some_and(|c| c.error.is_some()) {
             return Err(chunk_error(data));
         }
-        let Some(mut chunk) = chunk.0 else {
+        let Some(chunk) = chunk.0 else {
             return Ok(false);
         };
         set_if_new(&mut self.id, &chunk.id);
         set_if_new(&mut self.model, &chunk.model);
         // `usage` (OpenAI, with `include_usage`: `null` until the final chunk), Groq's
         // `x_groq.usage`, Moonshot-style `choices[0].usage`.
-        let usage = chunk
-            .usage
-            .get()
-            .or_else(|| chunk.x_groq.get().and_then(|x| x.usage.get()))
+        let mut choices = chunk.choices.0;
+        let mut as_deltas: Option<ChoicesAsDeltas<'_>> = None;
+        let usage = usage_of_raw(chunk.usage)
+            .or_else(|| usage_of_raw(chunk.x_groq.map(read::<XGroq<'_>>).and_then(|x| x.usage)))
             .or_else(|| {
-                chunk
-                    .choices
-                    .0
+                choices
                     .first()
                     .and_then(|c| c.get())
-                    .and_then(|c| c.usage.get())
+                    .and_then(|c| usage_of_raw(c.usage))
             });
         if let Some(u) = usage {
-            self.usage = Some(u.usage());
+            self.usage = Some(u);
         }
         let mut token = false;
-        for (pos, c) in chunk.choices.0.iter_mut().enumerate() {
+        for (pos, c) in choices.iter_mut().enumerate() {
             let Some(c) = c.0.as_mut() else {
                 // Not an object: an empty choice at its position.
                 if self.choices.contains_key(&(pos as i64))
@@ -382,6 +372,17 @@ impl StreamAccumulator {
                 }
                 continue;
             };
+            // The delta, or the choice's own fields when it has none.
+            let delta: Delta<'_> = match c.delta.take() {
+                Some(d) => d.0.unwrap_or_default(),
+                None => as_deltas
+                    .get_or_insert_with(|| read_str(data))
+                    .choices
+                    .0
+                    .get_mut(pos)
+                    .and_then(|d| d.0.take())
+                    .unwrap_or_default(),
+            };
             let index = c.index.int().unwrap_or(pos as i64);
             if !self.choices.contains_key(&index)
                 && !self
@@ -389,16 +390,13 @@ impl StreamAccumulator {
                     .room(self.choices.len(), MAX_CHOICES, CaptureCap::Choices)
             {
                 // Still a token for time-to-first-token, not kept.
-                token |= c.content.non_empty().is_some() || c.text.non_empty().is_some();
-                if let Some(d) = c.delta.as_ref().and_then(|d| d.get()) {
-                    token |= d.content.non_empty().is_some()
-                        || d.refusal.non_empty().is_some()
-                        || !d.tool_calls.0.is_empty();
-                }
+                token |= delta.content.non_empty().is_some()
+                    || c.text.non_empty().is_some()
+                    || delta.refusal.non_empty().is_some()
+                    || !delta.tool_calls.0.is_empty();
                 continue;
             }
             let acc = self.choices.entry(index).or_default();
-            let delta = c.take_delta();
             set_if_new(&mut acc.role, &delta.role);
             // `delta.content` (Chat) or `text` (legacy Completions).
             let text = delta.content.as_str().or(c.text.as_str());
