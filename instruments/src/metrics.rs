@@ -13,6 +13,9 @@ use opentelemetry::{KeyValue, StringValue};
 
 use crate::model::Usage;
 
+/// Instrumentation scope of the LLM spans and of these metrics (`llmetry_instruments::span::SCOPE`).
+pub(crate) const SCOPE: &str = "llmetry.instruments";
+
 /// What one finished call contributes to the metrics (its values moved in, not copied).
 #[derive(Debug, Clone)]
 pub(crate) struct Call {
@@ -57,7 +60,7 @@ fn instruments() -> Arc<Instruments> {
     {
         return Arc::clone(i);
     }
-    let meter = provider.meter(crate::span::SCOPE);
+    let meter = provider.meter(SCOPE);
     let made = Arc::new(Instruments {
         provider: Arc::downgrade(&provider),
         duration: meter

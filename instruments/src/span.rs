@@ -81,7 +81,7 @@ use crate::model::{
 /// }
 /// assert_eq!(llm_calls(&[]).count(), 0);
 /// ```
-pub const SCOPE: &str = "llmetry.instruments";
+pub const SCOPE: &str = metrics::SCOPE;
 
 /// How a streamed response ended: what to pass to [`LlmSpan::finish_stream`].
 ///

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::raw_content_parts;
+use super::content::raw_content_parts;
 use crate::model::LlmRequest;
 use crate::providers::parts::{message, obj, output_format, tool_definition};
 use crate::providers::wire::{Lenient, Scalar, Seq, StrList, value};

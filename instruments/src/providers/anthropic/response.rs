@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::{map_stop_reason, raw_content_parts};
+use super::content::{map_stop_reason, raw_content_parts};
 use crate::model::{LlmResponse, Message, Usage};
 use crate::providers::parts::{DEFAULT_ERROR_TYPE, error_from_value, with_total};
 use crate::providers::wire::{Lenient, Scalar, keep_null};

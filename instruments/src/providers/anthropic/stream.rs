@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::content_parts;
+use super::content::content_parts;
 use super::response::{WireUsage, response_of};
 use crate::model::{CaptureCap, LlmResponse, ProviderError, StreamProgress, Usage};
 use crate::providers::caps::{Caps, MAX_TOOL_CALLS};

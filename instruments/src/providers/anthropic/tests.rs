@@ -5,7 +5,8 @@ use serde_json::json;
 
 use serde_json::Value;
 
-use super::{StreamAccumulator, map_stop_reason};
+use super::StreamAccumulator;
+use super::content::map_stop_reason;
 use crate::model::{Api, LlmRequest, LlmResponse, Message, ProviderError, StreamProgress, Usage};
 
 fn parse_request(body: &Value) -> LlmRequest {

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::{OllamaMessage, image_parts, tool_call_parts};
+use super::message::{OllamaMessage, image_parts, tool_call_parts};
 use crate::model::{Api, LlmRequest, Message};
 use crate::providers::parts::{
     message, reasoning_part, text_part, tool_definition, tool_response_part,

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::{OllamaMessage, image_parts, tool_call_parts};
+use super::message::{OllamaMessage, image_parts, tool_call_parts};
 use crate::model::{Api, LlmResponse, Message, Usage};
 use crate::providers::parts::{
     DEFAULT_ERROR_TYPE, error_from_value, reasoning_part, text_part, with_total,

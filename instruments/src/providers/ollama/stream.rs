@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use super::message::tool_call_parts;
 use super::response::{push_output, usage};
-use super::tool_call_parts;
 use crate::model::{Api, CaptureCap, LlmResponse, ProviderError, StreamProgress};
 use crate::providers::caps::{Caps, MAX_TOOL_CALLS};
 use crate::providers::parts::{DEFAULT_ERROR_TYPE, error_from_value, reasoning_part, text_part};
