@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures::StreamExt as _;
+use llmetry_instruments::decode::SseDecoder;
 use llmetry_instruments::model::Api;
 use llmetry_instruments::providers::Accumulator;
-use llmetry_instruments::providers::stream::SseDecoder;
 use llmetry_testkit::llm_stub::LlmStub;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};

@@ -1,8 +1,14 @@
 //! Prompts and completions as log events instead of span attributes
 //! (`init().use_attributes(false)`), as Python's event mode: `gen_ai.{role}.message` per input
 //! message and `gen_ai.choice` per choice, emitted as `tracing` events under the LLM span's
-//! context (so the log bridge gives them its trace and span ids). With content capture off
-//! the events are still emitted, without `content` and tool-call `arguments`.
+//! context (so the log bridge gives them its trace and span ids), with the target
+//! [`llmetry::semconv::GENAI_EVENTS_TARGET`]: llmetry's span layer ignores it, its log
+//! bridge exports it. An app printing `tracing` events with a subscriber of its own may
+//! want to leave that target out (the events carry prompts and completions). With content
+//! capture off the events are still emitted, without `content` and tool-call `arguments`.
+//!
+//! This module takes the context, provider and content switch of the span, not the span:
+//! [`crate::span`] calls it, it calls nothing back.
 //!
 //! Turn logging on to export them:
 //!
@@ -38,24 +44,11 @@
 //! # Ok(()) }
 //! ```
 
+use llmetry::semconv as k;
+use opentelemetry::Context;
 use serde_json::{Map, Value, json};
 
 use crate::model::Message;
-use crate::span::LlmSpan;
-
-/// Target of the events; llmetry's span layer ignores it, its log bridge exports it.
-///
-/// An app printing `tracing` events with a subscriber of its own may want to leave these
-/// out (they carry prompts and completions):
-///
-/// ```
-/// fn is_genai_content(meta: &tracing::Metadata<'_>) -> bool {
-///     meta.target() == llmetry_instruments::events::TARGET
-/// }
-/// assert_eq!(llmetry_instruments::events::TARGET, "llmetry::genai");
-/// # let _ = is_genai_content;
-/// ```
-pub const TARGET: &str = "llmetry::genai";
 
 fn text_or_parts(parts: &[Value]) -> Value {
     let texts: Vec<&str> = parts
@@ -123,39 +116,36 @@ fn body(message: &Message, content: bool, with_role: bool) -> Map<String, Value>
 }
 
 macro_rules! emit {
-    ($name:literal, $provider:expr, $body:expr) => {
+    ($name:expr, $provider:expr, $body:expr) => {
         tracing::event!(
             name: $name,
-            target: "llmetry::genai",
+            target: k::GENAI_EVENTS_TARGET,
             tracing::Level::INFO,
-            gen_ai.provider.name = $provider,
+            { k::GEN_AI_PROVIDER_NAME } = $provider,
             message = %$body
         )
     };
 }
 
-/// One `gen_ai.{role}.message` event per input message.
-pub(crate) fn input_messages(span: &LlmSpan, messages: &[Message]) {
-    let _guard = span.context().clone().attach();
-    let provider = span.provider().as_str();
-    let content = span.content_enabled();
+/// One `gen_ai.{role}.message` event per input message, under the LLM span's context `cx`
+/// (`content`: whether content may be recorded).
+pub(crate) fn input_messages(cx: &Context, provider: &str, content: bool, messages: &[Message]) {
+    let _guard = cx.clone().attach();
     for m in messages {
         let known = matches!(m.role.as_str(), "system" | "user" | "assistant" | "tool");
         let body = Value::Object(body(m, content, !known));
         match m.role.as_str() {
-            "system" | "developer" => emit!("gen_ai.system.message", provider, body),
-            "assistant" => emit!("gen_ai.assistant.message", provider, body),
-            "tool" => emit!("gen_ai.tool.message", provider, body),
-            _ => emit!("gen_ai.user.message", provider, body),
+            "system" | "developer" => emit!(k::GEN_AI_SYSTEM_MESSAGE_EVENT, provider, body),
+            "assistant" => emit!(k::GEN_AI_ASSISTANT_MESSAGE_EVENT, provider, body),
+            "tool" => emit!(k::GEN_AI_TOOL_MESSAGE_EVENT, provider, body),
+            _ => emit!(k::GEN_AI_USER_MESSAGE_EVENT, provider, body),
         }
     }
 }
 
-/// One `gen_ai.choice` event per output message.
-pub(crate) fn choices(span: &LlmSpan, messages: &[Message]) {
-    let _guard = span.context().clone().attach();
-    let provider = span.provider().as_str();
-    let content = span.content_enabled();
+/// One `gen_ai.choice` event per output message, under the LLM span's context `cx`.
+pub(crate) fn choices(cx: &Context, provider: &str, content: bool, messages: &[Message]) {
+    let _guard = cx.clone().attach();
     for (index, m) in messages.iter().enumerate() {
         let mut message = body(m, content, m.role != "assistant");
         let calls = message.remove("tool_calls");
@@ -174,6 +164,6 @@ pub(crate) fn choices(span: &LlmSpan, messages: &[Message]) {
             b.insert("tool_calls".into(), calls);
         }
         let b = Value::Object(b);
-        emit!("gen_ai.choice", provider, b);
+        emit!(k::GEN_AI_CHOICE_EVENT, provider, b);
     }
 }

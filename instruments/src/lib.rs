@@ -7,7 +7,20 @@
 //!
 //! The core reads the providers' wire formats (request JSON, response JSON, SSE and NDJSON
 //! streams), not any client crate's types, so it works for every client: see
-//! [`providers`] and [`model`].
+//! [`providers`], [`decode`] and [`model`].
+//!
+//! # Map
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`model`] | the provider-neutral request, response, usage, error |
+//! | [`providers`] | URL detection and the typed, borrowing readers of each provider's bodies and stream events (request / response / stream per provider) |
+//! | [`decode`] | bounded push decoders: SSE, NDJSON |
+//! | [`span`] | the LLM span (the manual API); it records the metrics when it ends |
+//! | [`events`] | prompts and completions as log events (`use_attributes(false)`) |
+//! | adapters (private) | [`LlmMiddleware`], [`LlmLayer`] and the capture core they share |
+//!
+//! Every attribute key comes from [`llmetry::semconv`].
 //!
 //! # What it captures
 //!
@@ -27,7 +40,12 @@
 //! - provider errors (HTTP error bodies, error events mid-stream): `error.type`, an
 //!   `exception` event, status ERROR; the caller still gets the response;
 //! - streams pass through chunk by chunk: `gen_ai.server.time_to_first_token`, and the span
-//!   ends with the stream ([`StreamEnd`]);
+//!   ends with the stream ([`StreamEnd`]). A response is a stream when the request asked
+//!   for one (`"stream": true`; Ollama's chat and generate unless `"stream": false`) or its
+//!   content type says so (`text/event-stream`, `application/x-ndjson`): it is never
+//!   buffered. What the span keeps of a stream is bounded (128 choices, 128 tool calls per
+//!   choice, 1 MiB of text, 4 MiB per line); a cap hit sets `llmetry.capture.truncated`
+//!   ([`model::CaptureCap`]);
 //! - the metrics `gen_ai.client.token.usage`, `gen_ai.client.operation.duration`,
 //!   `gen_ai.server.time_to_first_token` and `gen_ai.client.generation.choices`
 //!   (association properties only with [`set_association_properties_on_metrics`]).
@@ -121,20 +139,19 @@
 //! }
 //! ```
 
+#[cfg(any(feature = "reqwest-middleware", feature = "async-openai"))]
+mod adapters;
+pub mod decode;
 pub mod events;
 mod metrics;
-#[cfg(any(feature = "reqwest-middleware", feature = "async-openai"))]
-mod middleware;
 pub mod model;
 pub mod providers;
 pub mod span;
-#[cfg(feature = "async-openai")]
-mod tower;
 
-#[cfg(feature = "async-openai")]
-pub use self::tower::{LlmLayer, LlmService};
 #[cfg(feature = "reqwest-middleware")]
-pub use middleware::LlmMiddleware;
+pub use adapters::middleware::LlmMiddleware;
+#[cfg(feature = "async-openai")]
+pub use adapters::tower::{LlmLayer, LlmService};
 
 pub use span::{LlmSpan, StreamEnd};
 

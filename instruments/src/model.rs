@@ -35,6 +35,7 @@ use serde_json::Value;
 /// assert_eq!((api.span_name(), api.operation(), api.streams_sse()), ("anthropic.chat", "chat", true));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Api {
     /// OpenAI-compatible `POST …/chat/completions`.
     OpenAiChat,
@@ -96,7 +97,7 @@ impl Api {
     ///
     /// ```
     /// use llmetry_instruments::model::Api;
-    /// use llmetry_instruments::providers::stream::{NdjsonDecoder, SseDecoder};
+    /// use llmetry_instruments::decode::{NdjsonDecoder, SseDecoder};
     ///
     /// let api = Api::OllamaChat;
     /// let lines = if api.streams_sse() {
@@ -124,6 +125,7 @@ impl Api {
 /// assert_eq!(gateway.as_str(), "acme_gateway");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Provider {
     /// `openai`
     OpenAi,
@@ -157,7 +159,18 @@ impl Provider {
     /// assert_eq!(Provider::AzureOpenAi.as_str(), "azure.ai.openai");
     /// ```
     pub fn as_str(&self) -> &str {
-        match self {
+        match self.static_str() {
+            Some(s) => s,
+            None => match self {
+                Provider::Other(s) => s,
+                _ => "",
+            },
+        }
+    }
+
+    /// The value of a well-known provider, without borrowing `self`.
+    pub(crate) const fn static_str(&self) -> Option<&'static str> {
+        Some(match self {
             Provider::OpenAi => "openai",
             Provider::AzureOpenAi => "azure.ai.openai",
             Provider::Anthropic => "anthropic",
@@ -168,8 +181,8 @@ impl Provider {
             Provider::DeepSeek => "deepseek",
             Provider::OpenRouter => "openrouter",
             Provider::Vllm => "vllm",
-            Provider::Other(s) => s,
-        }
+            Provider::Other(_) => return None,
+        })
     }
 }
 
@@ -225,6 +238,30 @@ impl Message {
     }
 }
 
+/// The JSON of [`Message::to_json`], written without building a `Value` (what the span's
+/// `gen_ai.*.messages` attributes hold). Keys in `serde_json`'s default (sorted) order.
+///
+/// ```
+/// use llmetry_instruments::model::Message;
+/// use serde_json::json;
+///
+/// let m = Message { role: "user".into(), parts: vec![json!({"type": "text", "content": "hi"})], finish_reason: None };
+/// assert_eq!(serde_json::to_value(&m)?, m.to_json());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+impl serde::Serialize for Message {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(Some(2 + usize::from(self.finish_reason.is_some())))?;
+        if let Some(f) = &self.finish_reason {
+            map.serialize_entry("finish_reason", f)?;
+        }
+        map.serialize_entry("parts", &self.parts)?;
+        map.serialize_entry("role", &self.role)?;
+        map.end()
+    }
+}
+
 /// What the request asked for: what [`crate::providers::parse_request`] reads from a
 /// request body, and what [`crate::LlmSpan::record_request`] writes.
 ///
@@ -249,10 +286,13 @@ impl Message {
 /// assert_eq!(req.input_messages[0].role, "system");
 ///
 /// // Or fill one by hand for a client the parsers do not know:
-/// let manual = LlmRequest { model: Some("my-model".into()), seed: Some(7), ..Default::default() };
+/// let mut manual = LlmRequest::default();
+/// manual.model = Some("my-model".into());
+/// manual.seed = Some(7);
 /// # let _ = manual;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct LlmRequest {
     /// `gen_ai.request.model`.
     pub model: Option<String>,
@@ -309,15 +349,15 @@ pub struct LlmRequest {
 ///     "usage": {"prompt_tokens": 120, "completion_tokens": 30,
 ///               "prompt_tokens_details": {"cached_tokens": 100}},
 /// }));
-/// assert_eq!(resp.usage, Usage {
-///     input_tokens: Some(120),
-///     output_tokens: Some(30),
-///     total_tokens: Some(150), // input + output: the body gave no total
-///     cache_read_input_tokens: Some(100),
-///     ..Usage::default()
-/// });
+/// let mut expected = Usage::default();
+/// expected.input_tokens = Some(120);
+/// expected.output_tokens = Some(30);
+/// expected.total_tokens = Some(150); // input + output: the body gave no total
+/// expected.cache_read_input_tokens = Some(100);
+/// assert_eq!(resp.usage, expected);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Usage {
     /// `gen_ai.usage.input_tokens`.
     pub input_tokens: Option<i64>,
@@ -351,6 +391,39 @@ pub struct ProviderError {
     pub message: String,
 }
 
+impl ProviderError {
+    /// An error of type `error_type` (`error.type`) saying `message`.
+    ///
+    /// ```
+    /// use llmetry_instruments::model::ProviderError;
+    /// let e = ProviderError::new("rate_limit_exceeded", "Rate limit reached");
+    /// assert_eq!(e.to_string(), "rate_limit_exceeded: Rate limit reached");
+    /// ```
+    pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            error_type: error_type.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// `"{error_type}: {message}"`.
+///
+/// ```
+/// use llmetry_instruments::providers::parse_error;
+/// let e = parse_error(529, br#"{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}"#);
+/// assert_eq!(e.to_string(), "overloaded_error: Overloaded");
+/// let boxed: Box<dyn std::error::Error> = Box::new(e); // an `Error`, for `?`
+/// # drop(boxed);
+/// ```
+impl std::fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error_type, self.message)
+    }
+}
+
+impl std::error::Error for ProviderError {}
+
 /// What the response said: what [`crate::providers::parse_response`] reads from a
 /// response body (or an [`crate::providers::Accumulator`] from a stream), and what
 /// [`crate::LlmSpan::record_response`] writes.
@@ -374,6 +447,7 @@ pub struct ProviderError {
 /// assert!(resp.error.is_none());
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct LlmResponse {
     /// `gen_ai.response.id`.
     pub id: Option<String>,
@@ -402,14 +476,57 @@ pub struct LlmResponse {
 ///
 /// let mut acc = Accumulator::new(Api::OpenAiChat);
 /// let delta = r#"{"choices": [{"index": 0, "delta": {"content": "Hi"}}]}"#;
-/// assert_eq!(acc.push(None, delta), Ok(StreamProgress { first_token: true, done: false }));
-/// assert_eq!(acc.push(None, "[DONE]"), Ok(StreamProgress { first_token: false, done: true }));
+/// let first = acc.push(None, delta)?;
+/// assert!(first.first_token && !first.done);
+/// let last = acc.push(None, "[DONE]")?;
+/// assert!(!last.first_token && last.done);
+/// # Ok::<(), llmetry_instruments::model::ProviderError>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StreamProgress {
     /// This event carried the first generated content (text, tool-call or reasoning delta):
     /// time to first token is measured here.
     pub first_token: bool,
     /// The stream said it is complete (`[DONE]`, `message_stop`, `"done": true`, `response.completed`).
     pub done: bool,
+}
+
+/// A memory cap an LLM span's capture hit: the span records
+/// `llmetry.capture.truncated = true` and the caps in `llmetry.capture.truncated_caps`
+/// ([`llmetry::semconv::LLMETRY_CAPTURE_TRUNCATED`]); the caller's stream is untouched.
+///
+/// ```
+/// use llmetry_instruments::model::CaptureCap;
+/// assert_eq!(CaptureCap::Choices.as_str(), "choices");
+/// assert_eq!(CaptureCap::Line.as_str(), "line");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CaptureCap {
+    /// More choice indices in one stream (or Responses output items) than kept (128).
+    Choices,
+    /// More tool calls in one choice (or content blocks in one Anthropic message) than kept
+    /// (128).
+    ToolCalls,
+    /// More streamed text than kept (1 MiB across choices, arguments and reasoning).
+    Text,
+    /// An SSE / NDJSON line (or SSE event) longer than [`crate::decode::MAX_LINE`], dropped.
+    Line,
+}
+
+impl CaptureCap {
+    /// The name written into `llmetry.capture.truncated_caps`.
+    ///
+    /// ```
+    /// assert_eq!(llmetry_instruments::model::CaptureCap::ToolCalls.as_str(), "tool_calls");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CaptureCap::Choices => "choices",
+            CaptureCap::ToolCalls => "tool_calls",
+            CaptureCap::Text => "text",
+            CaptureCap::Line => "line",
+        }
+    }
 }

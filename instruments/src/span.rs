@@ -57,14 +57,19 @@
 //! # Ok(()) }
 //! ```
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
-use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 use serde_json::Value as Json;
 
+use llmetry::semconv as k;
+
 use crate::metrics;
-use crate::model::{Api, LlmRequest, LlmResponse, Provider, ProviderError, Usage};
+use crate::model::{
+    Api, CaptureCap, LlmRequest, LlmResponse, Message, Provider, ProviderError, Usage,
+};
 
 /// Instrumentation scope of LLM spans.
 ///
@@ -76,14 +81,15 @@ use crate::model::{Api, LlmRequest, LlmResponse, Provider, ProviderError, Usage}
 /// }
 /// assert_eq!(llm_calls(&[]).count(), 0);
 /// ```
-pub const SCOPE: &str = "llmetry.instruments";
+pub const SCOPE: &str = metrics::SCOPE;
 
 /// How a streamed response ended: what to pass to [`LlmSpan::finish_stream`].
 ///
 /// ```
 /// use llmetry_instruments::{LlmSpan, StreamEnd};
 /// use llmetry_instruments::model::{Api, Provider};
-/// use llmetry_instruments::providers::{Accumulator, stream::SseDecoder};
+/// use llmetry_instruments::decode::SseDecoder;
+/// use llmetry_instruments::providers::Accumulator;
 /// use serde_json::json;
 ///
 /// # let chunks: Vec<&[u8]> = vec![
@@ -114,6 +120,7 @@ pub const SCOPE: &str = "llmetry.instruments";
 /// assert_eq!(end, StreamEnd::Completed);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StreamEnd {
     /// The provider said the stream is complete: status OK.
     Completed,
@@ -139,21 +146,42 @@ pub struct LlmSpan {
     cx: Context,
     api: Api,
     provider: Provider,
-    server: Option<(String, u16)>,
-    request_model: Option<String>,
-    response_model: Option<String>,
+    /// `gen_ai.provider.name`, shared with the metric attributes (no copy for well-known
+    /// providers).
+    provider_value: StringValue,
+    server: Option<(StringValue, u16)>,
+    request_model: Option<StringValue>,
+    response_model: Option<StringValue>,
     stream: bool,
     content: bool,
     start: Instant,
     first_token: Option<Instant>,
     usage: Usage,
     choices: usize,
-    error_type: Option<String>,
+    error_type: Option<StringValue>,
     ended: bool,
 }
 
 fn kv(key: &'static str, value: impl Into<Value>) -> KeyValue {
     KeyValue::new(key, value)
+}
+
+/// A string attribute value that is shared, not copied, by the span and the metrics.
+fn shared(s: String) -> StringValue {
+    StringValue::from(Arc::<str>::from(s))
+}
+
+fn strings(v: Vec<String>) -> Value {
+    Value::Array(Array::String(
+        v.into_iter().map(StringValue::from).collect(),
+    ))
+}
+
+/// Messages as the JSON of `gen_ai.*.messages`, cut to the attribute value length limit.
+fn messages_json(messages: &[Message]) -> String {
+    let mut s = serde_json::to_string(messages).unwrap_or_default();
+    llmetry::truncate_value(&mut s);
+    s
 }
 
 impl LlmSpan {
@@ -166,26 +194,50 @@ impl LlmSpan {
     /// span.finish();
     /// ```
     pub fn start(api: Api, provider: Provider, server: Option<(&str, u16)>) -> Self {
+        Self::open(api, provider, server, None)
+    }
+
+    /// Opens the span with the request's attributes among its start attributes (what the
+    /// adapters do: one attribute vector, moved into the span).
+    #[cfg_attr(
+        not(any(feature = "reqwest-middleware", feature = "async-openai")),
+        allow(dead_code)
+    )]
+    pub(crate) fn start_with_request(
+        api: Api,
+        provider: Provider,
+        server: Option<(&str, u16)>,
+        req: LlmRequest,
+    ) -> Self {
+        Self::open(api, provider, server, Some(req))
+    }
+
+    fn open(
+        api: Api,
+        provider: Provider,
+        server: Option<(&str, u16)>,
+        req: Option<LlmRequest>,
+    ) -> Self {
         let tracer = opentelemetry::global::tracer(SCOPE);
         let parent = Context::current();
-        let mut attrs = vec![
-            kv("gen_ai.operation.name", api.operation()),
-            kv("gen_ai.provider.name", provider.as_str().to_owned()),
-        ];
-        if let Some((host, port)) = server {
-            attrs.push(kv("server.address", host.to_owned()));
-            attrs.push(kv("server.port", i64::from(port)));
+        let provider_value = match provider.static_str() {
+            Some(s) => StringValue::from(s),
+            None => shared(provider.as_str().to_owned()),
+        };
+        let server = server.map(|(h, p)| (shared(h.to_owned()), p));
+        let mut attrs = Vec::with_capacity(if req.is_some() { 16 } else { 4 });
+        attrs.push(kv(k::GEN_AI_OPERATION_NAME, api.operation()));
+        attrs.push(kv(k::GEN_AI_PROVIDER_NAME, provider_value.clone()));
+        if let Some((host, port)) = &server {
+            attrs.push(kv(k::SERVER_ADDRESS, host.clone()));
+            attrs.push(kv(k::SERVER_PORT, i64::from(*port)));
         }
-        let span = tracer
-            .span_builder(api.span_name())
-            .with_kind(SpanKind::Client)
-            .with_attributes(attrs)
-            .start_with_context(&tracer, &parent);
-        Self {
-            cx: parent.with_span(span),
+        let mut this = Self {
+            cx: Context::new(),
             api,
             provider,
-            server: server.map(|(h, p)| (h.to_owned(), p)),
+            provider_value,
+            server,
             request_model: None,
             response_model: None,
             stream: false,
@@ -196,7 +248,25 @@ impl LlmSpan {
             choices: 0,
             error_type: None,
             ended: false,
+        };
+        let messages = req.map(|req| this.request_attributes(req, &mut attrs));
+        let span = tracer
+            .span_builder(api.span_name())
+            .with_kind(SpanKind::Client)
+            .with_attributes(attrs)
+            .start_with_context(&tracer, &parent);
+        this.cx = parent.with_span(span);
+        if let Some(messages) = messages
+            && !messages.is_empty()
+        {
+            crate::events::input_messages(
+                &this.cx,
+                this.provider.as_str(),
+                this.content,
+                &messages,
+            );
         }
+        this
     }
 
     /// The context with this span current: attach it while the call runs, inject it as
@@ -253,14 +323,81 @@ impl LlmSpan {
         self.content
     }
 
-    fn set(&self, kv: KeyValue) {
-        self.cx.span().set_attribute(kv);
-    }
-
-    fn set_json(&self, key: &'static str, value: Json) {
-        let mut s = value.to_string();
-        llmetry::truncate_value(&mut s);
-        self.set(kv(key, s));
+    /// Appends the attributes of `req` to `attrs`, moving its strings. Returns the input
+    /// messages when they go out as log events (`use_attributes(false)`), after the span
+    /// exists.
+    fn request_attributes(&mut self, req: LlmRequest, attrs: &mut Vec<KeyValue>) -> Vec<Message> {
+        self.stream = req.stream;
+        attrs.push(kv(k::GEN_AI_IS_STREAMING, req.stream));
+        if let Some(m) = req.model {
+            let m = shared(m);
+            self.request_model = Some(m.clone());
+            attrs.push(kv(k::GEN_AI_REQUEST_MODEL, m));
+        }
+        let ints = [
+            (k::GEN_AI_REQUEST_MAX_TOKENS, req.max_tokens),
+            (k::GEN_AI_REQUEST_SEED, req.seed),
+            (k::GEN_AI_REQUEST_CHOICE_COUNT, req.choice_count),
+        ];
+        attrs.extend(
+            ints.into_iter()
+                .filter_map(|(key, v)| v.map(|v| kv(key, v))),
+        );
+        let floats = [
+            (k::GEN_AI_REQUEST_TEMPERATURE, req.temperature),
+            (k::GEN_AI_REQUEST_TOP_P, req.top_p),
+            (k::GEN_AI_REQUEST_TOP_K, req.top_k),
+            (k::GEN_AI_REQUEST_FREQUENCY_PENALTY, req.frequency_penalty),
+            (k::GEN_AI_REQUEST_PRESENCE_PENALTY, req.presence_penalty),
+        ];
+        attrs.extend(
+            floats
+                .into_iter()
+                .filter_map(|(key, v)| v.map(|v| kv(key, v))),
+        );
+        if !req.stop_sequences.is_empty() {
+            attrs.push(kv(
+                k::GEN_AI_REQUEST_STOP_SEQUENCES,
+                strings(req.stop_sequences),
+            ));
+        }
+        if !req.encoding_formats.is_empty() {
+            attrs.push(kv(
+                k::GEN_AI_REQUEST_ENCODING_FORMATS,
+                strings(req.encoding_formats),
+            ));
+        }
+        let texts = [
+            (k::GEN_AI_USER, req.user),
+            (k::GEN_AI_REQUEST_REASONING_EFFORT, req.reasoning_effort),
+            (k::GEN_AI_OUTPUT_TYPE, req.output_type),
+            (
+                k::GEN_AI_REQUEST_STRUCTURED_OUTPUT_SCHEMA,
+                req.structured_output_schema,
+            ),
+        ];
+        attrs.extend(
+            texts
+                .into_iter()
+                .filter_map(|(key, v)| v.map(|v| kv(key, v))),
+        );
+        if !llmetry::use_attributes() {
+            return req.input_messages;
+        }
+        if self.content {
+            if !req.input_messages.is_empty() {
+                attrs.push(kv(
+                    k::GEN_AI_INPUT_MESSAGES,
+                    messages_json(&req.input_messages),
+                ));
+            }
+            if !req.tool_definitions.is_empty() {
+                let mut s = serde_json::to_string(&req.tool_definitions).unwrap_or_default();
+                llmetry::truncate_value(&mut s);
+                attrs.push(kv(k::GEN_AI_TOOL_DEFINITIONS, s));
+            }
+        }
+        Vec::new()
     }
 
     /// Records what the request asked for (`gen_ai.request.*`, `gen_ai.is_streaming`, and
@@ -269,88 +406,24 @@ impl LlmSpan {
     /// ```
     /// use llmetry_instruments::{LlmSpan, model::{Api, LlmRequest, Provider}};
     /// let mut span = LlmSpan::start(Api::OpenAiChat, Provider::Vllm, Some(("gpu-box", 8000)));
-    /// span.record_request(&LlmRequest {
-    ///     model: Some("meta-llama/Llama-3.1-8B-Instruct".into()),
-    ///     temperature: Some(0.0),
-    ///     max_tokens: Some(512),
-    ///     ..LlmRequest::default()
-    /// });
+    /// let mut req = LlmRequest::default(); // `#[non_exhaustive]`: set field by field
+    /// req.model = Some("meta-llama/Llama-3.1-8B-Instruct".into());
+    /// req.temperature = Some(0.0);
+    /// req.max_tokens = Some(512);
+    /// span.record_request(&req);
     /// span.finish();
     /// ```
     pub fn record_request(&mut self, req: &LlmRequest) {
-        self.stream = req.stream;
-        self.set(kv("gen_ai.is_streaming", req.stream));
-        if let Some(m) = &req.model {
-            self.request_model = Some(m.clone());
-            self.set(kv("gen_ai.request.model", m.clone()));
-        }
-        let ints = [
-            ("gen_ai.request.max_tokens", req.max_tokens),
-            ("gen_ai.request.seed", req.seed),
-            ("gen_ai.request.choice.count", req.choice_count),
-        ];
-        for (k, v) in ints {
-            if let Some(v) = v {
-                self.set(kv(k, v));
-            }
-        }
-        let floats = [
-            ("gen_ai.request.temperature", req.temperature),
-            ("gen_ai.request.top_p", req.top_p),
-            ("gen_ai.request.top_k", req.top_k),
-            ("gen_ai.request.frequency_penalty", req.frequency_penalty),
-            ("gen_ai.request.presence_penalty", req.presence_penalty),
-        ];
-        for (k, v) in floats {
-            if let Some(v) = v {
-                self.set(kv(k, v));
-            }
-        }
-        if !req.stop_sequences.is_empty() {
-            let v: Vec<opentelemetry::StringValue> = req
-                .stop_sequences
-                .iter()
-                .map(|s| s.clone().into())
-                .collect();
-            self.set(kv("gen_ai.request.stop_sequences", Value::Array(v.into())));
-        }
-        if !req.encoding_formats.is_empty() {
-            let v: Vec<opentelemetry::StringValue> = req
-                .encoding_formats
-                .iter()
-                .map(|s| s.clone().into())
-                .collect();
-            self.set(kv(
-                "gen_ai.request.encoding_formats",
-                Value::Array(v.into()),
-            ));
-        }
-        for (k, v) in [
-            ("gen_ai.user", &req.user),
-            ("gen_ai.request.reasoning_effort", &req.reasoning_effort),
-            ("gen_ai.output.type", &req.output_type),
-            (
-                "gen_ai.request.structured_output_schema",
-                &req.structured_output_schema,
-            ),
-        ] {
-            if let Some(v) = v {
-                self.set(kv(k, v.clone()));
-            }
-        }
-        if !llmetry::use_attributes() {
-            crate::events::input_messages(self, &req.input_messages);
-        } else if self.content {
-            if !req.input_messages.is_empty() {
-                let msgs: Vec<Json> = req.input_messages.iter().map(|m| m.to_json()).collect();
-                self.set_json("gen_ai.input.messages", Json::Array(msgs));
-            }
-            if !req.tool_definitions.is_empty() {
-                self.set_json(
-                    "gen_ai.tool.definitions",
-                    Json::Array(req.tool_definitions.clone()),
-                );
-            }
+        let mut attrs = Vec::with_capacity(12);
+        let messages = self.request_attributes(req.clone(), &mut attrs);
+        self.cx.span().set_attributes(attrs);
+        if !messages.is_empty() {
+            crate::events::input_messages(
+                &self.cx,
+                self.provider.as_str(),
+                self.content,
+                &messages,
+            );
         }
     }
 
@@ -382,8 +455,33 @@ impl LlmSpan {
             let now = Instant::now();
             self.first_token = Some(now);
             let ttft = now.duration_since(self.start).as_secs_f64();
-            self.set(kv("gen_ai.server.time_to_first_token", ttft));
+            self.cx
+                .span()
+                .set_attribute(kv(k::GEN_AI_SERVER_TIME_TO_FIRST_TOKEN, ttft));
         }
+    }
+
+    fn usage_attributes(&mut self, usage: Usage, attrs: &mut Vec<KeyValue>) {
+        self.usage = usage;
+        let fields = [
+            (k::GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens),
+            (k::GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens),
+            (k::GEN_AI_USAGE_TOTAL_TOKENS, usage.total_tokens),
+            (
+                k::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+                usage.cache_read_input_tokens,
+            ),
+            (
+                k::GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+                usage.cache_creation_input_tokens,
+            ),
+            (k::GEN_AI_USAGE_REASONING_TOKENS, usage.reasoning_tokens),
+        ];
+        attrs.extend(
+            fields
+                .into_iter()
+                .filter_map(|(key, v)| v.map(|v| kv(key, v))),
+        );
     }
 
     /// Records token usage (`gen_ai.usage.*`; also used by the token metrics).
@@ -391,74 +489,76 @@ impl LlmSpan {
     /// ```
     /// use llmetry_instruments::{LlmSpan, model::{Api, Provider, Usage}};
     /// let mut span = LlmSpan::start(Api::OpenAiChat, Provider::OpenAi, None);
-    /// span.record_usage(Usage { input_tokens: Some(12), output_tokens: Some(3), total_tokens: Some(15), ..Usage::default() });
+    /// let mut usage = Usage::default(); // `#[non_exhaustive]`: set field by field
+    /// usage.input_tokens = Some(12);
+    /// usage.output_tokens = Some(3);
+    /// usage.total_tokens = Some(15);
+    /// span.record_usage(usage);
     /// span.finish();
     /// ```
     pub fn record_usage(&mut self, usage: Usage) {
-        self.usage = usage;
-        let fields = [
-            ("gen_ai.usage.input_tokens", usage.input_tokens),
-            ("gen_ai.usage.output_tokens", usage.output_tokens),
-            ("gen_ai.usage.total_tokens", usage.total_tokens),
-            (
-                "gen_ai.usage.cache_read.input_tokens",
-                usage.cache_read_input_tokens,
-            ),
-            (
-                "gen_ai.usage.cache_creation.input_tokens",
-                usage.cache_creation_input_tokens,
-            ),
-            ("gen_ai.usage.reasoning_tokens", usage.reasoning_tokens),
-        ];
-        for (k, v) in fields {
-            if let Some(v) = v {
-                self.set(kv(k, v));
-            }
-        }
+        let mut attrs = Vec::with_capacity(6);
+        self.usage_attributes(usage, &mut attrs);
+        self.cx.span().set_attributes(attrs);
     }
 
     /// Records what the response said (without ending the span): `gen_ai.response.*`,
     /// usage, the output messages when content is allowed, and the error the body reports.
     ///
     /// ```
-    /// use llmetry_instruments::{LlmSpan, model::{Api, LlmResponse, Provider, Usage}};
+    /// use llmetry_instruments::{LlmSpan, model::{Api, LlmResponse, Provider}};
     /// let mut span = LlmSpan::start(Api::OpenAiChat, Provider::OpenAi, None);
-    /// span.record_response(&LlmResponse {
-    ///     id: Some("chatcmpl-1".into()),
-    ///     model: Some("gpt-4o-2024-08-06".into()),
-    ///     finish_reasons: vec!["stop".into()],
-    ///     choice_count: 1,
-    ///     usage: Usage { input_tokens: Some(12), output_tokens: Some(3), ..Usage::default() },
-    ///     ..LlmResponse::default()
-    /// });
+    /// let mut resp = LlmResponse::default(); // `#[non_exhaustive]`: set field by field
+    /// resp.id = Some("chatcmpl-1".into());
+    /// resp.model = Some("gpt-4o-2024-08-06".into());
+    /// resp.finish_reasons = vec!["stop".into()];
+    /// resp.choice_count = 1;
+    /// resp.usage.input_tokens = Some(12);
+    /// resp.usage.output_tokens = Some(3);
+    /// span.record_response(&resp);
     /// span.finish();
     /// ```
     pub fn record_response(&mut self, resp: &LlmResponse) {
-        if let Some(id) = &resp.id {
-            self.set(kv("gen_ai.response.id", id.clone()));
+        self.record_response_owned(resp.clone());
+    }
+
+    /// [`LlmSpan::record_response`], moving the response's strings into the attributes.
+    pub(crate) fn record_response_owned(&mut self, resp: LlmResponse) {
+        let mut attrs = Vec::with_capacity(12);
+        if let Some(id) = resp.id {
+            attrs.push(kv(k::GEN_AI_RESPONSE_ID, id));
         }
-        if let Some(m) = &resp.model {
+        if let Some(m) = resp.model {
+            let m = shared(m);
             self.response_model = Some(m.clone());
-            self.set(kv("gen_ai.response.model", m.clone()));
+            attrs.push(kv(k::GEN_AI_RESPONSE_MODEL, m));
         }
         if !resp.finish_reasons.is_empty() {
-            let v: Vec<opentelemetry::StringValue> = resp
-                .finish_reasons
-                .iter()
-                .map(|s| s.clone().into())
-                .collect();
-            self.set(kv("gen_ai.response.finish_reasons", Value::Array(v.into())));
+            attrs.push(kv(
+                k::GEN_AI_RESPONSE_FINISH_REASONS,
+                strings(resp.finish_reasons),
+            ));
         }
         if let Some(d) = resp.embedding_dimensions {
-            self.set(kv("gen_ai.embeddings.dimension.count", d as i64));
+            attrs.push(kv(k::GEN_AI_EMBEDDINGS_DIMENSION_COUNT, d as i64));
         }
         self.choices = resp.choice_count;
-        self.record_usage(resp.usage);
-        if !llmetry::use_attributes() {
-            crate::events::choices(self, &resp.output_messages);
-        } else if self.content && !resp.output_messages.is_empty() {
-            let msgs: Vec<Json> = resp.output_messages.iter().map(|m| m.to_json()).collect();
-            self.set_json("gen_ai.output.messages", Json::Array(msgs));
+        self.usage_attributes(resp.usage, &mut attrs);
+        let events = !llmetry::use_attributes();
+        if !events && self.content && !resp.output_messages.is_empty() {
+            attrs.push(kv(
+                k::GEN_AI_OUTPUT_MESSAGES,
+                messages_json(&resp.output_messages),
+            ));
+        }
+        self.cx.span().set_attributes(attrs);
+        if events {
+            crate::events::choices(
+                &self.cx,
+                self.provider.as_str(),
+                self.content,
+                &resp.output_messages,
+            );
         }
         if let Some(e) = &resp.error {
             self.record_error(e);
@@ -478,7 +578,36 @@ impl LlmSpan {
     /// ```
     pub fn record_response_json(&mut self, body: &Json) {
         let resp = crate::providers::parse_response(self.api, body);
-        self.record_response(&resp);
+        self.record_response_owned(resp);
+    }
+
+    /// Says on the span that its capture hit memory caps (`llmetry.capture.truncated` and
+    /// `llmetry.capture.truncated_caps`): what it records of the response was cut, the
+    /// caller's data was not. Nothing happens for an empty list.
+    ///
+    /// ```
+    /// use llmetry_instruments::{LlmSpan, model::{Api, CaptureCap, Provider}, providers::Accumulator};
+    ///
+    /// let mut span = LlmSpan::start(Api::OpenAiChat, Provider::OpenAi, None);
+    /// let acc = Accumulator::new(Api::OpenAiChat);
+    /// // ...the stream fed to `acc`...
+    /// span.record_response(&acc.response());
+    /// span.record_capture_truncated(acc.caps_hit()); // empty: nothing recorded
+    /// span.record_capture_truncated(&[CaptureCap::Line]); // e.g. the decoder dropped a line
+    /// span.finish();
+    /// ```
+    pub fn record_capture_truncated(&mut self, caps: &[CaptureCap]) {
+        if caps.is_empty() {
+            return;
+        }
+        let names = caps.iter().map(|c| StringValue::from(c.as_str())).collect();
+        self.cx.span().set_attributes([
+            kv(k::LLMETRY_CAPTURE_TRUNCATED, true),
+            kv(
+                k::LLMETRY_CAPTURE_TRUNCATED_CAPS,
+                Value::Array(Array::String(names)),
+            ),
+        ]);
     }
 
     /// Marks the call failed: `error.type`, an `exception` event, status ERROR. The span
@@ -487,18 +616,19 @@ impl LlmSpan {
     /// ```
     /// use llmetry_instruments::{LlmSpan, StreamEnd, model::{Api, Provider, ProviderError}};
     /// let mut span = LlmSpan::start(Api::AnthropicMessages, Provider::Anthropic, None);
-    /// span.record_error(&ProviderError { error_type: "overloaded_error".into(), message: "Overloaded".into() });
+    /// span.record_error(&ProviderError::new("overloaded_error", "Overloaded"));
     /// span.finish_stream(StreamEnd::Failed);
     /// ```
     pub fn record_error(&mut self, e: &ProviderError) {
-        self.error_type = Some(e.error_type.clone());
+        let error_type = StringValue::from(e.error_type.clone());
+        self.error_type = Some(error_type.clone());
         let span = self.cx.span();
-        span.set_attribute(kv("error.type", e.error_type.clone()));
+        span.set_attribute(kv(k::ERROR_TYPE, error_type.clone()));
         span.add_event(
-            "exception",
+            k::EXCEPTION_EVENT,
             vec![
-                kv("exception.type", e.error_type.clone()),
-                kv("exception.message", e.message.clone()),
+                kv(k::EXCEPTION_TYPE, error_type),
+                kv(k::EXCEPTION_MESSAGE, e.message.clone()),
             ],
         );
         span.set_status(Status::error(e.message.clone()));
@@ -554,12 +684,12 @@ impl LlmSpan {
         match stream {
             Some(StreamEnd::Completed) if self.error_type.is_none() => span.set_status(Status::Ok),
             Some(StreamEnd::Failed) if self.error_type.is_none() => {
-                self.error_type = Some("stream_error".to_owned());
-                span.set_attribute(kv("error.type", "stream_error"));
+                self.error_type = Some(StringValue::from(k::STREAM_ERROR_TYPE));
+                span.set_attribute(kv(k::ERROR_TYPE, k::STREAM_ERROR_TYPE));
                 span.set_status(Status::error("the stream failed before completing"));
             }
             Some(StreamEnd::Dropped) => {
-                span.add_event("gen_ai.stream.dropped", Vec::new());
+                span.add_event(k::GEN_AI_STREAM_DROPPED_EVENT, Vec::new());
             }
             _ => {}
         }
@@ -567,14 +697,14 @@ impl LlmSpan {
         let ttft = self
             .first_token
             .map(|t| t.duration_since(self.start).as_secs_f64());
-        metrics::record(&metrics::Call {
-            provider: self.provider.as_str(),
+        metrics::record(metrics::Call {
+            provider: self.provider_value.clone(),
             operation: self.api.operation(),
-            request_model: self.request_model.as_deref(),
-            response_model: self.response_model.as_deref(),
-            server: self.server.as_ref().map(|(h, p)| (h.as_str(), *p)),
+            request_model: self.request_model.take(),
+            response_model: self.response_model.take(),
+            server: self.server.take(),
             stream: self.stream,
-            error_type: self.error_type.as_deref(),
+            error_type: self.error_type.take(),
             duration_s: elapsed,
             time_to_first_token_s: ttft,
             usage: self.usage,

@@ -55,39 +55,35 @@ fn manual_task() -> String {
         Provider::Other("my-llm".into()),
         Some(("llm.internal", 9000)),
     );
-    span.record_request(&LlmRequest {
-        model: Some("house-model-7b".into()),
-        temperature: Some(0.5),
-        input_messages: vec![Message {
-            role: "user".into(),
-            parts: vec![json!({"type": "text", "content": "ping"})],
-            finish_reason: None,
-        }],
-        ..LlmRequest::default()
-    });
+    // The model types are `#[non_exhaustive]`: filled field by field from their default.
+    let mut request = LlmRequest::default();
+    request.model = Some("house-model-7b".into());
+    request.temperature = Some(0.5);
+    request.input_messages = vec![Message {
+        role: "user".into(),
+        parts: vec![json!({"type": "text", "content": "ping"})],
+        finish_reason: None,
+    }];
+    span.record_request(&request);
     {
         // What the client does inside the call nests under the LLM span.
         let _g = span.context().clone().attach();
         let _s = tracing::info_span!("client_internals").entered();
     }
-    span.record_response(&LlmResponse {
-        id: Some("r-1".into()),
-        model: Some("house-model-7b".into()),
-        finish_reasons: vec!["stop".into()],
-        output_messages: vec![Message {
-            role: "assistant".into(),
-            parts: vec![json!({"type": "text", "content": "pong"})],
-            finish_reason: Some("stop".into()),
-        }],
-        choice_count: 1,
-        usage: Usage {
-            input_tokens: Some(4),
-            output_tokens: Some(1),
-            total_tokens: Some(5),
-            ..Usage::default()
-        },
-        ..LlmResponse::default()
-    });
+    let mut response = LlmResponse::default();
+    response.id = Some("r-1".into());
+    response.model = Some("house-model-7b".into());
+    response.finish_reasons = vec!["stop".into()];
+    response.output_messages = vec![Message {
+        role: "assistant".into(),
+        parts: vec![json!({"type": "text", "content": "pong"})],
+        finish_reason: Some("stop".into()),
+    }];
+    response.choice_count = 1;
+    response.usage.input_tokens = Some(4);
+    response.usage.output_tokens = Some(1);
+    response.usage.total_tokens = Some(5);
+    span.record_response(&response);
     span.finish();
     "pong".into()
 }
@@ -132,15 +128,13 @@ fn manual_api_records_a_full_llm_span() {
 #[task(name = "assoc_metrics_task")]
 fn assoc_metrics_task() {
     let mut span = LlmSpan::start(Api::AnthropicMessages, Provider::Anthropic, None);
-    span.record_request(&LlmRequest {
-        model: Some("assoc-model".into()),
-        ..LlmRequest::default()
-    });
-    span.record_usage(Usage {
-        input_tokens: Some(3),
-        output_tokens: Some(2),
-        ..Usage::default()
-    });
+    let mut request = LlmRequest::default();
+    request.model = Some("assoc-model".into());
+    span.record_request(&request);
+    let mut usage = Usage::default();
+    usage.input_tokens = Some(3);
+    usage.output_tokens = Some(2);
+    span.record_usage(usage);
     span.finish();
 }
 

@@ -81,5 +81,120 @@ pub const EXCEPTION_TYPE: &str = "exception.type";
 pub const EXCEPTION_MESSAGE: &str = "exception.message";
 /// Instrumentation scope name of entity spans (as Python's `traceloop.tracer`).
 pub const TRACER_NAME: &str = "traceloop.tracer";
+
+// ---------------------------------------------------------------------------------------
+// LLM spans (written by `llmetry-instruments`): the OpenTelemetry GenAI conventions, with
+// the keys the Python OpenLLMetry instrumentations write.
+// ---------------------------------------------------------------------------------------
+
 /// Target of the GenAI content events (log records only, never span events).
 pub const GENAI_EVENTS_TARGET: &str = "llmetry::genai";
+
+/// Host name of the LLM endpoint.
+pub const SERVER_ADDRESS: &str = "server.address";
+/// Port of the LLM endpoint.
+pub const SERVER_PORT: &str = "server.port";
+/// Whether the response was requested as a stream (bool).
+pub const GEN_AI_IS_STREAMING: &str = "gen_ai.is_streaming";
+
+/// Model the request asked for.
+pub const GEN_AI_REQUEST_MODEL: &str = "gen_ai.request.model";
+/// `max_tokens` / `max_completion_tokens` / `max_output_tokens` / Ollama `num_predict`.
+pub const GEN_AI_REQUEST_MAX_TOKENS: &str = "gen_ai.request.max_tokens";
+/// Sampling seed.
+pub const GEN_AI_REQUEST_SEED: &str = "gen_ai.request.seed";
+/// Number of choices asked for (`n`), when not 1.
+pub const GEN_AI_REQUEST_CHOICE_COUNT: &str = "gen_ai.request.choice.count";
+/// Sampling temperature.
+pub const GEN_AI_REQUEST_TEMPERATURE: &str = "gen_ai.request.temperature";
+/// Nucleus sampling `top_p`.
+pub const GEN_AI_REQUEST_TOP_P: &str = "gen_ai.request.top_p";
+/// `top_k` sampling.
+pub const GEN_AI_REQUEST_TOP_K: &str = "gen_ai.request.top_k";
+/// Frequency penalty.
+pub const GEN_AI_REQUEST_FREQUENCY_PENALTY: &str = "gen_ai.request.frequency_penalty";
+/// Presence penalty.
+pub const GEN_AI_REQUEST_PRESENCE_PENALTY: &str = "gen_ai.request.presence_penalty";
+/// Stop sequences (string array).
+pub const GEN_AI_REQUEST_STOP_SEQUENCES: &str = "gen_ai.request.stop_sequences";
+/// Embedding encoding formats (string array).
+pub const GEN_AI_REQUEST_ENCODING_FORMATS: &str = "gen_ai.request.encoding_formats";
+/// Reasoning effort (`low`, `medium`, `high`).
+pub const GEN_AI_REQUEST_REASONING_EFFORT: &str = "gen_ai.request.reasoning_effort";
+/// JSON schema of a structured-output request, serialised.
+pub const GEN_AI_REQUEST_STRUCTURED_OUTPUT_SCHEMA: &str = "gen_ai.request.structured_output_schema";
+/// End-user id sent with the request (`user`, Anthropic `metadata.user_id`).
+pub const GEN_AI_USER: &str = "gen_ai.user";
+/// Requested output type (`text`, `json`, …).
+pub const GEN_AI_OUTPUT_TYPE: &str = "gen_ai.output.type";
+/// Input messages, JSON in the GenAI "parts" format (content capture only).
+pub const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
+/// Output messages, JSON in the GenAI "parts" format (content capture only).
+pub const GEN_AI_OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+/// Tool definitions offered to the model, JSON (content capture only).
+pub const GEN_AI_TOOL_DEFINITIONS: &str = "gen_ai.tool.definitions";
+
+/// Response id.
+pub const GEN_AI_RESPONSE_ID: &str = "gen_ai.response.id";
+/// Model that answered.
+pub const GEN_AI_RESPONSE_MODEL: &str = "gen_ai.response.model";
+/// Finish reason of each choice (string array).
+pub const GEN_AI_RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
+/// Dimension of the returned embedding vectors.
+pub const GEN_AI_EMBEDDINGS_DIMENSION_COUNT: &str = "gen_ai.embeddings.dimension.count";
+/// Seconds from the request to the first generated token of a stream: a span attribute
+/// and the name of the histogram.
+pub const GEN_AI_SERVER_TIME_TO_FIRST_TOKEN: &str = "gen_ai.server.time_to_first_token";
+
+/// Input tokens.
+pub const GEN_AI_USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+/// Output tokens.
+pub const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+/// Input + output tokens (as reported, else their sum).
+pub const GEN_AI_USAGE_TOTAL_TOKENS: &str = "gen_ai.usage.total_tokens";
+/// Input tokens read from the provider's prompt cache.
+pub const GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
+/// Input tokens written to the provider's prompt cache.
+pub const GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: &str =
+    "gen_ai.usage.cache_creation.input_tokens";
+/// Reasoning tokens.
+pub const GEN_AI_USAGE_REASONING_TOKENS: &str = "gen_ai.usage.reasoning_tokens";
+
+/// Span event: the consumer dropped a stream before its end.
+pub const GEN_AI_STREAM_DROPPED_EVENT: &str = "gen_ai.stream.dropped";
+/// `error.type` of a stream that broke before the provider said it was complete.
+pub const STREAM_ERROR_TYPE: &str = "stream_error";
+
+/// `true` on an LLM span whose capture hit a memory cap (the caller's data is untouched;
+/// only what the span records is cut).
+pub const LLMETRY_CAPTURE_TRUNCATED: &str = "llmetry.capture.truncated";
+/// Which caps were hit (string array): `choices` (choice indices of one stream), `tool_calls`
+/// (tool calls of one choice), `text` (accumulated streamed text), `line` (one SSE / NDJSON
+/// line or event).
+pub const LLMETRY_CAPTURE_TRUNCATED_CAPS: &str = "llmetry.capture.truncated_caps";
+
+// GenAI content events (`init().use_attributes(false)`): event names and body fields.
+
+/// Event per system (or developer) input message.
+pub const GEN_AI_SYSTEM_MESSAGE_EVENT: &str = "gen_ai.system.message";
+/// Event per user input message.
+pub const GEN_AI_USER_MESSAGE_EVENT: &str = "gen_ai.user.message";
+/// Event per assistant input message.
+pub const GEN_AI_ASSISTANT_MESSAGE_EVENT: &str = "gen_ai.assistant.message";
+/// Event per tool-result input message.
+pub const GEN_AI_TOOL_MESSAGE_EVENT: &str = "gen_ai.tool.message";
+/// Event per output choice.
+pub const GEN_AI_CHOICE_EVENT: &str = "gen_ai.choice";
+
+// GenAI client metrics.
+
+/// Histogram of call durations, seconds.
+pub const GEN_AI_CLIENT_OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
+/// Histogram of input and output tokens per call.
+pub const GEN_AI_CLIENT_TOKEN_USAGE: &str = "gen_ai.client.token.usage";
+/// Counter of returned choices.
+pub const GEN_AI_CLIENT_GENERATION_CHOICES: &str = "gen_ai.client.generation.choices";
+/// Metric attribute: `input` or `output` on `gen_ai.client.token.usage`.
+pub const GEN_AI_TOKEN_TYPE: &str = "gen_ai.token.type";
+/// Metric attribute: whether the call was streamed (bool), as Python writes it.
+pub const STREAM: &str = "stream";

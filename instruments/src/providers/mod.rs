@@ -1,9 +1,16 @@
 //! Wire-format parsers: request JSON, response JSON, and streamed events, per provider API.
-//! They work on `serde_json::Value` and raw event text, never on any client crate's types.
+//! They work on the bytes (or a `serde_json::Value`) of the bodies and on raw event text,
+//! never on any client crate's types.
 //!
-//! The functions at this level dispatch on [`Api`] to the per-provider modules
-//! ([`openai`], [`anthropic`], [`ollama`]); [`detect`] finds the `Api` of a URL and
-//! [`stream`] splits streamed bodies into events.
+//! The functions at this level dispatch on [`Api`] to the per-provider modules (OpenAI and
+//! every OpenAI-compatible API, Anthropic Messages, Ollama), each split into request,
+//! response and stream; [`detect`] finds the `Api` of a URL, and [`crate::decode`] splits
+//! streamed bodies into events. The per-provider parsers are private: the functions here
+//! and [`Accumulator`] are the whole parsing API.
+//!
+//! Bodies are read into typed, borrowing wire structs that name just the fields the
+//! conventions need (no `serde_json::Value` of the whole body); the `&Value` forms serialise
+//! the value once and use the same readers.
 //!
 //! ```
 //! use llmetry_instruments::providers::{self, detect::detect};
@@ -24,15 +31,48 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod anthropic;
+mod anthropic;
+mod caps;
 pub mod detect;
-pub mod ollama;
-pub mod openai;
-pub mod stream;
+mod ollama;
+mod openai;
+pub(crate) mod parts;
+mod wire;
 
 use serde_json::Value;
 
-use crate::model::{Api, LlmRequest, LlmResponse, ProviderError, StreamProgress};
+use crate::model::{Api, CaptureCap, LlmRequest, LlmResponse, ProviderError, StreamProgress};
+
+/// Reads a request body for `api`: `None` when it is not a JSON object; the flag says
+/// whether the object has a `model` key (only bodies naming a model are LLM calls).
+pub(crate) fn read_request(api: Api, body: &[u8]) -> Option<(LlmRequest, bool)> {
+    match api {
+        Api::OpenAiChat | Api::OpenAiCompletion | Api::OpenAiEmbeddings | Api::OpenAiResponses => {
+            openai::parse_request(api, body)
+        }
+        Api::AnthropicMessages => anthropic::parse_request(body),
+        Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed => {
+            ollama::parse_request(api, body)
+        }
+    }
+}
+
+/// Parses a request body, as bytes, for `api`: `None` when it is not a JSON object. This is
+/// what the adapters use: only the fields the conventions need are read, strings borrowed
+/// from `body` where they can be.
+///
+/// ```
+/// use llmetry_instruments::{model::Api, providers::parse_request_bytes};
+///
+/// let body = br#"{"model": "gpt-4o-mini", "stream": true, "messages": [{"role": "user", "content": "Hi"}]}"#;
+/// let req = parse_request_bytes(Api::OpenAiChat, body).ok_or("not a JSON object")?;
+/// assert_eq!((req.model.as_deref(), req.stream), (Some("gpt-4o-mini"), true));
+/// assert!(parse_request_bytes(Api::OpenAiChat, b"not json").is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn parse_request_bytes(api: Api, body: &[u8]) -> Option<LlmRequest> {
+    read_request(api, body).map(|(req, _)| req)
+}
 
 /// Parses a request body for `api`.
 ///
@@ -51,15 +91,14 @@ use crate::model::{Api, LlmRequest, LlmResponse, ProviderError, StreamProgress};
 /// assert_eq!(roles, ["system", "user"]);
 /// ```
 pub fn parse_request(api: Api, body: &Value) -> LlmRequest {
-    match api {
-        Api::OpenAiChat | Api::OpenAiCompletion | Api::OpenAiEmbeddings | Api::OpenAiResponses => {
-            openai::parse_request(api, body)
-        }
-        Api::AnthropicMessages => anthropic::parse_request(body),
-        Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed => {
-            ollama::parse_request(api, body)
-        }
-    }
+    // One serialisation, then the same typed reader as the adapters' bytes.
+    serde_json::to_vec(body)
+        .ok()
+        .and_then(|bytes| parse_request_bytes(api, &bytes))
+        .unwrap_or_else(|| LlmRequest {
+            stream: matches!(api, Api::OllamaChat | Api::OllamaGenerate),
+            ..LlmRequest::default()
+        })
 }
 
 /// Parses a complete (non-streamed) response body for `api`.
@@ -77,6 +116,26 @@ pub fn parse_request(api: Api, body: &Value) -> LlmRequest {
 /// assert_eq!(resp.usage.input_tokens, Some(5));
 /// ```
 pub fn parse_response(api: Api, body: &Value) -> LlmResponse {
+    serde_json::to_vec(body)
+        .ok()
+        .and_then(|bytes| parse_response_bytes(api, &bytes))
+        .unwrap_or_default()
+}
+
+/// Parses a complete (non-streamed) response body, as bytes, for `api`: `None` when it is
+/// not JSON. The adapters read the body they hand back to the caller with it, once.
+///
+/// ```
+/// use llmetry_instruments::{model::Api, providers::parse_response_bytes};
+///
+/// let body = br#"{"id": "c-1", "model": "gpt-4o-mini", "choices": [{"index": 0, "finish_reason": "stop",
+///     "message": {"role": "assistant", "content": "Hi!"}}], "usage": {"prompt_tokens": 3, "completion_tokens": 2}}"#;
+/// let resp = parse_response_bytes(Api::OpenAiChat, body).ok_or("not JSON")?;
+/// assert_eq!(resp.finish_reasons, ["stop"]);
+/// assert_eq!(resp.usage.total_tokens, Some(5));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn parse_response_bytes(api: Api, body: &[u8]) -> Option<LlmResponse> {
     match api {
         Api::OpenAiChat | Api::OpenAiCompletion | Api::OpenAiEmbeddings | Api::OpenAiResponses => {
             openai::parse_response(api, body)
@@ -100,15 +159,16 @@ pub fn parse_response(api: Api, body: &Value) -> LlmResponse {
 /// assert_eq!((e.error_type.as_str(), e.message.as_str()), ("502", "Bad Gateway"));
 /// ```
 pub fn parse_error(status: u16, body: &[u8]) -> ProviderError {
-    openai::parse_error_body(status, body)
+    parts::parse_error_body(status, body)
 }
 
 /// Accumulates a streamed response event by event, for any [`Api`]: feed it what
-/// [`stream::SseDecoder`] or [`stream::NdjsonDecoder`] returns.
+/// [`crate::decode::SseDecoder`] or [`crate::decode::NdjsonDecoder`] returns.
 ///
 /// ```
 /// use llmetry_instruments::model::Api;
-/// use llmetry_instruments::providers::{Accumulator, stream::SseDecoder};
+/// use llmetry_instruments::decode::SseDecoder;
+/// use llmetry_instruments::providers::Accumulator;
 ///
 /// let events = [
 ///     ("message_start", r#"{"type": "message_start", "message": {"id": "msg_1", "model": "claude-haiku-4-5", "role": "assistant", "usage": {"input_tokens": 9}}}"#),
@@ -131,12 +191,12 @@ pub fn parse_error(status: u16, body: &[u8]) -> ProviderError {
 /// # Ok::<(), llmetry_instruments::model::ProviderError>(())
 /// ```
 #[derive(Debug)]
-pub enum Accumulator {
-    /// OpenAI chat/completions chunks, Responses events.
+pub struct Accumulator(Inner);
+
+#[derive(Debug)]
+enum Inner {
     OpenAi(openai::StreamAccumulator),
-    /// Anthropic message events.
     Anthropic(anthropic::StreamAccumulator),
-    /// Ollama NDJSON objects.
     Ollama(ollama::StreamAccumulator),
 }
 
@@ -146,21 +206,19 @@ impl Accumulator {
     /// ```
     /// use llmetry_instruments::{model::Api, providers::Accumulator};
     /// let acc = Accumulator::new(Api::OllamaGenerate);
-    /// assert!(matches!(acc, Accumulator::Ollama(_)));
+    /// assert!(acc.response().output_messages.len() == 1); // generate: one (empty) message
     /// ```
     pub fn new(api: Api) -> Self {
-        match api {
+        Accumulator(match api {
             Api::OpenAiChat
             | Api::OpenAiCompletion
             | Api::OpenAiEmbeddings
-            | Api::OpenAiResponses => Accumulator::OpenAi(openai::StreamAccumulator::new(api)),
-            Api::AnthropicMessages => {
-                Accumulator::Anthropic(anthropic::StreamAccumulator::default())
-            }
+            | Api::OpenAiResponses => Inner::OpenAi(openai::StreamAccumulator::new(api)),
+            Api::AnthropicMessages => Inner::Anthropic(anthropic::StreamAccumulator::default()),
             Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed => {
-                Accumulator::Ollama(ollama::StreamAccumulator::new(api))
+                Inner::Ollama(ollama::StreamAccumulator::new(api))
             }
-        }
+        })
     }
 
     /// Feeds one event: for SSE, the event name (if any) and its `data` text; for NDJSON,
@@ -180,10 +238,10 @@ impl Accumulator {
         event: Option<&str>,
         data: &str,
     ) -> Result<StreamProgress, ProviderError> {
-        match self {
-            Accumulator::OpenAi(a) => a.push(event, data),
-            Accumulator::Anthropic(a) => a.push(event, data),
-            Accumulator::Ollama(a) => a.push(data),
+        match &mut self.0 {
+            Inner::OpenAi(a) => a.push(event, data),
+            Inner::Anthropic(a) => a.push(event, data),
+            Inner::Ollama(a) => a.push(data),
         }
     }
 
@@ -206,10 +264,34 @@ impl Accumulator {
     /// # Ok::<(), llmetry_instruments::model::ProviderError>(())
     /// ```
     pub fn response(&self) -> LlmResponse {
-        match self {
-            Accumulator::OpenAi(a) => a.response(),
-            Accumulator::Anthropic(a) => a.response(),
-            Accumulator::Ollama(a) => a.response(),
+        match &self.0 {
+            Inner::OpenAi(a) => a.response(),
+            Inner::Anthropic(a) => a.response(),
+            Inner::Ollama(a) => a.response(),
+        }
+    }
+
+    /// The memory caps this stream hit (what the span keeps of it was cut; the stream itself
+    /// was not): more than 128 choice indices (or Responses output items), more than 128
+    /// tool calls in a choice (content blocks of an Anthropic message), more than 1 MiB of
+    /// text in all.
+    ///
+    /// ```
+    /// use llmetry_instruments::{model::{Api, CaptureCap}, providers::Accumulator};
+    ///
+    /// let mut acc = Accumulator::new(Api::OpenAiChat);
+    /// for i in 0..200 {
+    ///     acc.push(None, &format!(r#"{{"choices": [{{"index": {i}, "delta": {{"content": "x"}}}}]}}"#))?;
+    /// }
+    /// assert_eq!(acc.response().choice_count, 128);
+    /// assert_eq!(acc.caps_hit(), [CaptureCap::Choices]);
+    /// # Ok::<(), llmetry_instruments::model::ProviderError>(())
+    /// ```
+    pub fn caps_hit(&self) -> &[CaptureCap] {
+        match &self.0 {
+            Inner::OpenAi(a) => a.caps_hit(),
+            Inner::Anthropic(a) => a.caps_hit(),
+            Inner::Ollama(a) => a.caps_hit(),
         }
     }
 }

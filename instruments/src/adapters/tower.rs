@@ -1,4 +1,4 @@
-//! A tower layer for async-openai's `Client::with_http_service` (its `middleware` feature):
+//! The tower adapter: a layer for async-openai's `Client::with_http_service` (its `middleware` feature):
 //! the same capture as the reqwest-middleware adapter, on async-openai's request path.
 //!
 //! async-openai hands its HTTP service an [`HttpRequestFactory`] (a cheap, cloneable
@@ -18,7 +18,7 @@ use async_openai::middleware::HttpRequestFactory;
 use opentelemetry::context::FutureExt as _;
 use reqwest::header::HeaderMap;
 
-use crate::middleware::{Capture, RespondError, reqwest_error};
+use super::{Capture, RespondError, reqwest_error};
 use crate::model::{Provider, ProviderError};
 use crate::providers;
 

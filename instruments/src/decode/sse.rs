@@ -1,26 +1,11 @@
-//! Incremental decoders for streamed HTTP bodies: Server-Sent Events (OpenAI, Anthropic)
-//! and newline-delimited JSON (Ollama).
-//!
-//! Both are fed arbitrary byte chunks, as they come off the wire: a chunk may end in the
-//! middle of a line, of a `\r\n` pair, or of a multi-byte UTF-8 character. Lines are split
-//! on bytes (`\n` and `\r` never occur inside a UTF-8 sequence) and decoded only once
-//! complete, so splits never corrupt text.
-//!
-//! ```
-//! use llmetry_instruments::providers::stream::SseDecoder;
-//!
-//! let mut decoder = SseDecoder::new();
-//! // "é" split across two chunks, and a `\r\n` split too:
-//! assert!(decoder.push(b"data: caf\xc3").is_empty());
-//! assert!(decoder.push(b"\xa9\r").is_empty());
-//! let events = decoder.push(b"\n\r\n");
-//! assert_eq!(events[0].data, "café");
-//! ```
+//! The Server-Sent Events decoder (OpenAI, Anthropic).
+
+use super::{Lines, MAX_LINE, text};
 
 /// One dispatched Server-Sent Event.
 ///
 /// ```
-/// use llmetry_instruments::providers::stream::{SseDecoder, SseEvent};
+/// use llmetry_instruments::decode::{SseDecoder, SseEvent};
 ///
 /// let events = SseDecoder::new().push(b"event: ping\ndata: {}\n\ndata: [DONE]\n\n");
 /// assert_eq!(events, [
@@ -36,36 +21,17 @@ pub struct SseEvent {
     pub data: String,
 }
 
-/// Finds the first line terminator in `buf` at or after `from`. Returns the index of the
-/// terminator and its length, or `None` when no complete terminator is known yet (a `\r`
-/// as the last byte may be the first half of `\r\n`, unless `eof`).
-fn find_line_end(buf: &[u8], from: usize, eof: bool) -> Option<(usize, usize)> {
-    let pos = buf
-        .get(from..)?
-        .iter()
-        .position(|&b| b == b'\n' || b == b'\r')?
-        + from;
-    match buf.get(pos) {
-        Some(b'\n') => Some((pos, 1)),
-        _ => match buf.get(pos + 1) {
-            Some(b'\n') => Some((pos, 2)),
-            Some(_) => Some((pos, 1)),
-            None if eof => Some((pos, 1)),
-            None => None,
-        },
-    }
-}
-
 /// Incremental `text/event-stream` decoder, following the WHATWG SSE parsing rules:
 /// `event:` sets the event type, several `data:` lines are joined by `\n`, lines starting
 /// with `:` are comments, an event is dispatched at a blank line, and `\n`, `\r\n` and `\r`
 /// all end a line. `id:` and `retry:` are accepted and ignored.
 ///
 /// Unlike a browser, [`SseDecoder::finish`] also dispatches an event that the stream did not
-/// terminate with a blank line, so that a final usage chunk is not lost.
+/// terminate with a blank line, so that a final usage chunk is not lost. An event whose
+/// `data` passes [`MAX_LINE`] is dropped ([`SseDecoder::truncated`]).
 ///
 /// ```
-/// use llmetry_instruments::providers::stream::SseDecoder;
+/// use llmetry_instruments::decode::SseDecoder;
 ///
 /// let mut decoder = SseDecoder::new();
 /// let mut events = Vec::new();
@@ -78,30 +44,99 @@ fn find_line_end(buf: &[u8], from: usize, eof: bool) -> Option<(usize, usize)> {
 /// ```
 #[derive(Debug, Default)]
 pub struct SseDecoder {
-    buf: Vec<u8>,
-    /// Bytes of `buf` already scanned without finding a line end.
-    scanned: usize,
-    event: Option<String>,
+    lines: Lines,
+    /// Before the first line: the bytes that may be a UTF-8 byte order mark.
+    head: Vec<u8>,
+    bom_checked: bool,
+    state: Pending,
+}
+
+/// The event being assembled.
+#[derive(Debug, Default)]
+struct Pending {
+    event: String,
+    has_event: bool,
     data: String,
     has_data: bool,
-    bom_checked: bool,
+    /// The joined `data` passed [`MAX_LINE`]: the event is dropped.
+    overflow: bool,
+    truncated: bool,
 }
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 impl SseDecoder {
     /// A new decoder (the same as `SseDecoder::default()`).
     ///
     /// ```
-    /// let mut decoder = llmetry_instruments::providers::stream::SseDecoder::new();
+    /// let mut decoder = llmetry_instruments::decode::SseDecoder::new();
     /// assert!(decoder.finish().is_empty());
     /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Feeds a chunk of bytes; calls `on_event(event, data)` for each event it completes.
+    /// Allocates nothing once its buffers have grown to the stream's longest event.
+    ///
+    /// ```
+    /// use llmetry_instruments::decode::SseDecoder;
+    ///
+    /// let mut decoder = SseDecoder::new();
+    /// let mut seen = Vec::new();
+    /// decoder.feed(b"event: ping\ndata: {}\n\ndata: [DO", |event, data| seen.push(format!("{event:?} {data}")));
+    /// decoder.feed(b"NE]\n\n", |event, data| seen.push(format!("{event:?} {data}")));
+    /// assert_eq!(seen, ["Some(\"ping\") {}", "None [DONE]"]);
+    /// ```
+    pub fn feed(&mut self, bytes: &[u8], mut on_event: impl FnMut(Option<&str>, &str)) {
+        if !self.bom_checked {
+            self.head.extend_from_slice(bytes);
+            if self.head.len() < BOM.len() && BOM.starts_with(&self.head) {
+                return;
+            }
+            self.bom_checked = true;
+            let head = std::mem::take(&mut self.head);
+            let start = if head.starts_with(BOM) { BOM.len() } else { 0 };
+            let state = &mut self.state;
+            self.lines
+                .feed(head.get(start..).unwrap_or_default(), true, |line| {
+                    state.line(line, &mut on_event)
+                });
+            return;
+        }
+        let state = &mut self.state;
+        self.lines
+            .feed(bytes, true, |line| state.line(line, &mut on_event));
+    }
+
+    /// Ends the stream: processes a final unterminated line and dispatches a pending event.
+    ///
+    /// ```
+    /// use llmetry_instruments::decode::SseDecoder;
+    ///
+    /// let mut decoder = SseDecoder::new();
+    /// decoder.feed(b"data: {\"usage\": {}}", |_, _| unreachable!("no blank line yet"));
+    /// let mut last = None;
+    /// decoder.finish_with(|_, data| last = Some(data.to_owned()));
+    /// assert_eq!(last.as_deref(), Some("{\"usage\": {}}"));
+    /// ```
+    pub fn finish_with(&mut self, mut on_event: impl FnMut(Option<&str>, &str)) {
+        if !self.bom_checked {
+            self.bom_checked = true;
+            let head = std::mem::take(&mut self.head);
+            let state = &mut self.state;
+            self.lines
+                .feed(&head, true, |line| state.line(line, &mut on_event));
+        }
+        let state = &mut self.state;
+        self.lines.finish(|line| state.line(line, &mut on_event));
+        self.state.dispatch(&mut on_event);
+    }
+
     /// Feeds a chunk of bytes; returns the events it completed.
     ///
     /// ```
-    /// use llmetry_instruments::providers::stream::SseDecoder;
+    /// use llmetry_instruments::decode::SseDecoder;
     ///
     /// let mut decoder = SseDecoder::new();
     /// assert!(decoder.push(b": keep-alive comment\ndata: {\"a\":").is_empty());
@@ -110,14 +145,15 @@ impl SseDecoder {
     /// assert_eq!(events[0].data, "{\"a\": 1}\nmore"); // data lines joined by \n
     /// ```
     pub fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
-        self.buf.extend_from_slice(bytes);
-        self.drain(false)
+        let mut out = Vec::new();
+        self.feed(bytes, |event, data| out.push(owned(event, data)));
+        out
     }
 
     /// Ends the stream: processes a final unterminated line and dispatches a pending event.
     ///
     /// ```
-    /// use llmetry_instruments::providers::stream::SseDecoder;
+    /// use llmetry_instruments::decode::SseDecoder;
     ///
     /// let mut decoder = SseDecoder::new();
     /// // A server that closes without the final blank line:
@@ -125,168 +161,88 @@ impl SseDecoder {
     /// assert_eq!(decoder.finish()[0].data, "{\"usage\": {}}");
     /// ```
     pub fn finish(&mut self) -> Vec<SseEvent> {
-        let mut out = self.drain(true);
-        if !self.buf.is_empty() {
-            let line = std::mem::take(&mut self.buf);
-            self.scanned = 0;
-            self.line(&line, &mut out);
-        }
-        self.dispatch(&mut out);
-        out
-    }
-
-    fn drain(&mut self, eof: bool) -> Vec<SseEvent> {
         let mut out = Vec::new();
-        if !self.bom_checked {
-            if self.buf.len() < 3 && b"\xEF\xBB\xBF".starts_with(&self.buf) && !eof {
-                return out;
-            }
-            if self.buf.starts_with(b"\xEF\xBB\xBF") {
-                self.buf.drain(..3);
-            }
-            self.bom_checked = true;
-        }
-        let mut start = 0;
-        let mut from = self.scanned;
-        while let Some((end, len)) = find_line_end(&self.buf, from, eof) {
-            let line = self
-                .buf
-                .get(start..end)
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default();
-            self.line(&line, &mut out);
-            start = end + len;
-            from = start;
-        }
-        self.buf.drain(..start.min(self.buf.len()));
-        // Everything left was scanned, except a trailing `\r` that must be looked at again.
-        self.scanned = match self.buf.last() {
-            Some(b'\r') => self.buf.len() - 1,
-            _ => self.buf.len(),
-        };
+        self.finish_with(|event, data| out.push(owned(event, data)));
         out
     }
 
-    fn line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) {
+    /// Whether a line or an event longer than [`MAX_LINE`] was dropped.
+    ///
+    /// ```
+    /// use llmetry_instruments::decode::{MAX_LINE, SseDecoder};
+    ///
+    /// let mut decoder = SseDecoder::new();
+    /// let mut huge = b"data: ".to_vec();
+    /// huge.resize(MAX_LINE + 10, b'x');
+    /// assert!(decoder.push(&huge).is_empty());
+    /// assert_eq!(decoder.push(b"\n\ndata: ok\n\n")[0].data, "ok");
+    /// assert!(decoder.truncated());
+    /// ```
+    pub fn truncated(&self) -> bool {
+        self.lines.truncated || self.state.truncated
+    }
+}
+
+fn owned(event: Option<&str>, data: &str) -> SseEvent {
+    SseEvent {
+        event: event.map(str::to_owned),
+        data: data.to_owned(),
+    }
+}
+
+impl Pending {
+    fn line(&mut self, line: &[u8], on_event: &mut impl FnMut(Option<&str>, &str)) {
         if line.is_empty() {
-            self.dispatch(out);
+            self.dispatch(on_event);
             return;
         }
         if line.first() == Some(&b':') {
             return;
         }
-        let line = String::from_utf8_lossy(line);
-        let (name, value) = match line.split_once(':') {
-            Some((n, v)) => (n, v.strip_prefix(' ').unwrap_or(v)),
-            None => (line.as_ref(), ""),
+        let (name, value) = match memchr::memchr(b':', line) {
+            Some(i) => {
+                let value = line.get(i + 1..).unwrap_or_default();
+                (
+                    line.get(..i).unwrap_or_default(),
+                    value.strip_prefix(b" ").unwrap_or(value),
+                )
+            }
+            None => (line, &b""[..]),
         };
         match name {
-            "event" => self.event = Some(value.to_owned()),
-            "data" => {
+            b"event" => {
+                self.event.clear();
+                self.event.push_str(&text(value));
+                self.has_event = true;
+            }
+            b"data" => {
+                if self.overflow {
+                    return;
+                }
+                if self.data.len() + value.len() + 1 > MAX_LINE {
+                    self.overflow = true;
+                    self.truncated = true;
+                    self.data = String::new();
+                    self.has_data = true;
+                    return;
+                }
                 if self.has_data {
                     self.data.push('\n');
                 }
-                self.data.push_str(value);
+                self.data.push_str(&text(value));
                 self.has_data = true;
             }
             _ => {}
         }
     }
 
-    fn dispatch(&mut self, out: &mut Vec<SseEvent>) {
-        let event = self.event.take().filter(|e| !e.is_empty());
-        if !std::mem::take(&mut self.has_data) {
-            return;
+    fn dispatch(&mut self, on_event: &mut impl FnMut(Option<&str>, &str)) {
+        let has_event = std::mem::take(&mut self.has_event) && !self.event.is_empty();
+        let has_data = std::mem::take(&mut self.has_data);
+        if has_data && !std::mem::take(&mut self.overflow) {
+            on_event(has_event.then_some(self.event.as_str()), &self.data);
         }
-        out.push(SseEvent {
-            event,
-            data: std::mem::take(&mut self.data),
-        });
-    }
-}
-
-/// Incremental newline-delimited JSON decoder: returns each complete, non-blank line
-/// (without its `\n` or `\r\n`).
-///
-/// ```
-/// use llmetry_instruments::providers::stream::NdjsonDecoder;
-///
-/// let mut decoder = NdjsonDecoder::new();
-/// let mut lines = decoder.push(b"{\"response\": \"He\"}\n{\"respo");
-/// lines.extend(decoder.push(b"nse\": \"llo\", \"done\": true}\n"));
-/// assert_eq!(lines, [r#"{"response": "He"}"#, r#"{"response": "llo", "done": true}"#]);
-/// ```
-#[derive(Debug, Default)]
-pub struct NdjsonDecoder {
-    buf: Vec<u8>,
-    scanned: usize,
-}
-
-impl NdjsonDecoder {
-    /// A new decoder (the same as `NdjsonDecoder::default()`).
-    ///
-    /// ```
-    /// let mut decoder = llmetry_instruments::providers::stream::NdjsonDecoder::new();
-    /// assert!(decoder.finish().is_empty());
-    /// ```
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Feeds a chunk of bytes; returns the lines it completed.
-    ///
-    /// ```
-    /// use llmetry_instruments::providers::stream::NdjsonDecoder;
-    ///
-    /// let mut decoder = NdjsonDecoder::new();
-    /// assert!(decoder.push(b"{\"done\":").is_empty());
-    /// assert_eq!(decoder.push(b" false}\r\n\n"), [r#"{"done": false}"#]); // blank lines skipped
-    /// ```
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<String> {
-        self.buf.extend_from_slice(bytes);
-        let mut out = Vec::new();
-        let mut start = 0;
-        let mut from = self.scanned;
-        while let Some(pos) = self
-            .buf
-            .get(from..)
-            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
-        {
-            let end = from + pos;
-            if let Some(line) = self.buf.get(start..end) {
-                push_line(line, &mut out);
-            }
-            start = end + 1;
-            from = start;
-        }
-        self.buf.drain(..start.min(self.buf.len()));
-        self.scanned = self.buf.len();
-        out
-    }
-
-    /// Ends the stream: returns a final line that had no terminating `\n`.
-    ///
-    /// ```
-    /// use llmetry_instruments::providers::stream::NdjsonDecoder;
-    ///
-    /// let mut decoder = NdjsonDecoder::new();
-    /// assert!(decoder.push(br#"{"done": true}"#).is_empty());
-    /// assert_eq!(decoder.finish(), [r#"{"done": true}"#]);
-    /// ```
-    pub fn finish(&mut self) -> Vec<String> {
-        let mut out = Vec::new();
-        let rest = std::mem::take(&mut self.buf);
-        self.scanned = 0;
-        push_line(&rest, &mut out);
-        out
-    }
-}
-
-fn push_line(line: &[u8], out: &mut Vec<String>) {
-    let text = String::from_utf8_lossy(line);
-    let text = text.trim();
-    if !text.is_empty() {
-        out.push(text.to_owned());
+        self.data.clear();
     }
 }
 
@@ -295,6 +251,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::decode::MAX_LINE;
 
     fn ev(event: Option<&str>, data: &str) -> SseEvent {
         SseEvent {
@@ -431,26 +388,29 @@ mod tests {
     }
 
     #[test]
-    fn ndjson_lines_in_any_split() {
-        let input = "{\"message\":{\"content\":\"Hé\"},\"done\":false}\r\n\n  \n{\"done\":true}";
-        let mut whole = NdjsonDecoder::new();
-        let mut expected = whole.push(input.as_bytes());
-        expected.extend(whole.finish());
-        assert_eq!(
-            expected,
-            vec![
-                "{\"message\":{\"content\":\"Hé\"},\"done\":false}".to_owned(),
-                "{\"done\":true}".to_owned()
-            ]
-        );
-        for size in 1..8 {
-            let mut d = NdjsonDecoder::new();
-            let mut out = Vec::new();
-            for c in input.as_bytes().chunks(size) {
-                out.extend(d.push(c));
-            }
-            out.extend(d.finish());
-            assert_eq!(out, expected, "chunk size {size}");
+    fn sse_huge_line_and_huge_event_are_dropped_and_said() {
+        let mut d = SseDecoder::new();
+        let mut out = Vec::new();
+        // One line longer than the cap, fed in pieces, then a normal event.
+        d.feed(b"data: ", |_, _| unreachable!());
+        for _ in 0..5 {
+            d.feed(&vec![b'x'; MAX_LINE / 4], |_, _| unreachable!());
         }
+        out.extend(d.push(b"\n\ndata: after\n\n"));
+        assert_eq!(out, vec![ev(None, "after")]);
+        assert!(d.truncated());
+        // Many short data lines joining into an event longer than the cap.
+        let mut d = SseDecoder::new();
+        let line = format!("data: {}\n", "y".repeat(1000));
+        let mut n = 0;
+        for _ in 0..(MAX_LINE / 1000 + 10) {
+            d.feed(line.as_bytes(), |_, _| n += 1);
+        }
+        d.feed(b"\ndata: next\n\n", |_, data| {
+            n += 1;
+            assert_eq!(data, "next");
+        });
+        assert_eq!(n, 1);
+        assert!(d.truncated());
     }
 }

@@ -1,0 +1,95 @@
+//! Anthropic content blocks as GenAI parts (text, images, tool use and results, thinking),
+//! and the stop-reason mapping: what the request, response and stream readers share.
+
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::providers::parts::{
+    blob_part, image_url_part, obj, reasoning_part, text_part, tool_call_part,
+    tool_response_content, tool_response_part, uri_part,
+};
+use crate::providers::wire::{raw_str, value};
+
+/// Anthropic stop reasons mapped to the common values: `end_turn`/`stop_sequence` →
+/// `stop`, `max_tokens`/`model_context_window_exceeded` → `length`, `tool_use` →
+/// `tool_call`, `refusal` → `content_filter`; others (`pause_turn`) unchanged.
+pub(super) fn map_stop_reason(reason: &str) -> String {
+    match reason {
+        "end_turn" | "stop_sequence" => "stop",
+        "max_tokens" | "model_context_window_exceeded" => "length",
+        "tool_use" => "tool_call",
+        "refusal" => "content_filter",
+        other => other,
+    }
+    .to_owned()
+}
+
+/// An image (or other media) `source`: `base64` → blob, `url` → URI, `file` → file part.
+fn source_part(modality: &str, source: Option<&Value>) -> Option<Value> {
+    let source = source?;
+    let part = match source.get("type").and_then(Value::as_str) {
+        Some("base64") => blob_part(
+            modality,
+            source.get("media_type").and_then(Value::as_str),
+            source.get("data").and_then(Value::as_str).unwrap_or(""),
+        ),
+        Some("url") => {
+            let url = source.get("url").and_then(Value::as_str)?;
+            if url.starts_with("data:") {
+                image_url_part(url)
+            } else {
+                uri_part(modality, url)
+            }
+        }
+        Some("file") => obj([
+            ("type", "file".into()),
+            ("modality", modality.into()),
+            (
+                "file_id",
+                source.get("file_id").cloned().unwrap_or(Value::Null),
+            ),
+        ]),
+        _ => return None,
+    };
+    Some(part)
+}
+
+/// One content block as a part; unknown blocks are copied as they are.
+fn block_part(b: &Value) -> Option<Value> {
+    let part = match b.get("type").and_then(Value::as_str).unwrap_or("") {
+        "text" => text_part(b.get("text").and_then(Value::as_str).unwrap_or("")),
+        "image" => source_part("image", b.get("source")).unwrap_or_else(|| b.clone()),
+        "tool_use" | "server_tool_use" => tool_call_part(
+            b.get("id").and_then(Value::as_str),
+            b.get("name").and_then(Value::as_str),
+            b.get("input").cloned().unwrap_or(Value::Null),
+        ),
+        "tool_result" => tool_response_part(
+            b.get("tool_use_id").and_then(Value::as_str),
+            tool_response_content(b.get("content")),
+        ),
+        "thinking" => reasoning_part(b.get("thinking").and_then(Value::as_str).unwrap_or("")),
+        "redacted_thinking" => return None,
+        _ => b.clone(),
+    };
+    Some(part)
+}
+
+pub(super) fn content_parts(content: Option<&Value>) -> Vec<Value> {
+    match content {
+        Some(Value::String(s)) => vec![text_part(s)],
+        Some(Value::Array(blocks)) => blocks.iter().filter_map(block_part).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Parts of a raw `content` (or `system`): a string is read without building a `Value`.
+pub(super) fn raw_content_parts(content: Option<&RawValue>) -> Vec<Value> {
+    match content {
+        None => Vec::new(),
+        Some(raw) => match raw_str(raw) {
+            Some(s) => vec![text_part(&s)],
+            None => content_parts(value(Some(raw)).as_ref()),
+        },
+    }
+}

@@ -1,0 +1,127 @@
+//! Anthropic Messages request bodies: `system` becomes the first message (role `system`),
+//! `tool_result` blocks stay in their `user` message as the API sends them, tools and the
+//! structured-output format.
+
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::content::raw_content_parts;
+use crate::model::LlmRequest;
+use crate::providers::parts::{message, obj, output_format, tool_definition};
+use crate::providers::wire::{Lenient, Scalar, Seq, StrList, value};
+
+/// The request fields the conventions read.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Body<'a> {
+    #[serde(borrow)]
+    model: Scalar<'a>,
+    #[serde(borrow)]
+    stream: Scalar<'a>,
+    #[serde(borrow)]
+    max_tokens: Scalar<'a>,
+    #[serde(borrow)]
+    temperature: Scalar<'a>,
+    #[serde(borrow)]
+    top_p: Scalar<'a>,
+    #[serde(borrow)]
+    top_k: Scalar<'a>,
+    stop_sequences: StrList,
+    #[serde(borrow)]
+    metadata: Lenient<Metadata<'a>>,
+    #[serde(borrow)]
+    system: Option<&'a RawValue>,
+    #[serde(borrow)]
+    messages: Seq<Lenient<InputMessage<'a>>>,
+    #[serde(borrow)]
+    tools: Option<&'a RawValue>,
+    #[serde(borrow)]
+    output_format: Option<&'a RawValue>,
+    #[serde(borrow)]
+    output_config: Lenient<OutputConfig<'a>>,
+    #[serde(borrow)]
+    response_format: Option<&'a RawValue>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Metadata<'a> {
+    #[serde(borrow)]
+    user_id: Scalar<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct OutputConfig<'a> {
+    #[serde(borrow)]
+    format: Option<&'a RawValue>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct InputMessage<'a> {
+    #[serde(borrow)]
+    role: Scalar<'a>,
+    #[serde(borrow)]
+    content: Option<&'a RawValue>,
+}
+
+fn tool_definitions(tools: Option<&RawValue>) -> Vec<Value> {
+    let tools = value(tools);
+    tools
+        .as_ref()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|t| match t.get("type").and_then(Value::as_str) {
+            None | Some("custom") => tool_definition("function", t, "input_schema"),
+            // Server and client built-in tools (`web_search_20250305`, `bash_…`).
+            Some(kind) => obj([
+                ("type", kind.into()),
+                ("name", t.get("name").cloned().unwrap_or(Value::Null)),
+            ]),
+        })
+        .collect()
+}
+
+/// Reads a Messages request body: `None` when it is not a JSON object; the flag says
+/// whether it has a `model` key.
+pub(crate) fn parse_request(body: &[u8]) -> Option<(LlmRequest, bool)> {
+    let body: Lenient<Body<'_>> = serde_json::from_slice(body).ok()?;
+    let body = body.0?;
+    let names_model = !matches!(body.model, Scalar::Absent);
+    let mut input_messages = Vec::with_capacity(body.messages.0.len() + 1);
+    let system = raw_content_parts(body.system);
+    if !system.is_empty() {
+        input_messages.push(message("system", system));
+    }
+    for m in &body.messages.0 {
+        let (role, content) = match m.get() {
+            Some(m) => (m.role.as_str().unwrap_or("user"), m.content),
+            None => ("user", None),
+        };
+        input_messages.push(message(role, raw_content_parts(content)));
+    }
+    let format = body
+        .output_format
+        .or_else(|| body.output_config.get().and_then(|c| c.format))
+        .or(body.response_format);
+    let (output_type, structured_output_schema) = output_format(value(format).as_ref());
+    let req = LlmRequest {
+        stream: body.stream.bool().unwrap_or(false),
+        max_tokens: body.max_tokens.int(),
+        temperature: body.temperature.float(),
+        top_p: body.top_p.float(),
+        top_k: body.top_k.float(),
+        stop_sequences: body.stop_sequences.0,
+        user: body.metadata.0.and_then(|m| m.user_id.into_non_empty()),
+        output_type,
+        structured_output_schema,
+        input_messages,
+        tool_definitions: tool_definitions(body.tools),
+        model: body.model.into_non_empty(),
+        ..LlmRequest::default()
+    };
+    Some((req, names_model))
+}

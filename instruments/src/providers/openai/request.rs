@@ -1,0 +1,303 @@
+//! OpenAI-compatible request bodies: Chat Completions `messages`, legacy Completions
+//! `prompt`, Embeddings `input`, Responses `instructions` + `input`, and the sampling,
+//! tool and output-format fields.
+
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::message::{
+    ChatMessage, chat_message_parts, content_parts, raw_content_parts, reasoning_text,
+};
+use crate::model::{Api, LlmRequest, Message};
+use crate::providers::parts::{
+    message, output_format, parse_arguments, reasoning_part, text_part, tool_call_part,
+    tool_definition, tool_response_content, tool_response_part,
+};
+use crate::providers::wire::{Lenient, Scalar, Seq, StrList, raw_str, value};
+
+/// The request fields the conventions read, for every OpenAI-compatible API.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Body<'a> {
+    #[serde(borrow)]
+    model: Scalar<'a>,
+    #[serde(borrow)]
+    stream: Scalar<'a>,
+    #[serde(borrow)]
+    stream_options: Lenient<StreamOptions<'a>>,
+    #[serde(borrow)]
+    max_output_tokens: Scalar<'a>,
+    #[serde(borrow)]
+    max_completion_tokens: Scalar<'a>,
+    #[serde(borrow)]
+    max_tokens: Scalar<'a>,
+    #[serde(borrow)]
+    temperature: Scalar<'a>,
+    #[serde(borrow)]
+    top_p: Scalar<'a>,
+    #[serde(borrow)]
+    top_k: Scalar<'a>,
+    #[serde(borrow)]
+    frequency_penalty: Scalar<'a>,
+    #[serde(borrow)]
+    presence_penalty: Scalar<'a>,
+    #[serde(borrow)]
+    seed: Scalar<'a>,
+    #[serde(borrow)]
+    n: Scalar<'a>,
+    stop: StrList,
+    encoding_format: StrList,
+    #[serde(borrow)]
+    user: Scalar<'a>,
+    #[serde(borrow)]
+    reasoning_effort: Scalar<'a>,
+    #[serde(borrow)]
+    reasoning: Lenient<Effort<'a>>,
+    #[serde(borrow)]
+    text: Lenient<TextConfig<'a>>,
+    #[serde(borrow)]
+    response_format: Option<&'a RawValue>,
+    #[serde(borrow)]
+    messages: Seq<Lenient<ChatMessage<'a>>>,
+    #[serde(borrow)]
+    prompt: Option<&'a RawValue>,
+    #[serde(borrow)]
+    input: Option<&'a RawValue>,
+    #[serde(borrow)]
+    instructions: Scalar<'a>,
+    #[serde(borrow)]
+    tools: Option<&'a RawValue>,
+    #[serde(borrow)]
+    functions: Option<&'a RawValue>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct StreamOptions<'a> {
+    #[serde(borrow)]
+    include_usage: Scalar<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Effort<'a> {
+    #[serde(borrow)]
+    effort: Scalar<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct TextConfig<'a> {
+    #[serde(borrow)]
+    format: Option<&'a RawValue>,
+}
+
+/// One Chat Completions request message.
+fn chat_message(m: Option<&ChatMessage<'_>>) -> Message {
+    let Some(m) = m else {
+        return message("user", Vec::new());
+    };
+    let role = m.role.as_str().unwrap_or("user");
+    match role {
+        "tool" => message(
+            "tool",
+            vec![tool_response_part(
+                m.tool_call_id.as_str(),
+                tool_response_content(value(m.content).as_ref()),
+            )],
+        ),
+        // Legacy function results: named by the function, without a call id.
+        "function" => message(
+            "tool",
+            vec![tool_response_part(
+                None,
+                tool_response_content(value(m.content).as_ref()),
+            )],
+        ),
+        _ => {
+            let parts = chat_message_parts(m, raw_content_parts(m.content));
+            message(role, parts)
+        }
+    }
+}
+
+/// `prompt` / `input` as user text messages: a string or an array of strings; token arrays
+/// are left out (there is no text to record).
+fn text_inputs(v: Option<&RawValue>) -> Vec<Message> {
+    let one = |s: &str| message("user", vec![text_part(s)]);
+    let Some(raw) = v else {
+        return Vec::new();
+    };
+    if let Some(s) = raw_str(raw) {
+        return vec![one(&s)];
+    }
+    if raw.get().starts_with('[') {
+        let items: Seq<Scalar<'_>> = serde_json::from_str(raw.get()).unwrap_or_default();
+        return items.0.iter().filter_map(Scalar::as_str).map(one).collect();
+    }
+    Vec::new()
+}
+
+fn is_assistant_side(item_type: &str, role: Option<&str>) -> bool {
+    match item_type {
+        "function_call" | "custom_tool_call" | "reasoning" => true,
+        "message" => role == Some("assistant"),
+        _ => false,
+    }
+}
+
+/// Responses API `instructions` + `input`. Consecutive assistant-side items (assistant
+/// messages, reasoning, function calls) form one assistant message, as one Chat turn would.
+fn responses_input(instructions: Option<&str>, input: Option<&RawValue>) -> Vec<Message> {
+    let mut out: Vec<Message> = Vec::new();
+    if let Some(i) = instructions {
+        out.push(message("system", vec![text_part(i)]));
+    }
+    if let Some(s) = input.and_then(raw_str) {
+        out.push(message("user", vec![text_part(&s)]));
+        return out;
+    }
+    let items = match value(input) {
+        Some(Value::Array(items)) => items,
+        _ => return out,
+    };
+    let mut merging = false;
+    for item in &items {
+        let role = item.get("role").and_then(Value::as_str);
+        let kind = item
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or(if role.is_some() { "message" } else { "" });
+        let parts = match kind {
+            "message" => content_parts(item.get("content")),
+            "function_call" => vec![tool_call_part(
+                item.get("call_id").and_then(Value::as_str),
+                item.get("name").and_then(Value::as_str),
+                parse_arguments(item.get("arguments")),
+            )],
+            "custom_tool_call" => vec![tool_call_part(
+                item.get("call_id").and_then(Value::as_str),
+                item.get("name").and_then(Value::as_str),
+                item.get("input").cloned().unwrap_or(Value::Null),
+            )],
+            "reasoning" => reasoning_text(item)
+                .map(|t| vec![reasoning_part(&t)])
+                .unwrap_or_default(),
+            "function_call_output" | "custom_tool_call_output" => {
+                merging = false;
+                out.push(message(
+                    "tool",
+                    vec![tool_response_part(
+                        item.get("call_id").and_then(Value::as_str),
+                        tool_response_content(item.get("output")),
+                    )],
+                ));
+                continue;
+            }
+            _ => continue,
+        };
+        if is_assistant_side(kind, role) {
+            match out.last_mut() {
+                Some(last) if merging => last.parts.extend(parts),
+                _ => out.push(message("assistant", parts)),
+            }
+            merging = true;
+        } else {
+            merging = false;
+            out.push(message(role.unwrap_or("user"), parts));
+        }
+    }
+    out
+}
+
+fn tool_definitions(tools: Option<&RawValue>, functions: Option<&RawValue>) -> Vec<Value> {
+    let mut defs = Vec::new();
+    let tools = value(tools);
+    for t in tools
+        .as_ref()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let kind = t.get("type").and_then(Value::as_str).unwrap_or("function");
+        if let Some(f) = t.get(kind).filter(|f| f.is_object()) {
+            // Chat: {"type": "function", "function": {...}} (also "custom").
+            defs.push(tool_definition(kind, f, "parameters"));
+        } else if kind == "function" || kind == "custom" {
+            // Responses: flat {"type": "function", "name", "description", "parameters"}.
+            defs.push(tool_definition(kind, t, "parameters"));
+        } else {
+            // Built-in tools (`web_search`, `file_search`, …) as they are.
+            defs.push(t.clone());
+        }
+    }
+    let functions = value(functions);
+    for f in functions
+        .as_ref()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        defs.push(tool_definition("function", f, "parameters"));
+    }
+    defs
+}
+
+/// Reads an OpenAI-compatible request body for `api`: `None` when it is not a JSON
+/// object; the flag says whether it has a `model` key.
+pub(crate) fn parse_request(api: Api, body: &[u8]) -> Option<(LlmRequest, bool)> {
+    let body: Lenient<Body<'_>> = serde_json::from_slice(body).ok()?;
+    let body = body.0?;
+    let names_model = !matches!(body.model, Scalar::Absent);
+    let max_tokens = match api {
+        Api::OpenAiResponses => body.max_output_tokens.int(),
+        _ => body.max_completion_tokens.int().or(body.max_tokens.int()),
+    };
+    let format = match api {
+        Api::OpenAiResponses => body.text.get().and_then(|t| t.format),
+        _ => body.response_format,
+    };
+    let (output_type, structured_output_schema) = output_format(value(format).as_ref());
+    let input_messages = match api {
+        Api::OpenAiChat => body
+            .messages
+            .0
+            .iter()
+            .map(|m| chat_message(m.get()))
+            .collect(),
+        Api::OpenAiCompletion => text_inputs(body.prompt),
+        Api::OpenAiEmbeddings => text_inputs(body.input),
+        Api::OpenAiResponses => responses_input(body.instructions.non_empty(), body.input),
+        _ => Vec::new(),
+    };
+    let req = LlmRequest {
+        stream: body.stream.bool().unwrap_or(false),
+        include_usage: body
+            .stream_options
+            .get()
+            .and_then(|o| o.include_usage.bool())
+            .unwrap_or(false),
+        max_tokens,
+        temperature: body.temperature.float(),
+        top_p: body.top_p.float(),
+        top_k: body.top_k.float(),
+        frequency_penalty: body.frequency_penalty.float(),
+        presence_penalty: body.presence_penalty.float(),
+        seed: body.seed.int(),
+        stop_sequences: body.stop.0,
+        choice_count: body.n.int().filter(|&n| n != 1),
+        encoding_formats: body.encoding_format.0,
+        user: body.user.into_non_empty(),
+        reasoning_effort: body
+            .reasoning_effort
+            .into_non_empty()
+            .or_else(|| body.reasoning.0.and_then(|r| r.effort.into_non_empty())),
+        structured_output_schema,
+        output_type,
+        tool_definitions: tool_definitions(body.tools, body.functions),
+        input_messages,
+        model: body.model.into_non_empty(),
+    };
+    Some((req, names_model))
+}
