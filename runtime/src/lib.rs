@@ -350,6 +350,7 @@ mod pipeline;
 mod processor;
 pub mod semconv;
 mod state;
+mod value;
 
 pub use config::{
     Compression, DEFAULT_EXPORT_TIMEOUT, Instrument, Protocol, TRACELOOP_DEFAULT_ENDPOINT,
@@ -371,6 +372,7 @@ pub use llmetry_macros::{agent, task, tool, workflow};
 pub use pipeline::{DURATION_BOUNDARIES, TOKEN_USAGE_BOUNDARIES};
 pub use processor::EnrichmentProcessor;
 pub use state::{DEFAULT_VALUE_LENGTH_LIMIT, instrument_enabled, use_attributes};
+pub use value::{AttributeText, AttributeValue};
 
 /// Not public API: what the macros' generated code names. May change in any release.
 #[doc(hidden)]
