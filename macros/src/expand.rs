@@ -42,7 +42,9 @@ impl Entity {
                 let finish = finish(output);
                 quote! {
                     #start
-                    let __llmetry_body = move || {
+                    // `mut`: a body mutating through a captured `&mut self` is an `FnMut`.
+                    #[allow(unused_mut)]
+                    let mut __llmetry_body = move || {
                         #fake
                         #(#stmts)*
                     };

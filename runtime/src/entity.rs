@@ -103,18 +103,16 @@ impl EntityScope {
         make_span: impl FnOnce() -> tracing::Span,
         input: impl FnOnce(&mut InputJson),
     ) -> Option<Self> {
-        let current = Context::current();
-        let (ectx, owned) = child_context(meta, &current);
-        let content = (meta.capture_input || meta.capture_output) && content_allowed(&current);
+        let (cx, owned, content) = entity_context(meta);
         let span = if meta.new_trace {
             // An explicit root: tracing-opentelemetry ignores the current context for it, so
             // hand it the parent context directly.
             let span = make_span();
-            span.set_parent(detached(&current).with_value(ectx)).ok()?;
+            span.set_parent(cx).ok()?;
             span
         } else {
             // A contextual span takes the current OTel context as its parent.
-            let _guard = current.with_value(ectx).attach();
+            let _guard = cx.attach();
             make_span()
         };
         if span.is_disabled() {
@@ -196,7 +194,23 @@ impl EntityScope {
     }
 }
 
-/// The context of the entity's span: the parent's values, extended by this entity (its
+/// The parent context of the entity's span, the association scope it owns (if any), and
+/// whether content may be captured. Not generic: one copy for every annotated function.
+fn entity_context(meta: &EntityMeta) -> (Context, Option<Arc<Associations>>, bool) {
+    // Borrow the current context rather than clone it: only the child is kept.
+    Context::map_current(|current| {
+        let (ectx, owned) = child_context(meta, current);
+        let content = (meta.capture_input || meta.capture_output) && content_allowed(current);
+        let cx = if meta.new_trace {
+            detached(current).with_value(ectx)
+        } else {
+            current.with_value(ectx)
+        };
+        (cx, owned, content)
+    })
+}
+
+/// The context values of the entity's span: the parent's values, extended by this entity (its
 /// path, its workflow or agent name, its own association scope for a workflow or root
 /// agent, its static attributes). Also returns the association scope it owns, if any.
 fn child_context(meta: &EntityMeta, current: &Context) -> (EntityContext, Option<Arc<Associations>>) {
