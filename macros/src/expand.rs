@@ -9,7 +9,7 @@
 //! let body = move || { <original body> };
 //! match scope {
 //!     None => body(),                       // before init(): the plain call
-//!     Some(scope) => scope.run(body, |ret, scope| { record output or error; ret }),
+//!     Some(scope) => scope.run(body, |ret, scope| record output or error, |ret, scope| ret),
 //! }
 //! ```
 
@@ -39,7 +39,8 @@ impl Entity {
                 let fake = fake_return(&ret);
                 let erased = erase_impl_trait(ret);
                 let plain = untraced(output, quote!(__llmetry_body()));
-                let finish = finish(output);
+                let record = record(output);
+                let wrap = wrap(output);
                 quote! {
                     #start
                     // `mut`: a body mutating through a captured `&mut self` is an `FnMut`.
@@ -52,7 +53,8 @@ impl Entity {
                         #p::core::option::Option::None => #plain,
                         #p::core::option::Option::Some(__llmetry_scope) => __llmetry_scope.run(
                             __llmetry_body,
-                            |__llmetry_ret: #erased, __llmetry_scope: #p::EntityScope| { #finish },
+                            |__llmetry_ret: &#erased, __llmetry_scope: &#p::EntityScope| { #record },
+                            |__llmetry_ret: #erased, __llmetry_scope: #p::EntityScope| #wrap,
                         ),
                     }
                 }
@@ -161,14 +163,19 @@ fn private() -> TokenStream {
 fn awaited(output: Output) -> TokenStream {
     let p = private();
     let plain = untraced(output, quote!(__llmetry_fut.await));
-    let finish = finish(output);
+    let record = record(output);
+    let wrap = wrap(output);
     quote! {
         match __llmetry_scope {
             #p::core::option::Option::None => #plain,
-            #p::core::option::Option::Some(__llmetry_scope) => {
-                let __llmetry_ret =
-                    #p::EntityFuture::new(__llmetry_fut, &__llmetry_scope).await;
-                #finish
+            #p::core::option::Option::Some(mut __llmetry_scope) => {
+                let __llmetry_ret = #p::EntityFuture::new(
+                    __llmetry_fut,
+                    &mut __llmetry_scope,
+                    |__llmetry_ret: &_, __llmetry_scope: &#p::EntityScope| { #record },
+                )
+                .await;
+                #wrap
             }
         }
     }
@@ -187,9 +194,9 @@ fn untraced(output: Output, value: TokenStream) -> TokenStream {
     }
 }
 
-/// Code that records the outcome of `__llmetry_ret` on `__llmetry_scope` and yields the
-/// value to return.
-fn finish(output: Output) -> TokenStream {
+/// Code that records the outcome of `__llmetry_ret` (a reference to the returned value)
+/// on `__llmetry_scope` (a reference to the scope), while the span is still entered.
+fn record(output: Output) -> TokenStream {
     let p = private();
     let write = |v: TokenStream| {
         quote! {
@@ -201,14 +208,11 @@ fn finish(output: Output) -> TokenStream {
         }
     };
     match output {
-        Output::Value => {
-            let w = write(quote!(&__llmetry_ret));
-            quote! { #w __llmetry_ret }
-        }
+        Output::Value => write(quote!(__llmetry_ret)),
         Output::Result => {
             let w = write(quote!(__llmetry_v));
             quote! {
-                match &__llmetry_ret {
+                match __llmetry_ret {
                     #p::core::result::Result::Ok(__llmetry_v) => { #w }
                     #[allow(clippy::needless_borrow)]
                     #p::core::result::Result::Err(__llmetry_e) => {
@@ -220,9 +224,21 @@ fn finish(output: Output) -> TokenStream {
                         );
                     }
                 }
-                __llmetry_ret
             }
         }
+        // Streams and iterators record no output; the span lives on in the wrapper.
+        Output::Stream | Output::Iter => quote! {
+            let _ = (__llmetry_ret, __llmetry_scope);
+        },
+    }
+}
+
+/// The value to return, from `__llmetry_ret` and `__llmetry_scope` (both owned): the value
+/// itself, or the stream or iterator wrapped with the scope.
+fn wrap(output: Output) -> TokenStream {
+    let p = private();
+    match output {
+        Output::Value | Output::Result => quote!(__llmetry_ret),
         Output::Stream => quote! {
             #p::EntityStream::new(__llmetry_ret, #p::core::option::Option::Some(__llmetry_scope))
         },

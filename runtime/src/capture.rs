@@ -106,7 +106,7 @@ impl Default for InputJson {
 impl InputJson {
     /// An empty argument list.
     pub fn new() -> Self {
-        let mut buf = String::with_capacity(64);
+        let mut buf = String::with_capacity(128);
         buf.push_str(r#"{"args": [], "kwargs": {"#);
         Self { buf, first: true }
     }

@@ -86,8 +86,15 @@ pub struct EntityMeta {
 #[derive(Debug)]
 pub struct EntityScope {
     span: tracing::Span,
+    /// The span's parent context (ours: it carries this entity's `EntityContext`). While
+    /// the span is entered, the current context derives from it: how `on_own_span` knows
+    /// the current span is this entity's.
+    parent_cx: Context,
     content: bool,
     capture_output: bool,
+    /// `traceloop.entity.input`, built when the call starts (the arguments may move into
+    /// the body), written on the span when it is first entered.
+    input: Option<String>,
     /// Set once the outcome is recorded: a later drop during unwinding is not a panic of
     /// this entity. Atomic so that the scope (and the futures holding it) stay `Sync`.
     finished: AtomicBool,
@@ -96,7 +103,7 @@ pub struct EntityScope {
 
 impl EntityScope {
     /// Opens the entity span: builds its parent context (with the entity's context values),
-    /// creates the span under it, and records the input when content capture allows it.
+    /// creates the span under it, and builds the input when content capture allows it.
     /// `None` when the span is filtered out: the call then runs untraced.
     pub fn start(
         meta: &EntityMeta,
@@ -108,11 +115,11 @@ impl EntityScope {
             // An explicit root: tracing-opentelemetry ignores the current context for it, so
             // hand it the parent context directly.
             let span = make_span();
-            span.set_parent(cx).ok()?;
+            span.set_parent(cx.clone()).ok()?;
             span
         } else {
             // A contextual span takes the current OTel context as its parent.
-            let _guard = cx.attach();
+            let _guard = cx.clone().attach();
             make_span()
         };
         if span.is_disabled() {
@@ -121,37 +128,44 @@ impl EntityScope {
         if let Some(cell) = &owned {
             cell.set_owner(Some(span.context()));
         }
-
-        if meta.capture_input && content {
+        let input = (meta.capture_input && content).then(|| {
             let mut w = InputJson::new();
             input(&mut w);
             let mut s = w.finish();
             truncate_utf8(&mut s, crate::state::value_limit());
-            span.set_attribute(semconv::TRACELOOP_ENTITY_INPUT, s);
-        }
+            s
+        });
         Some(Self {
             span,
+            parent_cx: cx,
             content,
             capture_output: meta.capture_output,
+            input,
             finished: AtomicBool::new(false),
             owned_associations: owned,
         })
     }
 
-    /// Runs a sync body inside the span, then `finish` (which records the outcome and
-    /// yields the value to return). Kept out of line so that the annotated function's own
-    /// code, the path taken before `init()`, stays the plain call.
+    /// Runs a sync body inside the span; `record` records its outcome (output or error)
+    /// while the span is still entered; `wrap` yields the value to return (a stream or
+    /// iterator keeps the scope). Out of line, so that the annotated function's own code,
+    /// the path taken before `init()`, stays the plain call.
     #[inline(never)]
     pub fn run<R, O>(
-        self,
+        mut self,
         body: impl FnOnce() -> R,
-        finish: impl FnOnce(R, EntityScope) -> O,
+        record: impl FnOnce(&R, &EntityScope),
+        wrap: impl FnOnce(R, EntityScope) -> O,
     ) -> O {
+        let input = self.input.take();
         let ret = {
             let _enter = self.span.enter();
-            body()
+            self.write_input(input);
+            let ret = body();
+            record(&ret, &self);
+            ret
         };
-        finish(ret, self)
+        wrap(ret, self)
     }
 
     /// Enters the span (activating its context) until the guard drops.
@@ -169,8 +183,8 @@ impl EntityScope {
             let mut s = String::new();
             write(&mut s);
             truncate_utf8(&mut s, crate::state::value_limit());
-            self.span
-                .set_attribute(semconv::TRACELOOP_ENTITY_OUTPUT, s);
+            let kv = KeyValue::new(semconv::TRACELOOP_ENTITY_OUTPUT, s);
+            self.on_own_span(|span| span.set_attribute(kv));
         }
     }
 
@@ -178,7 +192,7 @@ impl EntityScope {
     /// `exception` event.
     pub fn record_error(&self, message: String, type_name: &str) {
         self.finished.store(true, Ordering::Relaxed);
-        record_error_on(&self.span, message, type_name);
+        self.on_own_span(|span| record_error_on(span, message, type_name));
     }
 
     /// Marks a stream or iterator entity as run to completion (no output is recorded).
@@ -189,7 +203,43 @@ impl EntityScope {
     /// Records a panic unwinding through the entity (idempotent).
     fn record_panic(&self) {
         if !self.finished.swap(true, Ordering::Relaxed) {
-            record_error_on(&self.span, "panicked".to_owned(), "panic");
+            self.on_own_span(|span| record_error_on(span, "panicked".to_owned(), "panic"));
+        }
+    }
+
+    /// Writes the input built at the start (called once, on the first entry).
+    fn write_input(&self, input: Option<String>) {
+        if let Some(s) = input {
+            let kv = KeyValue::new(semconv::TRACELOOP_ENTITY_INPUT, s);
+            self.on_own_span(|span| span.set_attribute(kv));
+        }
+    }
+
+    /// Applies `f` to this entity's OpenTelemetry span. While the span is entered that span
+    /// is in the current context, reached through a thread-local read; otherwise (not
+    /// entered, or the OpenTelemetry layer does not see this span) through the tracing
+    /// span's extensions, which costs a subscriber lookup. `f` must not run user code: the
+    /// current context is borrowed while it runs.
+    fn on_own_span(&self, f: impl FnOnce(&opentelemetry::trace::SpanRef<'_>)) {
+        let mut f = Some(f);
+        Context::map_current(|current| {
+            let ours = match (
+                current.get::<EntityContext>(),
+                self.parent_cx.get::<EntityContext>(),
+            ) {
+                (Some(a), Some(b)) => std::ptr::eq(a, b),
+                _ => false,
+            };
+            if ours
+                && current.has_active_span()
+                && let Some(f) = f.take()
+            {
+                f(&current.span());
+            }
+        });
+        if let Some(f) = f {
+            let cx = self.span.context();
+            f(&cx.span());
         }
     }
 }
@@ -261,9 +311,9 @@ fn child_context(meta: &EntityMeta, current: &Context) -> (EntityContext, Option
     (ectx, owned)
 }
 
-fn record_error_on(span: &tracing::Span, message: String, type_name: &str) {
+fn record_error_on(span: &opentelemetry::trace::SpanRef<'_>, message: String, type_name: &str) {
     let type_name = type_name.to_owned();
-    span.set_attribute(semconv::ERROR_TYPE, type_name.clone());
+    span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, type_name.clone()));
     span.add_event(
         semconv::EXCEPTION_EVENT,
         vec![
@@ -276,6 +326,11 @@ fn record_error_on(span: &tracing::Span, message: String, type_name: &str) {
 
 impl Drop for EntityScope {
     fn drop(&mut self) {
+        // Never entered (a future dropped before its first poll): the input still belongs
+        // on the span.
+        if let Some(input) = self.input.take() {
+            self.write_input(Some(input));
+        }
         if std::thread::panicking() {
             self.record_panic();
         }
@@ -297,34 +352,51 @@ impl Drop for PanicGuard<'_> {
 }
 
 pin_project_lite::pin_project! {
-    /// Runs an `async` body inside an entity span, entering it on every poll; the caller
-    /// keeps the scope and records the output.
+    /// Runs an `async` body inside an entity span, entering it on every poll, writing the
+    /// input on the first, and recording the outcome (`record`) on the last while the span
+    /// is still entered. The caller keeps the scope.
     #[must_use = "futures do nothing unless polled"]
-    pub struct EntityFuture<'a, F> {
+    pub struct EntityFuture<'a, F, R> {
         #[pin]
         inner: F,
-        scope: &'a EntityScope,
+        scope: &'a mut EntityScope,
+        record: Option<R>,
     }
 }
 
-impl<'a, F> EntityFuture<'a, F> {
+impl<'a, F, R> EntityFuture<'a, F, R> {
     /// Wraps `inner`.
     #[inline]
-    pub fn new(inner: F, scope: &'a EntityScope) -> Self {
-        Self { inner, scope }
+    pub fn new(inner: F, scope: &'a mut EntityScope, record: R) -> Self {
+        Self {
+            inner,
+            scope,
+            record: Some(record),
+        }
     }
 }
 
-impl<F: Future> Future for EntityFuture<'_, F> {
+impl<F, R> Future for EntityFuture<'_, F, R>
+where
+    F: Future,
+    R: FnOnce(&F::Output, &EntityScope),
+{
     type Output = F::Output;
 
-    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<F::Output> {
         let this = self.project();
+        let input = this.scope.input.take();
         let scope: &EntityScope = this.scope;
         let _enter = scope.enter();
         let _guard = PanicGuard(scope);
-        this.inner.poll(cx)
+        scope.write_input(input);
+        let polled = this.inner.poll(cx);
+        if let Poll::Ready(v) = &polled
+            && let Some(record) = this.record.take()
+        {
+            record(v, scope);
+        }
+        polled
     }
 }
 
