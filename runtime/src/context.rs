@@ -162,10 +162,7 @@ fn current_scope(what: &str) -> Option<(Context, Arc<Associations>)> {
 
 /// Runs `scoped` in a copy of the current context whose association scope is a child of
 /// the current one, changed by `set` (the current scope itself is left alone).
-fn run_in_child_scope<M, S: InContext<M>>(
-    set: impl FnOnce(&Associations),
-    scoped: S,
-) -> S::Output {
+fn run_in_child_scope<M, S: InContext<M>>(set: impl FnOnce(&Associations), scoped: S) -> S::Output {
     let cx = Context::current();
     let mut ectx = cx.get::<EntityContext>().cloned().unwrap_or_default();
     let cell = Associations::inheriting(ectx.associations.as_deref());

@@ -263,7 +263,10 @@ fn entity_context(meta: &EntityMeta) -> (Context, Option<Arc<Associations>>, boo
 /// The context values of the entity's span: the parent's values, extended by this entity (its
 /// path, its workflow or agent name, its own association scope for a workflow or root
 /// agent, its static attributes). Also returns the association scope it owns, if any.
-fn child_context(meta: &EntityMeta, current: &Context) -> (EntityContext, Option<Arc<Associations>>) {
+fn child_context(
+    meta: &EntityMeta,
+    current: &Context,
+) -> (EntityContext, Option<Arc<Associations>>) {
     let parent_span_id = if meta.new_trace {
         SpanId::INVALID
     } else {

@@ -29,10 +29,7 @@ fn a_future_dropped_before_its_first_poll_still_records_its_input() {
         Some(r#"{"args": [], "kwargs": {"host": "db-1"}}"#)
     );
     assert_eq!(attr_str(span, OUTPUT), None, "it never ran");
-    assert_eq!(
-        t.parent_name(span).as_deref(),
-        Some("drop_before_poll_app")
-    );
+    assert_eq!(t.parent_name(span).as_deref(), Some("drop_before_poll_app"));
 }
 
 #[task(name = "inner_step")]
@@ -44,7 +41,11 @@ fn inner_step(n: u32) -> u32 {
 fn outer_step(n: u32) -> Result<u32, String> {
     let _plain = tracing::info_span!("plain_inside").entered();
     let m = inner_step(n);
-    if m > 100 { Err(format!("{m} is too big")) } else { Ok(m * 2) }
+    if m > 100 {
+        Err(format!("{m} is too big"))
+    } else {
+        Ok(m * 2)
+    }
 }
 
 #[workflow(name = "recording_wf")]
@@ -87,7 +88,11 @@ fn outputs_and_errors_land_on_their_own_span_not_on_a_parent_or_child() {
             "{:?}",
             attr_str(inner, OUTPUT)
         );
-        assert_eq!(attr_str(inner, "error.type"), None, "the error is the outer's");
+        assert_eq!(
+            attr_str(inner, "error.type"),
+            None,
+            "the error is the outer's"
+        );
     }
     for plain in t.all("plain_inside") {
         assert_eq!(attr_str(plain, OUTPUT), None);

@@ -8,6 +8,9 @@
 //! Its artifacts live in `<workspace target>/outside-crate`, so only the first run builds
 //! llmetry's dependency tree there (a few minutes on a 2-core machine).
 
+// A failing step should say why: `expect` prints the error.
+#![allow(clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
