@@ -61,7 +61,7 @@ impl Entity {
             }
             Body::Async { block, ret, output } => {
                 let fake = fake_return(&ret);
-                let awaited = awaited(output);
+                let awaited = awaited(output, &erase_impl_trait(ret.clone()));
                 quote! {
                     #start
                     let __llmetry_fut = async move {
@@ -75,9 +75,10 @@ impl Entity {
                 prefix,
                 future,
                 boxed,
+                ret,
                 output,
             } => {
-                let awaited = awaited(output);
+                let awaited = awaited(output, &erase_impl_trait(ret));
                 let fut = quote! {
                     async move {
                         let __llmetry_fut = #future;
@@ -159,8 +160,9 @@ fn private() -> TokenStream {
     quote!(::llmetry::__private)
 }
 
-/// Awaits `__llmetry_fut` inside the entity span when there is one, else as is.
-fn awaited(output: Output) -> TokenStream {
+/// Awaits `__llmetry_fut` (whose output is `ret`) inside the entity span when there is one,
+/// else as is.
+fn awaited(output: Output, ret: &Type) -> TokenStream {
     let p = private();
     let plain = untraced(output, quote!(__llmetry_fut.await));
     let record = record(output);
@@ -172,7 +174,7 @@ fn awaited(output: Output) -> TokenStream {
                 let __llmetry_ret = #p::EntityFuture::new(
                     __llmetry_fut,
                     &mut __llmetry_scope,
-                    |__llmetry_ret: &_, __llmetry_scope: &#p::EntityScope| { #record },
+                    |__llmetry_ret: &#ret, __llmetry_scope: &#p::EntityScope| { #record },
                 )
                 .await;
                 #wrap

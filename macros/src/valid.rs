@@ -57,6 +57,8 @@ pub(crate) enum Body {
         future: Expr,
         /// Whether it was wrapped in `Box::pin`.
         boxed: bool,
+        /// The future's declared output (`_` when the signature does not say).
+        ret: Type,
         output: Output,
     },
 }
@@ -183,6 +185,7 @@ fn body_of(sig: &Signature, block: Box<Block>) -> Body {
             future,
             boxed,
             output: classify(&ret),
+            ret,
         };
     }
     let ret = declared_type(&sig.output);

@@ -367,8 +367,13 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<'a, F, R> EntityFuture<'a, F, R> {
-    /// Wraps `inner`.
+impl<'a, F, R> EntityFuture<'a, F, R>
+where
+    F: Future,
+    R: FnOnce(&F::Output, &EntityScope),
+{
+    /// Wraps `inner`. (The bound here lets the compiler type `record`'s argument from
+    /// `inner`'s output at once, which the capture ladder in `record` needs.)
     #[inline]
     pub fn new(inner: F, scope: &'a mut EntityScope, record: R) -> Self {
         Self {

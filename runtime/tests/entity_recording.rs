@@ -101,3 +101,41 @@ fn outputs_and_errors_land_on_their_own_span_not_on_a_parent_or_child() {
     let wf = t.span("recording_wf.workflow");
     assert_eq!(attr_str(wf, OUTPUT).as_deref(), Some("4"));
 }
+
+/// Neither `Serialize` nor `Display`: recorded through the capture ladder's `Debug` step.
+#[derive(Debug)]
+struct OnlyDebug(u8);
+
+#[task(name = "debug_only_async")]
+async fn debug_only_async(n: u8) -> OnlyDebug {
+    OnlyDebug(n)
+}
+
+#[task(name = "debug_only_returned")]
+fn debug_only_returned(n: u8) -> impl std::future::Future<Output = Result<u8, OnlyDebug>> {
+    async move { if n > 1 { Ok(n) } else { Err(OnlyDebug(n)) } }
+}
+
+#[test]
+fn async_outputs_of_any_type_go_through_the_capture_ladder() {
+    let h = harness();
+    let rt = tokio::runtime::Builder::new_current_thread().build();
+    let Ok(rt) = rt else { panic!("runtime") };
+    {
+        let _app = tracing::info_span!("ladder_app").entered();
+        rt.block_on(async {
+            debug_only_async(7).await;
+            let _ = debug_only_returned(1).await;
+        });
+    }
+    let t = h.trace_of("ladder_app");
+    assert_eq!(
+        attr_str(t.span("debug_only_async.task"), OUTPUT).as_deref(),
+        Some(r#""OnlyDebug(7)""#)
+    );
+    let returned = t.span("debug_only_returned.task");
+    assert_eq!(
+        returned.status,
+        opentelemetry::trace::Status::error("OnlyDebug(1)")
+    );
+}
