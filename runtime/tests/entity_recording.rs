@@ -104,7 +104,7 @@ fn outputs_and_errors_land_on_their_own_span_not_on_a_parent_or_child() {
 
 /// Neither `Serialize` nor `Display`: recorded through the capture ladder's `Debug` step.
 #[derive(Debug)]
-struct OnlyDebug(u8);
+struct OnlyDebug(#[allow(dead_code)] u8);
 
 #[task(name = "debug_only_async")]
 async fn debug_only_async(n: u8) -> OnlyDebug {
