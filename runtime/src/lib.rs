@@ -365,6 +365,7 @@ mod processor;
 pub mod semconv;
 mod state;
 mod subscriber;
+mod value;
 
 pub use config::env::EnvSource;
 pub use config::{
@@ -388,6 +389,7 @@ pub use instrument::Instrument;
 pub use llmetry_macros::{agent, task, tool, workflow};
 pub use processor::EnrichmentProcessor;
 pub use state::{DEFAULT_VALUE_LENGTH_LIMIT, instrument_enabled, use_attributes};
+pub use value::{AttributeText, AttributeValue};
 
 /// Not public API: what the macros' generated code names. May change in any release.
 #[doc(hidden)]
