@@ -143,6 +143,8 @@
 mod adapters;
 pub mod decode;
 pub mod events;
+mod json;
+mod legacy;
 mod metrics;
 pub mod model;
 pub mod providers;

@@ -38,6 +38,10 @@ struct Chunk<'a> {
     #[serde(borrow)]
     x_groq: Option<&'a RawValue>,
     #[serde(borrow)]
+    system_fingerprint: Scalar<'a>,
+    #[serde(borrow)]
+    service_tier: Scalar<'a>,
+    #[serde(borrow)]
     choices: Seq<Lenient<ChunkChoice<'a>>>,
 }
 
@@ -260,6 +264,8 @@ pub(crate) struct StreamAccumulator {
     api: Api,
     id: Option<String>,
     model: Option<String>,
+    system_fingerprint: Option<String>,
+    service_tier: Option<String>,
     usage: Option<Usage>,
     choices: BTreeMap<i64, ChoiceAcc>,
     saw_token: bool,
@@ -287,6 +293,8 @@ impl StreamAccumulator {
             api,
             id: None,
             model: None,
+            system_fingerprint: None,
+            service_tier: None,
             usage: None,
             choices: BTreeMap::new(),
             saw_token: false,
@@ -311,9 +319,10 @@ impl StreamAccumulator {
             return Ok(StreamProgress {
                 first_token: false,
                 done: true,
+                chunk: false,
             });
         }
-        let token = match self.api {
+        let (chunk, token) = match self.api {
             Api::OpenAiResponses => self.push_responses(event, data)?,
             _ => self.push_chunk(event, data)?,
         };
@@ -322,11 +331,17 @@ impl StreamAccumulator {
         Ok(StreamProgress {
             first_token,
             done: self.done,
+            chunk,
         })
     }
 
-    /// A Chat or Completions chunk; returns whether it carried generated content.
-    fn push_chunk(&mut self, event: Option<&str>, data: &str) -> Result<bool, ProviderError> {
+    /// A Chat or Completions chunk; returns whether it was one (a JSON object) and whether
+    /// it carried generated content.
+    fn push_chunk(
+        &mut self,
+        event: Option<&str>,
+        data: &str,
+    ) -> Result<(bool, bool), ProviderError> {
         let Ok(chunk) = serde_json::from_str::<Lenient<Chunk<'_>>>(data) else {
             if event == Some("error") && !data.is_empty() {
                 return Err(ProviderError {
@@ -334,16 +349,18 @@ impl StreamAccumulator {
                     message: data.to_owned(),
                 });
             }
-            return Ok(false);
+            return Ok((false, false));
         };
         if event == Some("error") || chunk.get().is_some_and(|c| c.error.is_some()) {
             return Err(chunk_error(data));
         }
         let Some(chunk) = chunk.0 else {
-            return Ok(false);
+            return Ok((false, false));
         };
         set_if_new(&mut self.id, &chunk.id);
         set_if_new(&mut self.model, &chunk.model);
+        set_if_new(&mut self.system_fingerprint, &chunk.system_fingerprint);
+        set_if_new(&mut self.service_tier, &chunk.service_tier);
         // `usage` (OpenAI, with `include_usage`: `null` until the final chunk), Groq's
         // `x_groq.usage`, Moonshot-style `choices[0].usage`.
         let mut choices = chunk.choices.0;
@@ -449,11 +466,16 @@ impl StreamAccumulator {
             }
             set_if_new(&mut acc.finish_reason, &c.finish_reason);
         }
-        Ok(token)
+        Ok((true, token))
     }
 
-    /// A Responses API event; returns whether it carried generated content.
-    fn push_responses(&mut self, event: Option<&str>, data: &str) -> Result<bool, ProviderError> {
+    /// A Responses API event; returns whether it was one (a JSON object) and whether it
+    /// carried generated content.
+    fn push_responses(
+        &mut self,
+        event: Option<&str>,
+        data: &str,
+    ) -> Result<(bool, bool), ProviderError> {
         let Ok(ev) = serde_json::from_str::<Lenient<Event<'_>>>(data) else {
             if event == Some("error") && !data.is_empty() {
                 return Err(ProviderError {
@@ -461,9 +483,20 @@ impl StreamAccumulator {
                     message: data.to_owned(),
                 });
             }
-            return Ok(false);
+            return Ok((false, false));
         };
-        let ev = ev.0.unwrap_or_default();
+        let is_event = ev.0.is_some();
+        let token = self.fold_responses(event, ev.0.unwrap_or_default(), data)?;
+        Ok((is_event, token))
+    }
+
+    /// Folds one Responses API event; returns whether it carried generated content.
+    fn fold_responses(
+        &mut self,
+        event: Option<&str>,
+        ev: Event<'_>,
+        data: &str,
+    ) -> Result<bool, ProviderError> {
         let kind = ev.kind.as_str().or(event).unwrap_or("");
         let index = ev.output_index.int().unwrap_or(0);
         let delta = ev.delta.as_str().unwrap_or("");
@@ -544,6 +577,8 @@ impl StreamAccumulator {
             id: self.id.clone(),
             model: self.model.clone(),
             usage: self.usage.unwrap_or_default(),
+            system_fingerprint: self.system_fingerprint.clone(),
+            service_tier: self.service_tier.clone(),
             ..LlmResponse::default()
         };
         for c in self.choices.values() {
