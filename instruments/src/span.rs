@@ -911,7 +911,7 @@ impl LlmSpan {
     /// span.finish();
     /// ```
     pub fn finish(mut self) {
-        self.end(None);
+        self.end(End::Finished);
     }
 
     /// Ends a failed call: [`LlmSpan::record_error`], then [`LlmSpan::finish`].
@@ -925,7 +925,7 @@ impl LlmSpan {
     /// ```
     pub fn fail(mut self, e: &ProviderError) {
         self.record_error(e);
-        self.end(None);
+        self.end(End::Finished);
     }
 
     /// Ends a streamed call: on [`StreamEnd::Completed`] (and no error recorded) status OK
@@ -940,10 +940,10 @@ impl LlmSpan {
     /// span.finish_stream(StreamEnd::Dropped);
     /// ```
     pub fn finish_stream(mut self, how: StreamEnd) {
-        self.end(Some(how));
+        self.end(End::Stream(how));
     }
 
-    fn end(&mut self, stream: Option<StreamEnd>) {
+    fn end(&mut self, how: End) {
         if self.ended {
             return;
         }
@@ -952,21 +952,29 @@ impl LlmSpan {
         let family = self.api.family();
         let span = self.cx.span();
         let ok = |span: &opentelemetry::trace::SpanRef<'_>| span.set_status(Status::Ok);
-        match stream {
-            None if self.error_type.is_none() && family != Family::OpenAi => ok(&span),
-            Some(StreamEnd::Completed) if self.error_type.is_none() && family != Family::Ollama => {
+        // Status on success as Python sets it: OpenAI unset (non-streamed) / OK (streamed),
+        // Anthropic OK, Ollama OK (non-streamed) / unset (streamed).
+        match how {
+            End::Finished if self.error_type.is_none() && family != Family::OpenAi => ok(&span),
+            End::Stream(StreamEnd::Completed)
+                if self.error_type.is_none() && family != Family::Ollama =>
+            {
                 ok(&span)
             }
-            Some(StreamEnd::Failed) if self.error_type.is_none() => {
+            End::Stream(StreamEnd::Failed) if self.error_type.is_none() => {
                 self.error_type = Some(StringValue::from(k::STREAM_ERROR_TYPE));
                 span.set_attribute(kv(k::ERROR_TYPE, k::STREAM_ERROR_TYPE));
                 span.set_status(Status::error("the stream failed before completing"));
             }
-            Some(StreamEnd::Dropped) => {
+            End::Stream(StreamEnd::Dropped) => {
                 span.add_event(k::GEN_AI_STREAM_DROPPED_EVENT, Vec::new());
             }
             _ => {}
         }
+        let stream = match how {
+            End::Stream(s) => Some(s),
+            _ => None,
+        };
         if self.caps.contains(&CaptureCap::ChunkTimings) {
             self.write_caps();
         }
@@ -1000,11 +1008,24 @@ impl LlmSpan {
 
 impl Drop for LlmSpan {
     fn drop(&mut self) {
+        // Dropped without an end: a stream the consumer dropped, or a call abandoned before
+        // its response (status left unset: nothing says it succeeded).
         let how = if self.stream {
-            Some(StreamEnd::Dropped)
+            End::Stream(StreamEnd::Dropped)
         } else {
-            None
+            End::Abandoned
         };
         self.end(how);
     }
+}
+
+/// How an [`LlmSpan`] ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// [`LlmSpan::finish`] / [`LlmSpan::fail`].
+    Finished,
+    /// [`LlmSpan::finish_stream`], or a streamed span dropped.
+    Stream(StreamEnd),
+    /// A non-streamed span dropped without [`LlmSpan::finish`].
+    Abandoned,
 }

@@ -1,9 +1,10 @@
-//! Anthropic and Ollama calls compared with what the Python instrumentations 0.62.4 write.
-//! No capture of them exists: the reference is their source, and each expected fact below
-//! names the file and line it was read from (`opentelemetry-instrumentation-anthropic` /
-//! `-ollama` 0.62.4, the same files as git `traceloop/openllmetry` 93429cf, summarised in the
-//! project's notes/conventions.md §2). The calls go to the testkit's LLM stub, which speaks
-//! both wire formats, through `LlmMiddleware`.
+//! Anthropic and Ollama calls, and failed OpenAI and Anthropic calls, compared with what the
+//! Python instrumentations 0.62.4 write. No capture of them exists: the reference is their
+//! source, and each expected fact below names the file and line it was read from
+//! (`opentelemetry-instrumentation-anthropic` / `-ollama` / `-openai` 0.62.4, the same files
+//! as git `traceloop/openllmetry` 93429cf, summarised in the project's notes/conventions.md
+//! §1-2). The calls go to the testkit's LLM stub, which speaks these wire formats, through
+//! `LlmMiddleware`.
 //!
 //! Deliberate differences (the README's "Coming from Python" table) are listed with the
 //! facts they replace; every other key we write that Python does not is listed per span in
@@ -573,4 +574,88 @@ async fn ollama_generate_stream_matches_the_python_instrumentation() {
     );
     assert_eq!(generate.len(), 1);
     assert_eq!(generate[0].unit, "s");
+}
+
+// ------------------------------------------------------------------------------ failed calls
+
+#[llmetry::workflow(name = "failures_parity")]
+async fn failing_calls(base: String) {
+    let model = llm_stub::RATE_LIMITED;
+    post(
+        format!("{base}/v1/chat/completions"),
+        json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await;
+    post(
+        format!("{base}/v1/embeddings"),
+        json!({"model": model, "input": ["hi"]}),
+    )
+    .await;
+    post(
+        format!("{base}/v1/messages"),
+        json!({"model": model, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn failed_calls_count_exceptions_as_python() {
+    let h = harness();
+    let stub = LlmStub::start();
+    failing_calls(stub.base_url()).await;
+    let trace = h.trace_of("failures_parity.workflow");
+    // chat_wrappers.py:104-122, embeddings_wrappers.py:85-103, anthropic/__init__.py:569-584:
+    // error.type, an exception event, status ERROR. Deliberate: `error.type` is the provider's
+    // error code (Python: the client's exception class, `RateLimitError`).
+    for name in ["openai.chat", "openai.embeddings", "anthropic.chat"] {
+        let span = trace.span(name);
+        assert!(matches!(span.status, Status::Error { .. }), "{name}");
+        let error_type = match name {
+            "anthropic.chat" => "rate_limit_error",
+            _ => "rate_limit_exceeded",
+        };
+        assert_eq!(attr(span, "error.type"), Some(s(error_type)), "{name}");
+        assert!(span.events.iter().any(|e| e.name == "exception"), "{name}");
+    }
+    // The exception counters (v1/__init__.py:105-109, :157-161; anthropic/__init__.py:478-482):
+    // unit `time`, one per failed call, with `error.type`. Deliberate: the full attribute set
+    // (Python: `error.type` only for OpenAI, provider + `error.type` for Anthropic).
+    let points = h.metric_points();
+    for (name, provider) in [
+        ("llm.openai.chat_completions.exceptions", "openai"),
+        ("llm.openai.embeddings.exceptions", "openai"),
+        ("llm.anthropic.completion.exceptions", "anthropic"),
+    ] {
+        let found = point(
+            &points,
+            name,
+            &[
+                ("gen_ai.provider.name", provider),
+                ("traceloop.workflow.name", "failures_parity"),
+            ],
+        );
+        assert_eq!(found.len(), 1, "{name}: {found:#?}");
+        assert_eq!(
+            (found[0].unit.as_str(), found[0].value),
+            ("time", 1.0),
+            "{name}"
+        );
+        assert!(found[0].attr("error.type").is_some(), "{name}");
+    }
+    // A failed call has a duration (with `error.type`), nothing else.
+    let durations = point(
+        &points,
+        "gen_ai.client.operation.duration",
+        &[("traceloop.workflow.name", "failures_parity")],
+    );
+    assert_eq!(durations.len(), 3);
+    assert!(durations.iter().all(|p| p.attr("error.type").is_some()));
+    assert!(
+        point(
+            &points,
+            "gen_ai.client.token.usage",
+            &[("traceloop.workflow.name", "failures_parity")]
+        )
+        .is_empty()
+    );
 }
