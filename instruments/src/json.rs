@@ -175,34 +175,55 @@ fn write_value(out: &mut String, v: &Value) {
     }
 }
 
+/// Bytes written as they are: printable ASCII other than `"` and `\\`.
+const PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x20;
+    while b < 0x7f {
+        t[b] = b != b'"' as usize && b != b'\\' as usize;
+        b += 1;
+    }
+    t
+};
+
 /// A JSON string as Python's `json.dumps` writes it (`ensure_ascii=True`).
 fn write_str(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
-    let mut plain = 0;
-    for (i, c) in s.char_indices() {
-        let escape: Option<&str> = match c {
-            '"' => Some("\\\""),
-            '\\' => Some("\\\\"),
-            '\n' => Some("\\n"),
-            '\r' => Some("\\r"),
-            '\t' => Some("\\t"),
-            '\u{8}' => Some("\\b"),
-            '\u{c}' => Some("\\f"),
-            ' '..='~' => continue,
-            _ => None,
-        };
-        out.push_str(s.get(plain..i).unwrap_or_default());
-        plain = i + c.len_utf8();
-        match escape {
-            Some(e) => out.push_str(e),
-            None => {
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{u:04x}");
-                }
-            }
+    let bytes = s.as_bytes();
+    let (mut plain, mut i) = (0, 0);
+    while let Some(&b) = bytes.get(i) {
+        if PLAIN[usize::from(b)] {
+            i += 1;
+            continue;
         }
+        out.push_str(s.get(plain..i).unwrap_or_default());
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            _ => "",
+        };
+        if escape.is_empty() {
+            // A control character or a non-ASCII char: `\uXXXX`, UTF-16 units.
+            let c = s
+                .get(i..)
+                .and_then(|r| r.chars().next())
+                .unwrap_or('\u{fffd}');
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{u:04x}");
+            }
+            i += c.len_utf8();
+        } else {
+            out.push_str(escape);
+            i += 1;
+        }
+        plain = i;
     }
     out.push_str(s.get(plain..).unwrap_or_default());
     out.push('"');

@@ -681,6 +681,10 @@ impl LlmSpan {
             usage.total_tokens = Some(input + output);
             attrs.push(kv(k::LLM_USAGE_TOTAL_TOKENS, input + output));
         }
+        if self.api.family() == Family::OpenAi && self.stream && !self.latest {
+            // Python's OpenAI stream wrapper records no reasoning tokens.
+            usage.reasoning_tokens = None;
+        }
         self.usage = usage;
         let reasoning_key = if self.latest {
             k::GEN_AI_USAGE_REASONING_OUTPUT_TOKENS

@@ -231,10 +231,8 @@ fn our_metrics(rx: &OtlpReceiver) -> Vec<Value> {
 
 /// Span attributes ours writes that Python 0.62.4 does not, per span (name, parent task):
 /// the OpenTelemetry GenAI conventions' `server.address` / `server.port` (Python writes the
-/// base URL as `gen_ai.openai.api_base`, which ours writes too); what Python drops on streams
-/// only because its stream wrapper does not accumulate it (`system_fingerprint`, reasoning
-/// tokens); the stream's time to first chunk as a span attribute; the conventions'
-/// embeddings attributes.
+/// base URL as `gen_ai.openai.api_base`, which ours writes too); the stream's time to first
+/// chunk as a span attribute; the conventions' embeddings attributes.
 const ADDED_SPAN_ATTRIBUTES: &[(&str, &str, &[&str])] = &[
     (
         "openai.chat",
@@ -248,8 +246,6 @@ const ADDED_SPAN_ATTRIBUTES: &[(&str, &str, &[&str])] = &[
             "server.address",
             "server.port",
             "gen_ai.server.time_to_first_token",
-            "gen_ai.openai.response.system_fingerprint",
-            "gen_ai.usage.reasoning_tokens",
         ],
     ),
     (

@@ -38,10 +38,6 @@ struct Chunk<'a> {
     #[serde(borrow)]
     x_groq: Option<&'a RawValue>,
     #[serde(borrow)]
-    system_fingerprint: Scalar<'a>,
-    #[serde(borrow)]
-    service_tier: Scalar<'a>,
-    #[serde(borrow)]
     choices: Seq<Lenient<ChunkChoice<'a>>>,
 }
 
@@ -264,8 +260,6 @@ pub(crate) struct StreamAccumulator {
     api: Api,
     id: Option<String>,
     model: Option<String>,
-    system_fingerprint: Option<String>,
-    service_tier: Option<String>,
     usage: Option<Usage>,
     choices: BTreeMap<i64, ChoiceAcc>,
     saw_token: bool,
@@ -293,8 +287,6 @@ impl StreamAccumulator {
             api,
             id: None,
             model: None,
-            system_fingerprint: None,
-            service_tier: None,
             usage: None,
             choices: BTreeMap::new(),
             saw_token: false,
@@ -359,8 +351,6 @@ impl StreamAccumulator {
         };
         set_if_new(&mut self.id, &chunk.id);
         set_if_new(&mut self.model, &chunk.model);
-        set_if_new(&mut self.system_fingerprint, &chunk.system_fingerprint);
-        set_if_new(&mut self.service_tier, &chunk.service_tier);
         // `usage` (OpenAI, with `include_usage`: `null` until the final chunk), Groq's
         // `x_groq.usage`, Moonshot-style `choices[0].usage`.
         let mut choices = chunk.choices.0;
@@ -577,8 +567,6 @@ impl StreamAccumulator {
             id: self.id.clone(),
             model: self.model.clone(),
             usage: self.usage.unwrap_or_default(),
-            system_fingerprint: self.system_fingerprint.clone(),
-            service_tier: self.service_tier.clone(),
             ..LlmResponse::default()
         };
         for c in self.choices.values() {
