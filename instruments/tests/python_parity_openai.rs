@@ -281,6 +281,12 @@ const TRACING_EVENTS_AS_SPAN_EVENTS: &[(&str, &[&str])] = &[
 
 /// The facts that differ on purpose (the README's "Coming from Python" table), as the
 /// transformation from Python's value to ours.
+///
+/// Not compared, because they differ on every run or are not the LLM instrumentation's:
+/// ids, timestamps, durations and which bucket they fall in (the bounds and counts are
+/// compared), exemplars (the Rust SDK 0.33 has none: README), the resource
+/// (`telemetry.sdk.*` name the language), the exporters' `user-agent`, and the log records'
+/// other fields (issue 10 item 2).
 mod differences {
     use serde_json::{Value, json};
 
@@ -577,11 +583,31 @@ async fn openai_chat_stream_and_embeddings_match_the_python_sdk_fact_for_fact() 
                 op["explicitBounds"], pp["explicitBounds"],
                 "{name}: buckets"
             );
-            assert_eq!(
-                op["bucketCounts"], pp["bucketCounts"],
-                "{name}: bucket counts"
-            );
-            checked += 3;
+            checked += 2;
+            if p["unit"] == "s" {
+                // Which bucket a duration falls in is timing, not a fact to compare.
+                let total = |x: &Value| -> u64 {
+                    x["bucketCounts"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|c| {
+                            c.as_str()
+                                .and_then(|c| c.parse::<u64>().ok())
+                                .or(c.as_u64())
+                        })
+                        .sum()
+                };
+                assert_eq!(total(op), total(pp), "{name}: bucket counts at {want}");
+                let len = |x: &Value| x["bucketCounts"].as_array().map(Vec::len);
+                assert_eq!(len(op), len(pp), "{name}: bucket count length");
+            } else {
+                assert_eq!(
+                    op["bucketCounts"], pp["bucketCounts"],
+                    "{name}: bucket counts"
+                );
+            }
+            checked += 1;
             if name == "gen_ai.client.token.usage" {
                 for f in ["sum", "min", "max"] {
                     assert_eq!(op[f], pp[f], "{name}: {f} at {want}");

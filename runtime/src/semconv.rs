@@ -194,15 +194,15 @@ pub const GEN_AI_RESPONSE_MODEL: &str = "gen_ai.response.model";
 pub const GEN_AI_RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
 /// Dimension of the returned embedding vectors.
 pub const GEN_AI_EMBEDDINGS_DIMENSION_COUNT: &str = "gen_ai.embeddings.dimension.count";
-/// Seconds from the request to the first generated token of a stream: a span attribute
-/// and the name of the histogram.
+/// Seconds from the request to the first chunk of a stream (what Python measures): a span
+/// attribute and the name of the histogram.
 pub const GEN_AI_SERVER_TIME_TO_FIRST_TOKEN: &str = "gen_ai.server.time_to_first_token";
 
 /// Seconds from the request to the first chunk of a stream (current conventions; opt-in
 /// mode, in place of the span attribute [`GEN_AI_SERVER_TIME_TO_FIRST_TOKEN`]).
 pub const GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
 
-/// Input tokens.
+/// Input tokens (Anthropic: with the cache reads and writes added, as the conventions say).
 pub const GEN_AI_USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
 /// Output tokens.
 pub const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
