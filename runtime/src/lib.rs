@@ -363,6 +363,7 @@ mod processor;
 pub mod semconv;
 mod state;
 mod subscriber;
+mod value;
 
 pub use config::env::EnvSource;
 pub use config::{
@@ -388,6 +389,7 @@ pub use state::{
     __set_gen_ai_latest_conventions, DEFAULT_VALUE_LENGTH_LIMIT, gen_ai_latest_conventions,
     instrument_enabled, use_attributes,
 };
+pub use value::{AttributeText, AttributeValue};
 
 /// Not public API: what the macros' generated code names. May change in any release.
 #[doc(hidden)]

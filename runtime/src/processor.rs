@@ -8,7 +8,7 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
-use crate::entity::EntityContext;
+use crate::context::EntityContext;
 use crate::semconv;
 
 /// Adds `traceloop.workflow.name`, `gen_ai.agent.name`, `gen_ai.conversation.id`,
