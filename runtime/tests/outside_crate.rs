@@ -76,8 +76,16 @@ fn prop(span: &SpanData, key: &str) -> Option<Value> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let spans = InMemorySpanExporter::default();
+    // Builder values from variables, borrowed and owned (compiling is the check; the
+    // pipeline tests assert resource attributes and headers at an OTLP receiver).
+    let environment = String::from("staging");
+    let tenant_header: &str = &environment;
     let telemetry = llmetry::init()
         .app_name("outside")
+        .resource_attributes([("deployment.environment", environment.as_str())])
+        .resource_attributes([("service.replicas", 3u32)])
+        .headers([("X-Scope-OrgID", tenant_header)])
+        .metrics_headers([(String::from("THANOS-TENANT"), &environment)])
         .exporter(spans.clone())
         .silence_init_message(true)
         .env_source(llmetry::EnvSource::from_pairs([("OTEL_SERVICE_NAME", "outside")]))

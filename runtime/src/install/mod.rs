@@ -239,20 +239,29 @@ impl TelemetryBuilder {
     }
 
     /// Extra resource attributes, e.g. `[("deployment.environment", "development")]`;
-    /// merged over `OTEL_RESOURCE_ATTRIBUTES`.
+    /// merged over `OTEL_RESOURCE_ATTRIBUTES`. Values are anything [`crate::AttributeValue`]
+    /// takes: borrowed or owned text, integers, floats, bools.
     ///
     /// ```
-    /// let builder = llmetry::init().resource_attributes([("deployment.environment", "staging")]);
+    /// fn builder(environment: &str, replicas: u32) -> llmetry::TelemetryBuilder {
+    ///     llmetry::init()
+    ///         .resource_attributes([("deployment.environment", environment)])
+    ///         .resource_attributes([("service.replicas", replicas)])
+    /// }
+    /// let env = String::from("staging");
+    /// let builder = builder(&env, 3);
     /// ```
     pub fn resource_attributes<I, K, V>(mut self, attrs: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
         K: Into<String>,
-        V: Into<opentelemetry::Value>,
+        V: crate::AttributeValue,
     {
-        self.settings
-            .resource_attributes
-            .extend(attrs.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self.settings.resource_attributes.extend(
+            attrs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into_attribute_value())),
+        );
         self
     }
 
