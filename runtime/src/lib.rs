@@ -388,7 +388,10 @@ pub use install::{TelemetryBuilder, init};
 pub use instrument::Instrument;
 pub use llmetry_macros::{agent, task, tool, workflow};
 pub use processor::EnrichmentProcessor;
-pub use state::{DEFAULT_VALUE_LENGTH_LIMIT, instrument_enabled, use_attributes};
+pub use state::{
+    __set_gen_ai_latest_conventions, DEFAULT_VALUE_LENGTH_LIMIT, gen_ai_latest_conventions,
+    instrument_enabled, use_attributes,
+};
 pub use value::{AttributeText, AttributeValue};
 
 /// Not public API: what the macros' generated code names. May change in any release.

@@ -1,8 +1,8 @@
 //! The metrics pipeline: a resolved [`Route`] (carrying the builder's metric exporter when
 //! that is where metrics go) becomes the meter provider (the SDK's periodic reader around
-//! our OTLP exporter or the builder's, each export counted), with the GenAI histogram
-//! buckets ([`TOKEN_USAGE_BOUNDARIES`], [`DURATION_BOUNDARIES`]), the line of the install
-//! summary that says where metrics go, and the metrics ledger.
+//! our OTLP exporter or the builder's, each export counted), with the token-usage buckets
+//! ([`TOKEN_USAGE_BOUNDARIES`]), the line of the install summary that says where metrics go,
+//! and the metrics ledger.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,9 +50,12 @@ pub const TOKEN_USAGE_BOUNDARIES: [f64; 14] = [
     16777216.0, 67108864.0,
 ];
 
-/// Bucket boundaries of second-valued GenAI duration histograms
-/// (`gen_ai.client.operation.duration`, `gen_ai.server.time_to_first_token`): 10 ms
-/// doubling up to about 82 s.
+/// Bucket boundaries the GenAI conventions (v1.41.1) advise for the client duration
+/// histograms (`gen_ai.client.operation.duration`,
+/// `gen_ai.client.operation.time_to_first_chunk`, `…time_per_output_chunk`): 10 ms doubling
+/// up to about 82 s. `llmetry-instruments` advises them on its instruments when the process
+/// opted in to the latest conventions; by default, as in Python, those histograms keep the
+/// SDK default buckets.
 ///
 /// ```
 /// use opentelemetry::metrics::MeterProvider as _;
@@ -174,21 +177,18 @@ fn periodic_reader<E: PushMetricExporter>(exporter: E, interval: Duration) -> Pe
         .build()
 }
 
-/// The metric views: semconv buckets for token usage and for every histogram in seconds.
+/// The metric view, as the Python SDK's only GenAI view: the semconv buckets for
+/// `gen_ai.client.token.usage`. Every other histogram keeps the SDK default buckets (Python:
+/// `gen_ai.client.operation.duration`, `gen_ai.server.time_to_first_token`, …), unless its
+/// instrument advises its own (`llmetry-instruments` does, with [`DURATION_BOUNDARIES`], when
+/// the process opted in to the latest GenAI conventions).
 fn genai_view(i: &Instrument) -> Option<Stream> {
-    if i.kind() != InstrumentKind::Histogram {
+    if i.kind() != InstrumentKind::Histogram || i.name() != "gen_ai.client.token.usage" {
         return None;
     }
-    let boundaries = if i.name() == "gen_ai.client.token.usage" {
-        TOKEN_USAGE_BOUNDARIES.to_vec()
-    } else if i.unit() == "s" && i.name().starts_with("gen_ai.") {
-        DURATION_BOUNDARIES.to_vec()
-    } else {
-        return None;
-    };
     Stream::builder()
         .with_aggregation(Aggregation::ExplicitBucketHistogram {
-            boundaries,
+            boundaries: TOKEN_USAGE_BOUNDARIES.to_vec(),
             record_min_max: true,
         })
         .build()
