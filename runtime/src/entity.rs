@@ -6,6 +6,11 @@
 //! activates `parent_cx.with_span(span)` while the span is entered, so the values are seen
 //! exactly as long as the entity runs: the caller sees what it saw before once the
 //! function returns.
+//!
+//! With the latest GenAI conventions opted in (`crate::gen_ai_latest_conventions`), a
+//! workflow, agent or tool span is renamed `invoke_workflow {name}`, `invoke_agent {name}`,
+//! `execute_tool {name}` when it starts ([`write_latest_conventions`], from the enrichment)
+//! and a tool also records its arguments and result under the conventions' keys.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,6 +24,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::capture::{InputJson, truncate_utf8};
 use crate::context::{Associations, EntityContext, OwnerAttrs, content_allowed, detached};
+use crate::state;
 use crate::semconv;
 
 /// The four Traceloop entity kinds: one per attribute macro (`#[workflow]`, `#[task]`,
@@ -95,6 +101,9 @@ pub struct EntityScope {
     /// `traceloop.entity.input`, built when the call starts (the arguments may move into
     /// the body), written on the span when it is first entered.
     input: Option<String>,
+    /// A `#[tool]` in the opt-in latest conventions: its input and output also go to
+    /// `gen_ai.tool.call.arguments` / `gen_ai.tool.call.result`.
+    tool_call: bool,
     /// Set once the outcome is recorded: a later drop during unwinding is not a panic of
     /// this entity. Atomic so that the scope (and the futures holding it) stay `Sync`.
     finished: AtomicBool,
@@ -141,6 +150,7 @@ impl EntityScope {
             content,
             capture_output: meta.capture_output,
             input,
+            tool_call: meta.kind == EntityKind::Tool && state::gen_ai_latest_conventions(),
             finished: AtomicBool::new(false),
             owned_associations: owned,
         })
@@ -183,6 +193,10 @@ impl EntityScope {
             let mut s = String::new();
             write(&mut s);
             truncate_utf8(&mut s, crate::state::value_limit());
+            if self.tool_call {
+                let result = KeyValue::new(semconv::GEN_AI_TOOL_CALL_RESULT, s.clone());
+                self.on_own_span(|span| span.set_attribute(result));
+            }
             let kv = KeyValue::new(semconv::TRACELOOP_ENTITY_OUTPUT, s);
             self.on_own_span(|span| span.set_attribute(kv));
         }
@@ -210,6 +224,13 @@ impl EntityScope {
     /// Writes the input built at the start (called once, on the first entry).
     fn write_input(&self, input: Option<String>) {
         if let Some(s) = input {
+            if self.tool_call {
+                let args = KeyValue::new(
+                    semconv::GEN_AI_TOOL_CALL_ARGUMENTS,
+                    tool_call_arguments(&s).to_owned(),
+                );
+                self.on_own_span(|span| span.set_attribute(args));
+            }
             let kv = KeyValue::new(semconv::TRACELOOP_ENTITY_INPUT, s);
             self.on_own_span(|span| span.set_attribute(kv));
         }
@@ -312,6 +333,37 @@ fn child_context(
         associations,
     };
     (ectx, owned)
+}
+
+/// The latest conventions' name and attributes of an entity span, written when it starts
+/// (opt-in): `invoke_workflow {name}` with `gen_ai.workflow.name`, `invoke_agent {name}`
+/// (`gen_ai.agent.name` is written in both modes), `execute_tool {name}` with
+/// `gen_ai.tool.type = function`; each with `gen_ai.operation.name`. A task keeps its name.
+pub(crate) fn write_latest_conventions(owner: &OwnerAttrs, span: &mut opentelemetry_sdk::trace::Span) {
+    use opentelemetry::trace::Span as _;
+    let operation = match owner.kind {
+        "workflow" => {
+            span.set_attribute(KeyValue::new(semconv::GEN_AI_WORKFLOW_NAME, owner.name));
+            semconv::OPERATION_INVOKE_WORKFLOW
+        }
+        "agent" => semconv::OPERATION_INVOKE_AGENT,
+        "tool" => {
+            span.set_attribute(KeyValue::new(semconv::GEN_AI_TOOL_TYPE, "function"));
+            semconv::OPERATION_EXECUTE_TOOL
+        }
+        _ => return,
+    };
+    span.set_attribute(KeyValue::new(semconv::GEN_AI_OPERATION_NAME, operation));
+    span.update_name(format!("{operation} {}", owner.name));
+}
+
+/// The arguments object of a tool call: the `kwargs` of Traceloop's
+/// `{"args": [], "kwargs": {…}}` input (the whole input if it was truncated).
+fn tool_call_arguments(input: &str) -> &str {
+    input
+        .strip_prefix(r#"{"args": [], "kwargs": "#)
+        .and_then(|rest| rest.strip_suffix('}'))
+        .unwrap_or(input)
 }
 
 fn record_error_on(span: &opentelemetry::trace::SpanRef<'_>, message: String, type_name: &str) {

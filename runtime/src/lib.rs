@@ -369,8 +369,8 @@ mod value;
 
 pub use config::env::EnvSource;
 pub use config::{
-    Compression, DEFAULT_EXPORT_TIMEOUT, DEFAULT_METRIC_EXPORT_INTERVAL, Protocol,
-    TRACELOOP_DEFAULT_ENDPOINT,
+    Compression, DEFAULT_EXPORT_TIMEOUT, DEFAULT_METRIC_EXPORT_INTERVAL, ExportTo, Protocol,
+    TRACELOOP_DEFAULT_ENDPOINT, TracingEvents,
 };
 pub use context::{
     ClosureMarker, FutureMarker, InContext, current_association_properties, current_workflow_name,

@@ -61,6 +61,9 @@ pub(crate) fn enrich(span: &mut Span, cx: &Context) {
         && let Some(owner) = &e.owner
     {
         owner.write(span);
+        if crate::state::gen_ai_latest_conventions() {
+            crate::entity::write_latest_conventions(owner, span);
+        }
     }
     if let Some(p) = e.path_for(parent_span_id) {
         span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_PATH, p.clone()));

@@ -71,6 +71,22 @@ pub const GEN_AI_CONVERSATION_ID: &str = "gen_ai.conversation.id";
 pub const GEN_AI_PROVIDER_NAME: &str = "gen_ai.provider.name";
 /// The GenAI operation (`chat`, `embeddings`, …) of an LLM span.
 pub const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
+/// Name of the enclosing workflow on `invoke_workflow` spans (opt-in latest conventions).
+pub const GEN_AI_WORKFLOW_NAME: &str = "gen_ai.workflow.name";
+/// `function` on `execute_tool` spans (opt-in latest conventions): a `#[tool]` runs in process.
+pub const GEN_AI_TOOL_TYPE: &str = "gen_ai.tool.type";
+/// The tool's arguments as a JSON object, on `execute_tool` spans when content capture
+/// allows (opt-in latest conventions).
+pub const GEN_AI_TOOL_CALL_ARGUMENTS: &str = "gen_ai.tool.call.arguments";
+/// The tool's result as JSON, on `execute_tool` spans when content capture allows (opt-in
+/// latest conventions).
+pub const GEN_AI_TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
+/// `gen_ai.operation.name` of a `#[workflow]` span in the opt-in latest conventions.
+pub const OPERATION_INVOKE_WORKFLOW: &str = "invoke_workflow";
+/// `gen_ai.operation.name` of an `#[agent]` span in the opt-in latest conventions.
+pub const OPERATION_INVOKE_AGENT: &str = "invoke_agent";
+/// `gen_ai.operation.name` of a `#[tool]` span in the opt-in latest conventions.
+pub const OPERATION_EXECUTE_TOOL: &str = "execute_tool";
 /// Low-cardinality error class.
 pub const ERROR_TYPE: &str = "error.type";
 /// Event name of a recorded error.

@@ -155,15 +155,15 @@ pub fn gen_ai_latest_conventions() -> bool {
     GEN_AI_LATEST.load(Ordering::Relaxed)
 }
 
-/// Sets [`gen_ai_latest_conventions`] (what `install()` does from its configuration).
-#[allow(dead_code)] // the configuration wiring (OTEL_SEMCONV_STABILITY_OPT_IN, builder) calls it
+/// Sets [`gen_ai_latest_conventions`] (what `install()` does from its configuration:
+/// `OTEL_SEMCONV_STABILITY_OPT_IN`, `gen_ai_latest_conventions(..)`).
 pub(crate) fn set_gen_ai_latest_conventions(on: bool) {
     GEN_AI_LATEST.store(on, Ordering::Relaxed);
 }
 
-/// Not public API: switches [`gen_ai_latest_conventions`] for tests until the configuration
-/// (`OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental`, a builder method) sets it.
-/// Process-wide: a test that turns it on runs in a process of its own (its own test binary).
+/// Not public API: switches [`gen_ai_latest_conventions`] for tests that build their
+/// pipeline by hand (`install()` sets it from `OTEL_SEMCONV_STABILITY_OPT_IN` and
+/// `gen_ai_latest_conventions(..)`). Process-wide: a test that turns it on runs in a process of its own (its own test binary).
 #[doc(hidden)]
 pub fn __set_gen_ai_latest_conventions(on: bool) {
     set_gen_ai_latest_conventions(on);

@@ -113,6 +113,102 @@ pub enum Compression {
     Gzip,
 }
 
+/// Where one signal is exported: the values of `OTEL_TRACES_EXPORTER`,
+/// `OTEL_METRICS_EXPORTER` and `OTEL_LOGS_EXPORTER`, and of the builder's
+/// [`traces_to`](crate::TelemetryBuilder::traces_to),
+/// [`metrics_to`](crate::TelemetryBuilder::metrics_to) and
+/// [`logs_to`](crate::TelemetryBuilder::logs_to).
+///
+/// ```
+/// use llmetry::ExportTo;
+/// assert_eq!("console".parse::<ExportTo>().ok(), Some(ExportTo::Console));
+/// assert_eq!("NONE".parse::<ExportTo>().ok(), Some(ExportTo::None));
+/// assert!("zipkin".parse::<ExportTo>().is_err()); // not supported: an error, not a silent default
+/// // Traces to the collector, metrics printed on stderr, no logs:
+/// let builder = llmetry::init()
+///     .traces_to(ExportTo::Otlp)
+///     .metrics_to(ExportTo::Console)
+///     .logs_to(ExportTo::None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportTo {
+    /// OTLP to the configured collector (`http://localhost:4318`, the OpenTelemetry
+    /// default, when none is configured).
+    Otlp,
+    /// Printed on stderr in a readable form (a span tree, metric points, log lines).
+    Console,
+    /// Not exported.
+    None,
+}
+
+/// The accepted values of `OTEL_*_EXPORTER`, for error messages.
+pub(crate) const EXPORT_TO_VALUES: &str = "otlp, console or none";
+
+impl FromStr for ExportTo {
+    type Err = InitError;
+    fn from_str(s: &str) -> Result<Self, InitError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "otlp" => Ok(ExportTo::Otlp),
+            "console" => Ok(ExportTo::Console),
+            "none" => Ok(ExportTo::None),
+            _ => Err(invalid("exporter", s, EXPORT_TO_VALUES)),
+        }
+    }
+}
+
+impl fmt::Display for ExportTo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ExportTo::Otlp => "otlp",
+            ExportTo::Console => "console",
+            ExportTo::None => "none",
+        })
+    }
+}
+
+/// Where a `tracing` event (and a `log` record) emitted inside a span goes: the builder's
+/// [`tracing_events`](crate::TelemetryBuilder::tracing_events), env
+/// `LLMETRY_TRACING_EVENTS` (`logs`, `span_events`, `both`). Events outside any span can
+/// only be log records. GenAI content events (`use_attributes(false)`) are always log
+/// records.
+///
+/// ```
+/// use llmetry::TracingEvents;
+/// assert_eq!("span_events".parse::<TracingEvents>().ok(), Some(TracingEvents::SpanEvents));
+/// assert!("twice".parse::<TracingEvents>().is_err());
+/// // A backend that takes only traces: keep the app's log lines on its spans.
+/// let builder = llmetry::init().tracing_events(TracingEvents::SpanEvents);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TracingEvents {
+    /// Log records only, exported when logs are on, as a Python `logging` call under
+    /// Traceloop (the default): never a span event, so never the same line twice.
+    #[default]
+    Logs,
+    /// Span events on the span the event happened in (and an ERROR event marks that span
+    /// as failed, as tracing-opentelemetry does); no log record for it.
+    SpanEvents,
+    /// Both a span event and (when logs are on) a log record.
+    Both,
+}
+
+impl FromStr for TracingEvents {
+    type Err = InitError;
+    fn from_str(s: &str) -> Result<Self, InitError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "logs" => Ok(TracingEvents::Logs),
+            "span_events" => Ok(TracingEvents::SpanEvents),
+            "both" => Ok(TracingEvents::Both),
+            _ => Err(invalid("tracing_events", s, TRACING_EVENTS_VALUES)),
+        }
+    }
+}
+
+const TRACING_EVENTS_VALUES: &str = "logs, span_events or both";
+
+/// The token of `OTEL_SEMCONV_STABILITY_OPT_IN` that opts in to the latest GenAI conventions.
+pub(crate) const GEN_AI_LATEST_EXPERIMENTAL: &str = "gen_ai_latest_experimental";
+
 /// Plain-data builder values (everything but plug-in objects).
 #[derive(Clone, Default)]
 pub(crate) struct Settings {
@@ -139,6 +235,11 @@ pub(crate) struct Settings {
     pub(crate) use_attributes: Option<bool>,
     pub(crate) global_subscriber: Option<bool>,
     pub(crate) shutdown_timeout: Option<Duration>,
+    pub(crate) traces_to: Option<ExportTo>,
+    pub(crate) metrics_to: Option<ExportTo>,
+    pub(crate) logs_to: Option<ExportTo>,
+    pub(crate) tracing_events: Option<TracingEvents>,
+    pub(crate) gen_ai_latest_conventions: Option<bool>,
 }
 
 impl fmt::Debug for Settings {
@@ -164,6 +265,11 @@ impl fmt::Debug for Settings {
             .field("timeout", &self.timeout)
             .field("compression", &self.compression)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("traces_to", &self.traces_to)
+            .field("metrics_to", &self.metrics_to)
+            .field("logs_to", &self.logs_to)
+            .field("tracing_events", &self.tracing_events)
+            .field("gen_ai_latest_conventions", &self.gen_ai_latest_conventions)
             .finish_non_exhaustive()
     }
 }
@@ -230,8 +336,12 @@ impl OtlpRoute {
 /// no "off": telemetry that is on always sends traces somewhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TracesRoute<S> {
-    /// Printed on stderr as a tree: no collector and no exporter is configured.
+    /// Printed on stderr as a tree: chosen (`OTEL_TRACES_EXPORTER=console`), or no
+    /// collector and no exporter is configured.
     Console,
+    /// Not exported, and why (`OTEL_TRACES_EXPORTER=none`): spans are still made (the
+    /// builder's processors see them, LLM metrics and logs are recorded).
+    Off(String),
     /// To the span exporter given to the builder.
     Exporter(S),
     /// Only to the span processors given to the builder.
@@ -245,6 +355,8 @@ pub(crate) enum TracesRoute<S> {
 pub(crate) enum Route<E> {
     /// Not exported, and why: a phrase starting with "off" (it is the install line's).
     Off(String),
+    /// Printed on stderr in a readable form (`OTEL_METRICS_EXPORTER=console`, …).
+    Console,
     /// To the exporter given to the builder.
     Exporter(E),
     /// To an OTLP collector.
@@ -257,6 +369,9 @@ pub(crate) struct Routes<S, M, L> {
     pub(crate) traces: TracesRoute<S>,
     pub(crate) metrics: Route<M>,
     pub(crate) logs: Route<L>,
+    /// Some signal went to its default (console or off) because no collector is set: the
+    /// install line then says how to set one.
+    pub(crate) no_collector: bool,
 }
 
 /// Configuration after precedence was applied.
@@ -268,6 +383,10 @@ pub(crate) struct ResolvedConfig<S, M, L> {
     pub(crate) value_length_limit: usize,
     pub(crate) silence_init_message: bool,
     pub(crate) use_attributes: bool,
+    /// Where `tracing` events inside a span go.
+    pub(crate) tracing_events: TracingEvents,
+    /// `OTEL_SEMCONV_STABILITY_OPT_IN` has `gen_ai_latest_experimental` (or the builder said so).
+    pub(crate) gen_ai_latest_conventions: bool,
     pub(crate) metric_export_interval: Duration,
     /// Where each signal goes; `None` when telemetry is disabled.
     pub(crate) routes: Option<Routes<S, M, L>>,
@@ -384,6 +503,49 @@ fn first_env(env: &EnvSource, keys: &[String]) -> Option<(String, String)> {
     keys.iter().find_map(|k| env.get(k).map(|v| (k.clone(), v)))
 }
 
+/// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`, as the OTel GenAI instrumentations
+/// read it (case-insensitive): `true`, `span_only`, `span_and_event` → content on;
+/// `false`, `no_content` → off; `event_only` → on only where content goes to events
+/// (`use_attributes(false)`). Anything else is an error naming the accepted values.
+fn otel_capture_content(env: &EnvSource, use_attributes: bool) -> Result<Option<bool>, InitError> {
+    const KEY: &str = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
+    let Some(raw) = env.get(KEY) else {
+        return Ok(None);
+    };
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "span_only" | "span_and_event" => Ok(Some(true)),
+        "false" | "no_content" => Ok(Some(false)),
+        "event_only" => Ok(Some(!use_attributes)),
+        _ => Err(invalid(
+            KEY,
+            &raw,
+            "true, false, no_content, span_only, event_only or span_and_event",
+        )),
+    }
+}
+
+/// What the builder or `OTEL_<SIGNAL>_EXPORTER` chose for a signal, with the words the
+/// install line uses for it; `None` when neither did.
+fn export_choice(
+    builder: Option<ExportTo>,
+    method: &str,
+    env: &EnvSource,
+    signal: Signal,
+) -> Result<Option<(ExportTo, String)>, InitError> {
+    if let Some(to) = builder {
+        return Ok(Some((to, format!("{method}(ExportTo::{to:?})"))));
+    }
+    let key = format!("OTEL_{}_EXPORTER", signal_key(signal));
+    env.get(&key)
+        .map(|v| {
+            let to = v
+                .parse::<ExportTo>()
+                .map_err(|_| invalid(&key, &v, EXPORT_TO_VALUES))?;
+            Ok((to, format!("{key}={to}")))
+        })
+        .transpose()
+}
+
 /// The signal-specific then the general variable: `OTEL_EXPORTER_OTLP_<SIGNAL>_<what>`,
 /// `OTEL_EXPORTER_OTLP_<what>`.
 fn otlp_keys(signal: Signal, what: &str) -> [String; 2] {
@@ -434,10 +596,43 @@ pub(crate) fn resolve<S, M, L>(
         || Ok(env_bool(env, "TRACELOOP_TRACING_ENABLED")?.map(|on| on && !sdk_disabled)),
         !sdk_disabled,
     )?;
+    let use_attributes = pick(
+        s.use_attributes,
+        || env_bool(env, "TRACELOOP_USE_ATTRIBUTES"),
+        true,
+    )?;
+    // The one content gate: builder > TRACELOOP_TRACE_CONTENT > the OTel GenAI variable >
+    // on (Traceloop's default).
     let trace_content = pick(
         s.trace_content,
-        || env_bool(env, "TRACELOOP_TRACE_CONTENT"),
+        || match env_bool(env, "TRACELOOP_TRACE_CONTENT")? {
+            Some(on) => Ok(Some(on)),
+            None => otel_capture_content(env, use_attributes),
+        },
         true,
+    )?;
+    let tracing_events = pick(
+        s.tracing_events,
+        || {
+            env.get("LLMETRY_TRACING_EVENTS")
+                .map(|v| {
+                    v.parse::<TracingEvents>().map_err(|_| {
+                        invalid("LLMETRY_TRACING_EVENTS", &v, TRACING_EVENTS_VALUES)
+                    })
+                })
+                .transpose()
+        },
+        TracingEvents::Logs,
+    )?;
+    let gen_ai_latest_conventions = pick(
+        s.gen_ai_latest_conventions,
+        || {
+            Ok(env.get("OTEL_SEMCONV_STABILITY_OPT_IN").map(|v| {
+                v.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case(GEN_AI_LATEST_EXPERIMENTAL))
+            }))
+        },
+        false,
     )?;
     let disable_batch = pick(
         s.disable_batch,
@@ -496,11 +691,6 @@ pub(crate) fn resolve<S, M, L>(
         "an interval in milliseconds",
     )?
     .unwrap_or(DEFAULT_METRIC_EXPORT_INTERVAL);
-    let use_attributes = pick(
-        s.use_attributes,
-        || env_bool(env, "TRACELOOP_USE_ATTRIBUTES"),
-        true,
-    )?;
 
     // Protocol variables are validated even when no endpoint uses them, so a typo is an
     // error whatever else is configured.
@@ -528,8 +718,9 @@ pub(crate) fn resolve<S, M, L>(
     }
 
     let routes = if enabled {
-        let mut otlp =
-            |signal: Signal| otlp_route(signal, s, env, api_key.as_deref(), &mut warnings);
+        let mut otlp = |signal: Signal, chosen: bool| {
+            otlp_route(signal, chosen, s, env, api_key.as_deref(), &mut warnings)
+        };
         Some(routes(s, plugged, env, &mut otlp)?)
     } else {
         None
@@ -582,6 +773,8 @@ pub(crate) fn resolve<S, M, L>(
         value_length_limit,
         silence_init_message,
         use_attributes,
+        tracing_events,
+        gen_ai_latest_conventions,
         metric_export_interval,
         routes,
         env_resource,
@@ -660,7 +853,24 @@ fn overrides(s: &Settings, env: &EnvSource) -> Vec<String> {
     note(
         "trace_content(..)",
         flag(s.trace_content),
-        &["TRACELOOP_TRACE_CONTENT"],
+        &[
+            "TRACELOOP_TRACE_CONTENT",
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+        ],
+    );
+    let to = |v: Option<ExportTo>| v.map(|t| Some(t.to_string()));
+    note("traces_to(..)", to(s.traces_to), &["OTEL_TRACES_EXPORTER"]);
+    note("metrics_to(..)", to(s.metrics_to), &["OTEL_METRICS_EXPORTER"]);
+    note("logs_to(..)", to(s.logs_to), &["OTEL_LOGS_EXPORTER"]);
+    note(
+        "tracing_events(..)",
+        given(s.tracing_events.is_some()),
+        &["LLMETRY_TRACING_EVENTS"],
+    );
+    note(
+        "gen_ai_latest_conventions(..)",
+        given(s.gen_ai_latest_conventions.is_some()),
+        &["OTEL_SEMCONV_STABILITY_OPT_IN"],
     );
     note(
         "metrics_enabled(..)",
@@ -750,6 +960,23 @@ fn overrides(s: &Settings, env: &EnvSource) -> Vec<String> {
         s.shutdown_timeout.map(|t| Some(t.as_millis().to_string())),
         &["LLMETRY_SHUTDOWN_TIMEOUT"],
     );
+    // Both content variables set, disagreeing: say which one is used.
+    if s.trace_content.is_none()
+        && let (Some(tl), Some(otel)) = (
+            env.get("TRACELOOP_TRACE_CONTENT"),
+            env.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"),
+        )
+    {
+        let tl_on = parse_bool("TRACELOOP_TRACE_CONTENT", &tl).ok();
+        let otel_on = otel_capture_content(env, true).ok().flatten();
+        if tl_on.is_some() && otel_on.is_some() && tl_on != otel_on {
+            notes.push(format!(
+                "TRACELOOP_TRACE_CONTENT={} overrides OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT={} (not used)",
+                tl.trim(),
+                otel.trim()
+            ));
+        }
+    }
     if let Some(raw) = env.get("OTEL_RESOURCE_ATTRIBUTES") {
         let env_keys: Vec<String> = parse_kv_list("OTEL_RESOURCE_ATTRIBUTES", &raw)
             .map(|kv| kv.into_iter().map(|(k, _)| k).collect())
@@ -771,13 +998,14 @@ fn overrides(s: &Settings, env: &EnvSource) -> Vec<String> {
     notes
 }
 
-/// Where each signal goes: a signal that is off stays off; an exporter given to the
-/// builder wins over an endpoint; then the endpoint (`otlp`); then the default.
+/// Where each signal goes: a signal that is off stays off; then what the builder chose
+/// (`*_to(..)`, then a plugged-in exporter), then `OTEL_<SIGNAL>_EXPORTER`; then the
+/// endpoint (`otlp`); then the default.
 fn routes<S, M, L>(
     s: &Settings,
     plugged: Plugged<S, M, L>,
     env: &EnvSource,
-    otlp: &mut dyn FnMut(Signal) -> Result<Option<OtlpRoute>, InitError>,
+    otlp: &mut dyn FnMut(Signal, bool) -> Result<Option<OtlpRoute>, InitError>,
 ) -> Result<Routes<S, M, L>, InitError> {
     let Plugged {
         span_exporter,
@@ -785,13 +1013,30 @@ fn routes<S, M, L>(
         metrics_exporter,
         logging_exporter,
     } = plugged;
+    let mut no_collector = false;
     let traces_custom = span_exporter.is_some() || span_processor;
-    let traces = match span_exporter {
-        Some(exporter) => TracesRoute::Exporter(exporter),
-        None => match otlp(Signal::Traces)? {
+    // A plugged-in exporter is a builder value: it beats the environment's choice.
+    let traces_choice = match (s.traces_to, &span_exporter) {
+        (None, Some(_)) => None,
+        _ => export_choice(s.traces_to, "traces_to", env, Signal::Traces)?,
+    };
+    let traces = match traces_choice {
+        Some((ExportTo::None, why)) => TracesRoute::Off(format!("off by {why}")),
+        Some((ExportTo::Console, _)) => TracesRoute::Console,
+        Some((ExportTo::Otlp, _)) => match otlp(Signal::Traces, true)? {
             Some(route) => TracesRoute::Otlp(route),
-            None if span_processor => TracesRoute::Processors,
-            None => TracesRoute::Console,
+            None => unreachable_route(Signal::Traces)?,
+        },
+        None => match span_exporter {
+            Some(exporter) => TracesRoute::Exporter(exporter),
+            None => match otlp(Signal::Traces, false)? {
+                Some(route) => TracesRoute::Otlp(route),
+                None if span_processor => TracesRoute::Processors,
+                None => {
+                    no_collector = true;
+                    TracesRoute::Console
+                }
+            },
         },
     };
     let metrics_on = pick(
@@ -799,55 +1044,101 @@ fn routes<S, M, L>(
         || env_bool(env, "TRACELOOP_METRICS_ENABLED"),
         true,
     )?;
+    let metrics_choice = match (s.metrics_to, &metrics_exporter) {
+        (None, Some(_)) => None,
+        _ => export_choice(s.metrics_to, "metrics_to", env, Signal::Metrics)?,
+    };
     let metrics = signal_route(
         Signal::Metrics,
         metrics_on.then_some(metrics_exporter),
+        metrics_choice,
         "off by metrics_enabled(false) or TRACELOOP_METRICS_ENABLED=false",
         traces_custom,
+        &mut no_collector,
         otlp,
     )?;
+    let logs_choice = match (s.logs_to, &logging_exporter) {
+        (None, Some(_)) => None,
+        _ => export_choice(s.logs_to, "logs_to", env, Signal::Logs)?,
+    };
+    // Logs are off by default, as in Python; choosing where they go (otlp or console)
+    // turns them on unless `logging_enabled` / TRACELOOP_LOGGING_ENABLED says otherwise.
+    let chosen = logs_choice
+        .as_ref()
+        .is_some_and(|(to, _)| *to != ExportTo::None);
     let logs_on = pick(
         s.logging_enabled,
         || env_bool(env, "TRACELOOP_LOGGING_ENABLED"),
-        false,
+        chosen,
     )?;
     let logs = signal_route(
         Signal::Logs,
         logs_on.then_some(logging_exporter),
-        "off by default; logging_enabled(true) or TRACELOOP_LOGGING_ENABLED=true turns logs on",
+        logs_choice,
+        "off by default; logging_enabled(true), TRACELOOP_LOGGING_ENABLED=true or \
+         OTEL_LOGS_EXPORTER=otlp|console turns logs on",
         traces_custom,
+        &mut no_collector,
         otlp,
     )?;
     Ok(Routes {
         traces,
         metrics,
         logs,
+        no_collector,
     })
 }
 
+/// An explicit `otlp` choice always has a route (the OpenTelemetry default endpoint when
+/// none is set); this is the error if that ever fails to hold.
+fn unreachable_route<T>(signal: Signal) -> Result<T, InitError> {
+    Err(invalid(
+        &format!("OTEL_{}_EXPORTER", signal_key(signal)),
+        "otlp",
+        "an endpoint (set TRACELOOP_BASE_URL or OTEL_EXPORTER_OTLP_ENDPOINT)",
+    ))
+}
+
 /// The route of metrics or logs: `switched_on` is `None` when the signal is switched off
-/// (`off_why`), else the exporter given to the builder, if any. Like traces, but with no
-/// console: without an exporter or endpoint the signal is off, and the reason says why.
+/// (`off_why`), else the exporter given to the builder, if any; `choice` is what the
+/// builder or `OTEL_<SIGNAL>_EXPORTER` chose. Without a choice, exporter or endpoint the
+/// signal is off, and the reason says why (no console by default, unlike traces).
 fn signal_route<E>(
     signal: Signal,
     switched_on: Option<Option<E>>,
+    choice: Option<(ExportTo, String)>,
     off_why: &str,
     traces_custom: bool,
-    otlp: &mut dyn FnMut(Signal) -> Result<Option<OtlpRoute>, InitError>,
+    no_collector: &mut bool,
+    otlp: &mut dyn FnMut(Signal, bool) -> Result<Option<OtlpRoute>, InitError>,
 ) -> Result<Route<E>, InitError> {
     let Some(exporter) = switched_on else {
         return Ok(Route::Off(off_why.to_owned()));
     };
+    match choice {
+        Some((ExportTo::None, why)) => return Ok(Route::Off(format!("off by {why}"))),
+        Some((ExportTo::Console, _)) => return Ok(Route::Console),
+        Some((ExportTo::Otlp, _)) => {
+            return match otlp(signal, true)? {
+                Some(route) => Ok(Route::Otlp(route)),
+                None => unreachable_route(signal),
+            };
+        }
+        None => {}
+    }
     if let Some(exporter) = exporter {
         return Ok(Route::Exporter(exporter));
     }
-    Ok(match otlp(signal)? {
+    Ok(match otlp(signal, false)? {
         Some(route) => Route::Otlp(route),
         None if traces_custom => Route::Off(format!(
             "off: traces go to a custom exporter and no {} exporter or endpoint is set",
             signal.as_str()
         )),
-        None => Route::Off(format!("off: no collector configured; {NO_COLLECTOR_FIX}")),
+        None => {
+            *no_collector = true;
+            Route::Off(format!("off: no collector configured; {NO_COLLECTOR_FIX}"))
+        }
     })
 }
 
@@ -855,6 +1146,7 @@ fn signal_route<E>(
 /// environment; `None` if none is), with its protocol, headers, timeout and compression.
 fn otlp_route(
     signal: Signal,
+    chosen: bool,
     s: &Settings,
     env: &EnvSource,
     api_key: Option<&str>,
@@ -898,6 +1190,23 @@ fn otlp_route(
         candidates.push(Some((
             TRACELOOP_DEFAULT_ENDPOINT.to_owned(),
             "default (API key given)".to_owned(),
+            false,
+        )));
+    }
+    if chosen {
+        // `otlp` chosen with no endpoint: the OpenTelemetry default, a local collector.
+        let grpc = s.protocol == Some(Protocol::Grpc)
+            || (s.protocol.is_none()
+                && first_env(env, &otlp_keys(signal, "PROTOCOL"))
+                    .is_some_and(|(_, v)| matches!(v.parse::<Protocol>(), Ok(Protocol::Grpc))));
+        let url = if grpc {
+            "http://localhost:4317"
+        } else {
+            "http://localhost:4318"
+        };
+        candidates.push(Some((
+            url.to_owned(),
+            "default (otlp chosen, no endpoint set)".to_owned(),
             false,
         )));
     }

@@ -1,14 +1,20 @@
-//! The console exporter: a readable span tree on stderr, the default for development when
-//! no collector is configured; and [`SharedBuffer`], a writer to capture it.
+//! The console exporters: a readable span tree on stderr (the default for development when
+//! no collector is configured), metric points and log lines (`OTEL_METRICS_EXPORTER=console`,
+//! `OTEL_LOGS_EXPORTER=console`); and [`SharedBuffer`], a writer to capture them.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use opentelemetry::logs::AnyValue;
 use opentelemetry::trace::{SpanId, Status, TraceId};
 use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{LogBatch, LogExporter};
+use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use crate::semconv;
@@ -315,4 +321,322 @@ fn render_trace(mut spans: Vec<SpanData>) -> String {
         walk(r, "", true, true, &spans, &children, &mut out);
     }
     out
+}
+
+fn write_to(sink: &Sink, text: &str) {
+    let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = sink.write_all(text.as_bytes());
+    let _ = sink.flush();
+}
+
+fn stderr_sink() -> Sink {
+    Arc::new(Mutex::new(Box::new(std::io::stderr())))
+}
+
+/// Prints each metrics export on stderr: a `── metrics` header, then one line per data
+/// point: name, unit, kind, attributes, value (count, sum, min and max for a histogram).
+///
+/// ```text
+/// ── metrics
+/// gen_ai.client.token.usage {token} histogram  gen_ai.token.type=input  count=1 sum=12 min=12 max=12
+/// llm_job.tokens {token} sum  model=gpt-4o-mini  value=42
+/// ```
+pub(crate) struct ConsoleMetricExporter {
+    sink: Sink,
+}
+
+impl Default for ConsoleMetricExporter {
+    fn default() -> Self {
+        Self {
+            sink: stderr_sink(),
+        }
+    }
+}
+
+impl ConsoleMetricExporter {
+    #[cfg(test)]
+    fn to_writer(w: impl Write + Send + 'static) -> Self {
+        Self {
+            sink: Arc::new(Mutex::new(Box::new(w))),
+        }
+    }
+}
+
+fn attrs_text<'a>(attrs: impl Iterator<Item = &'a opentelemetry::KeyValue>) -> String {
+    let mut out = String::new();
+    for kv in attrs {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        let _ = write!(out, "{}={}", kv.key, short(&kv.value.as_str(), 60));
+    }
+    out
+}
+
+fn render_metrics(metrics: &ResourceMetrics) -> String {
+    let mut out = String::from("── metrics\n");
+    for scope in metrics.scope_metrics() {
+        for m in scope.metrics() {
+            let head = if m.unit().is_empty() {
+                m.name().to_owned()
+            } else {
+                format!("{} {{{}}}", m.name(), m.unit().trim_matches(['{', '}']))
+            };
+            match m.data() {
+                AggregatedMetrics::F64(d) => points(&mut out, &head, d),
+                AggregatedMetrics::U64(d) => points(&mut out, &head, d),
+                AggregatedMetrics::I64(d) => points(&mut out, &head, d),
+            }
+        }
+    }
+    out
+}
+
+fn points<T: fmt::Display + Copy>(out: &mut String, head: &str, data: &MetricData<T>) {
+    match data {
+        MetricData::Gauge(g) => {
+            for p in g.data_points() {
+                let _ = writeln!(
+                    out,
+                    "{head} gauge  {}  value={}",
+                    attrs_text(p.attributes()),
+                    p.value()
+                );
+            }
+        }
+        MetricData::Sum(sum) => {
+            for p in sum.data_points() {
+                let _ = writeln!(
+                    out,
+                    "{head} sum  {}  value={}",
+                    attrs_text(p.attributes()),
+                    p.value()
+                );
+            }
+        }
+        MetricData::Histogram(h) => {
+            for p in h.data_points() {
+                let _ = write!(
+                    out,
+                    "{head} histogram  {}  count={} sum={}",
+                    attrs_text(p.attributes()),
+                    p.count(),
+                    p.sum()
+                );
+                if let (Some(min), Some(max)) = (p.min(), p.max()) {
+                    let _ = write!(out, " min={min} max={max}");
+                }
+                out.push('\n');
+            }
+        }
+        MetricData::ExponentialHistogram(h) => {
+            for p in h.data_points() {
+                let _ = writeln!(
+                    out,
+                    "{head} exponential_histogram  {}  count={} sum={}",
+                    attrs_text(p.attributes()),
+                    p.count(),
+                    p.sum()
+                );
+            }
+        }
+    }
+}
+
+impl PushMetricExporter for ConsoleMetricExporter {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        write_to(&self.sink, &render_metrics(metrics));
+        Ok(())
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn temporality(&self) -> Temporality {
+        Temporality::Cumulative
+    }
+}
+
+/// Prints each log record on stderr as one line: event time (UTC), severity, target,
+/// body, attributes, and the trace and span it belongs to.
+///
+/// ```text
+/// 2026-11-30T17:04:57.123Z INFO  llm_job  chat completion received  model=gpt-4o-mini  trace=4bf9… span=00f0…
+/// ```
+pub(crate) struct ConsoleLogExporter {
+    sink: Sink,
+}
+
+impl fmt::Debug for ConsoleLogExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ConsoleLogExporter")
+    }
+}
+
+impl Default for ConsoleLogExporter {
+    fn default() -> Self {
+        Self {
+            sink: stderr_sink(),
+        }
+    }
+}
+
+impl ConsoleLogExporter {
+    #[cfg(test)]
+    fn to_writer(w: impl Write + Send + 'static) -> Self {
+        Self {
+            sink: Arc::new(Mutex::new(Box::new(w))),
+        }
+    }
+}
+
+fn any_value_text(v: &AnyValue) -> String {
+    match v {
+        AnyValue::String(s) => s.to_string(),
+        AnyValue::Int(i) => i.to_string(),
+        AnyValue::Double(d) => d.to_string(),
+        AnyValue::Boolean(b) => b.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// `2026-11-30T17:04:57.123Z`: UTC, milliseconds (civil date from days since the epoch,
+/// after Howard Hinnant's algorithm).
+fn utc(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+fn render_logs(batch: &LogBatch<'_>) -> String {
+    let mut out = String::new();
+    for (record, _scope) in batch.iter() {
+        let time = record
+            .timestamp()
+            .or_else(|| record.observed_timestamp())
+            .map(utc)
+            .unwrap_or_default();
+        let _ = write!(
+            out,
+            "{time} {:<5} {}  {}",
+            record.severity_text().unwrap_or(""),
+            record.target().map(|t| t.as_ref()).unwrap_or(""),
+            record.body().map(any_value_text).unwrap_or_default()
+        );
+        let mut first = true;
+        for (k, v) in record.attributes_iter() {
+            out.push_str(if first { "  " } else { " " });
+            first = false;
+            let _ = write!(out, "{k}={}", short(&any_value_text(v), 60));
+        }
+        if let Some(tc) = record.trace_context() {
+            let _ = write!(out, "  trace={} span={}", tc.trace_id, tc.span_id);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+impl LogExporter for ConsoleLogExporter {
+    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+        write_to(&self.sink, &render_logs(&batch));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+    use opentelemetry::metrics::MeterProvider as _;
+
+    #[test]
+    fn utc_formats_the_civil_date() {
+        assert_eq!(utc(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_261_294_567);
+        assert_eq!(utc(t), "2026-11-21T11:41:34.567Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(utc(leap), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn metrics_are_printed_one_line_per_point() {
+        let buf = SharedBuffer::new();
+        let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .with_reader(
+                opentelemetry_sdk::metrics::PeriodicReader::builder(
+                    ConsoleMetricExporter::to_writer(buf.clone()),
+                )
+                .build(),
+            )
+            .build();
+        let meter = provider.meter("t");
+        meter
+            .u64_counter("llm_job.tokens")
+            .with_unit("token")
+            .build()
+            .add(42, &[opentelemetry::KeyValue::new("model", "gpt-4o-mini")]);
+        meter
+            .f64_histogram("gen_ai.client.operation.duration")
+            .with_unit("s")
+            .build()
+            .record(0.5, &[]);
+        provider.shutdown().unwrap();
+        let text = buf.text();
+        assert!(text.starts_with("── metrics\n"), "{text}");
+        assert!(
+            text.contains("llm_job.tokens {token} sum  model=gpt-4o-mini  value=42\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "gen_ai.client.operation.duration {s} histogram    count=1 sum=0.5 min=0.5 max=0.5\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn log_records_are_printed_one_line_each() {
+        let buf = SharedBuffer::new();
+        let provider = opentelemetry_sdk::logs::SdkLoggerProvider::builder()
+            .with_simple_exporter(ConsoleLogExporter::to_writer(buf.clone()))
+            .build();
+        let logger = provider.logger("t");
+        let mut r = logger.create_log_record();
+        r.set_timestamp(UNIX_EPOCH + Duration::from_millis(1_795_261_294_567));
+        r.set_severity_text("INFO");
+        r.set_severity_number(Severity::Info);
+        r.set_target("llm_job");
+        r.set_body("chat completion received".into());
+        r.add_attribute("model", "gpt-4o-mini");
+        logger.emit(r);
+        provider.shutdown().unwrap();
+        assert_eq!(
+            buf.text(),
+            "2026-11-21T11:41:34.567Z INFO  llm_job  chat completion received  model=gpt-4o-mini\n"
+        );
+    }
 }

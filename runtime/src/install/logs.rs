@@ -1,18 +1,23 @@
 //! The logs pipeline: a resolved [`Route`] (carrying the builder's log exporter when that
 //! is where logs go) becomes the logger provider the `tracing` log bridge writes to (with
 //! our queueing processor, [`DeliveryLogProcessor`]), the line of the install summary that
-//! says where logs go, and the logs ledger.
+//! says where logs go, and the logs ledger. Every record gets its event time
+//! ([`EventTime`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use opentelemetry::InstrumentationScope;
+use opentelemetry::logs::LogRecord as _;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::logs::{LogExporter, SdkLoggerProvider};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{LogExporter, LogProcessor, SdkLogRecord, SdkLoggerProvider};
 
 use super::Built;
 use crate::config::Route;
 use crate::config::delivery::QueueConfig;
 use crate::error::InitError;
+use crate::export::console::ConsoleLogExporter;
 use crate::export::ledger::Ledger;
 use crate::export::logs::{self, DeliveryLogProcessor, LogExporterSink};
 use crate::export::otlp::Transports;
@@ -69,6 +74,12 @@ pub(super) fn provider(
                 ledger: None,
             });
         }
+        Route::Console => {
+            let line = "the console (stderr)".to_owned();
+            let LogPlug(start) = LogPlug::new(ConsoleLogExporter::default());
+            let p = start(wrap(&line)).map_err(thread_failed(&line))?;
+            (p, line)
+        }
         Route::Exporter(LogPlug(start)) => {
             let line = "custom exporter".to_owned();
             let p = start(wrap(&line)).map_err(thread_failed(&line))?;
@@ -84,6 +95,7 @@ pub(super) fn provider(
     let ledger = Arc::clone(processor.ledger());
     let provider = SdkLoggerProvider::builder()
         .with_resource(resource)
+        .with_log_processor(EventTime)
         .with_log_processor(processor)
         .build();
     Ok(Built {
@@ -130,4 +142,31 @@ fn otlp_processor(
     _resource: &Resource,
 ) -> Result<std::io::Result<DeliveryLogProcessor>, InitError> {
     Err(crate::export::otlp::missing(route))
+}
+
+/// Gives every record its event timestamp, as Python's logging handler does
+/// (`record.created`): the `tracing` bridge sets none, and a collector then shows
+/// `Timestamp: 0`. The SDK stamps the observed time as the event is emitted, synchronously
+/// inside the `tracing` call: that instant is the event's time. Runs before our queueing
+/// processor, so every exporter (OTLP, console, the builder's) sees it.
+#[derive(Debug)]
+struct EventTime;
+
+impl LogProcessor for EventTime {
+    fn emit(&self, record: &mut SdkLogRecord, _scope: &InstrumentationScope) {
+        if record.timestamp().is_none() {
+            let at = record
+                .observed_timestamp()
+                .unwrap_or_else(std::time::SystemTime::now);
+            record.set_timestamp(at);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
 }

@@ -18,6 +18,7 @@ use super::Built;
 use crate::config::Route;
 use crate::config::delivery::TemporalityPreference;
 use crate::error::InitError;
+use crate::export::console::ConsoleMetricExporter;
 use crate::export::ledger::Ledger;
 use crate::export::metrics::{self, CountedMetricExporter};
 use crate::export::otlp::Transports;
@@ -112,6 +113,19 @@ pub(super) fn provider(
             line: why,
             ledger: None,
         },
+        Route::Console => {
+            let line = "the console (stderr)".to_owned();
+            let ledger = metrics::ledger(line.clone());
+            let exporter = CountedMetricExporter {
+                inner: ConsoleMetricExporter::default(),
+                ledger: Arc::clone(&ledger),
+            };
+            Built {
+                provider: Some(b.with_reader(periodic_reader(exporter, interval)).build()),
+                line,
+                ledger: Some(ledger),
+            }
+        }
         Route::Exporter(MetricPlug(add)) => {
             let line = "custom exporter".to_owned();
             let ledger = metrics::ledger(line.clone());

@@ -25,8 +25,8 @@ use tracing_subscriber::layer::SubscriberExt as _;
 
 use crate::config::env::EnvSource;
 use crate::config::{
-    self, Compression, Plugged, PropagatorKind, Protocol, ResolvedConfig, Route, Settings,
-    TracesRoute,
+    self, Compression, ExportTo, Plugged, PropagatorKind, Protocol, ResolvedConfig, Route,
+    Settings, TracingEvents,
 };
 use crate::error::InitError;
 use crate::export::spans::Postprocess;
@@ -194,8 +194,10 @@ impl TelemetryBuilder {
     }
 
     /// Whether entity inputs/outputs (and LLM prompts/completions) are recorded.
-    /// Env: `TRACELOOP_TRACE_CONTENT`. Default: on. See [`crate::with_trace_content`] for a
-    /// scoped override.
+    /// Env: `TRACELOOP_TRACE_CONTENT`, then `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`
+    /// (`true`/`span_only`/`span_and_event` on, `false`/`no_content` off, `event_only` on only
+    /// with `use_attributes(false)`). Default: on, as in Python. See
+    /// [`crate::with_trace_content`] for a scoped override.
     ///
     /// ```
     /// let builder = llmetry::init().trace_content(false); // no prompts, inputs or outputs
@@ -406,6 +408,74 @@ impl TelemetryBuilder {
         V: Into<String>,
     {
         self.settings.metrics_headers = Some(pairs(headers));
+        self
+    }
+
+    /// Where traces go: [`ExportTo::Otlp`] (the configured collector, or
+    /// `http://localhost:4318` when none is), [`ExportTo::Console`] (a span tree on stderr)
+    /// or [`ExportTo::None`] (spans are still made, for the builder's processors, but not
+    /// exported). Env: `OTEL_TRACES_EXPORTER` (`otlp`, `console`, `none`; anything else is an
+    /// error). Default: OTLP when a collector is configured, else the console. Beats a span
+    /// exporter given to [`Self::exporter`].
+    ///
+    /// ```
+    /// let builder = llmetry::init().traces_to(llmetry::ExportTo::Console);
+    /// ```
+    pub fn traces_to(mut self, to: ExportTo) -> Self {
+        self.settings.traces_to = Some(to);
+        self
+    }
+
+    /// Where metrics go: [`ExportTo::Otlp`], [`ExportTo::Console`] (one line per point on
+    /// stderr at each export) or [`ExportTo::None`]. Env: `OTEL_METRICS_EXPORTER`. Default:
+    /// OTLP when a collector is configured, else off. `metrics_enabled(false)` still wins.
+    ///
+    /// ```
+    /// let builder = llmetry::init().metrics_to(llmetry::ExportTo::None);
+    /// ```
+    pub fn metrics_to(mut self, to: ExportTo) -> Self {
+        self.settings.metrics_to = Some(to);
+        self
+    }
+
+    /// Where logs go: [`ExportTo::Otlp`], [`ExportTo::Console`] (one line per record on
+    /// stderr) or [`ExportTo::None`]. Env: `OTEL_LOGS_EXPORTER`. Choosing `Otlp` or `Console`
+    /// turns logs on unless `logging_enabled(false)` / `TRACELOOP_LOGGING_ENABLED=false`
+    /// says otherwise; `None` turns them off. Default: off, as in Python.
+    ///
+    /// ```
+    /// let builder = llmetry::init().logs_to(llmetry::ExportTo::Console);
+    /// ```
+    pub fn logs_to(mut self, to: ExportTo) -> Self {
+        self.settings.logs_to = Some(to);
+        self
+    }
+
+    /// Where a `tracing` event inside a span goes: a log record ([`TracingEvents::Logs`],
+    /// the default, as a Python `logging` call), a span event, or both. Env:
+    /// `LLMETRY_TRACING_EVENTS` (`logs`, `span_events`, `both`).
+    ///
+    /// ```
+    /// // Traces-only backend: keep log lines on the spans.
+    /// let builder = llmetry::init().tracing_events(llmetry::TracingEvents::SpanEvents);
+    /// ```
+    pub fn tracing_events(mut self, to: TracingEvents) -> Self {
+        self.settings.tracing_events = Some(to);
+        self
+    }
+
+    /// `true`: write the latest experimental OpenTelemetry GenAI conventions (semantic
+    /// conventions v1.41.1) instead of the Traceloop forms the Python SDK writes: LLM spans
+    /// `chat gpt-4o-mini`, entity spans `invoke_workflow {name}`, `invoke_agent {name}`,
+    /// `execute_tool {name}`, the conventions' metrics; every `traceloop.*` attribute stays.
+    /// Env: `OTEL_SEMCONV_STABILITY_OPT_IN` containing `gen_ai_latest_experimental` (a comma
+    /// list; other tokens are ignored). Default: off. See [`crate::gen_ai_latest_conventions`].
+    ///
+    /// ```
+    /// let builder = llmetry::init().gen_ai_latest_conventions(true);
+    /// ```
+    pub fn gen_ai_latest_conventions(mut self, on: bool) -> Self {
+        self.settings.gen_ai_latest_conventions = Some(on);
         self
     }
 
@@ -697,9 +767,7 @@ fn build(
     let shutdown_timeout = cfg
         .shutdown_timeout
         .unwrap_or_else(|| default_shutdown_timeout(&cfg, &routes));
-    let no_collector = matches!(routes.traces, TracesRoute::Console)
-        || matches!(&routes.metrics, Route::Off(why) if why.contains("no collector"))
-        || matches!(&routes.logs, Route::Off(why) if why.contains("no collector"));
+    let no_collector = routes.no_collector;
     let mut transports = Transports::default();
     let traces_options = TracesOptions {
         sampler: sampler.or_else(|| {
@@ -771,6 +839,8 @@ fn build(
         }
     }
     state::set_instruments(&cfg.instruments, cfg.use_attributes);
+    state::set_gen_ai_latest_conventions(cfg.gen_ai_latest_conventions);
+    subscriber::set_tracing_events(cfg.tracing_events);
 
     let own_subscriber = global_subscriber && {
         let layers = subscriber::layers(tracer.clone(), logger_provider.as_ref());

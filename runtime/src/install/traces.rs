@@ -114,6 +114,7 @@ pub(super) fn provider(
             (Some(processor), line)
         }
         TracesRoute::Processors => (None, "custom span processor".to_owned()),
+        TracesRoute::Off(why) => (None, why),
         TracesRoute::Console => {
             let line = "the console (stderr)".to_owned();
             let w = wrap(&line);
@@ -134,6 +135,7 @@ pub(super) fn provider(
         }
     };
     let ledger = delivery.as_ref().map(|p| Arc::clone(p.ledger()));
+    // Traces switched off still get our enrichment (the builder's processors see it).
     let mut b = SdkTracerProvider::builder().with_resource(resource);
     // Ours first: spans are enriched before the builder's processors see them.
     b = match delivery {
