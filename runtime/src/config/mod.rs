@@ -2373,6 +2373,230 @@ mod tests {
     }
 
     #[test]
+    fn otel_exporter_variables_choose_each_signal() {
+        let base = "http://h:4318";
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[
+                ("TRACELOOP_BASE_URL", base),
+                ("OTEL_TRACES_EXPORTER", "Console"),
+                ("OTEL_METRICS_EXPORTER", "none"),
+                ("OTEL_LOGS_EXPORTER", "otlp"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(on(&c).traces, TracesRoute::Console);
+        assert!(
+            matches!(&on(&c).metrics, Route::Off(why) if why == "off by OTEL_METRICS_EXPORTER=none"),
+            "{:?}",
+            on(&c).metrics
+        );
+        // Choosing otlp for logs turns them on (they are off by default).
+        assert_eq!(url_of(&on(&c).logs), "http://h:4318/v1/logs");
+        assert!(!on(&c).no_collector, "console was chosen: no hint");
+
+        // otlp chosen with no endpoint: the OpenTelemetry default, a local collector.
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[
+                ("OTEL_TRACES_EXPORTER", "otlp"),
+                ("OTEL_METRICS_EXPORTER", "otlp"),
+                ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc"),
+                ("OTEL_LOGS_EXPORTER", "console"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(url(&on(&c).traces), "http://localhost:4318/v1/traces");
+        assert_eq!(otlp(&on(&c).metrics).protocol, Protocol::Grpc);
+        assert_eq!(url(&on(&c).metrics), "http://localhost:4317/");
+        assert_eq!(on(&c).logs, Route::Console);
+
+        // traces none: no exporter; logging_enabled(false) beats OTEL_LOGS_EXPORTER.
+        let c = resolve_with(
+            Settings {
+                logging_enabled: Some(false),
+                ..Settings::default()
+            },
+            Plugged::default(),
+            &[
+                ("OTEL_TRACES_EXPORTER", "none"),
+                ("OTEL_LOGS_EXPORTER", "console"),
+            ],
+        )
+        .unwrap();
+        assert!(
+            matches!(&on(&c).traces, TracesRoute::Off(why) if why.contains("OTEL_TRACES_EXPORTER=none"))
+        );
+        assert!(matches!(&on(&c).logs, Route::Off(_)));
+
+        // logging_enabled(true) with OTEL_LOGS_EXPORTER=none: none wins (it names no exporter).
+        let c = resolve_with(
+            Settings {
+                logging_enabled: Some(true),
+                ..Settings::default()
+            },
+            Plugged::default(),
+            &[("TRACELOOP_BASE_URL", base), ("OTEL_LOGS_EXPORTER", "none")],
+        )
+        .unwrap();
+        assert!(
+            matches!(&on(&c).logs, Route::Off(why) if why.contains("OTEL_LOGS_EXPORTER=none"))
+        );
+
+        // The builder beats the environment, and says so.
+        let c = resolve_with(
+            Settings {
+                traces_to: Some(ExportTo::Otlp),
+                metrics_to: Some(ExportTo::Console),
+                ..Settings::default()
+            },
+            Plugged::default(),
+            &[
+                ("TRACELOOP_BASE_URL", base),
+                ("OTEL_TRACES_EXPORTER", "none"),
+                ("OTEL_METRICS_EXPORTER", "bogus"), // not read: the builder chose
+            ],
+        )
+        .unwrap();
+        assert_eq!(url(&on(&c).traces), "http://h:4318/v1/traces");
+        assert_eq!(on(&c).metrics, Route::Console);
+        assert!(
+            c.notes.iter().any(|n| n.contains("traces_to(..)") && n.contains("OTEL_TRACES_EXPORTER")),
+            "{:?}",
+            c.notes
+        );
+
+        // A plugged-in exporter is a builder value: it beats OTEL_TRACES_EXPORTER.
+        let c = resolve_with(
+            Settings::default(),
+            Plugged {
+                span_exporter: Some(()),
+                ..Plugged::default()
+            },
+            &[("OTEL_TRACES_EXPORTER", "none")],
+        )
+        .unwrap();
+        assert_eq!(on(&c).traces, TracesRoute::Exporter(()));
+    }
+
+    fn url_of(r: &Route<()>) -> String {
+        url(r)
+    }
+
+    #[test]
+    fn unknown_exporter_and_content_values_are_errors_naming_the_accepted_ones() {
+        for (key, value, accepted) in [
+            ("OTEL_TRACES_EXPORTER", "zipkin", "otlp, console or none"),
+            ("OTEL_METRICS_EXPORTER", "prometheus", "otlp, console or none"),
+            ("OTEL_LOGS_EXPORTER", "otlp,console", "otlp, console or none"),
+            (
+                "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+                "maybe",
+                "true, false, no_content, span_only, event_only or span_and_event",
+            ),
+            ("LLMETRY_TRACING_EVENTS", "twice", "logs, span_events or both"),
+        ] {
+            let err = resolve_with(Settings::default(), Plugged::default(), &[(key, value)])
+                .unwrap_err()
+                .to_string();
+            for needle in [key, &format!("{value:?}"), accepted] {
+                assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn content_gate_precedence_builder_then_traceloop_then_otel() {
+        let gate = |s: Settings, pairs: &[(&str, &str)]| {
+            resolve_with(s, Plugged::default(), pairs)
+                .unwrap()
+                .trace_content
+        };
+        let otel = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
+        assert!(gate(Settings::default(), &[]), "on by default, as Traceloop");
+        for (v, on) in [
+            ("false", false),
+            ("NO_CONTENT", false),
+            ("true", true),
+            ("span_only", true),
+            ("SPAN_AND_EVENT", true),
+            ("event_only", false), // content goes to span attributes: none there
+        ] {
+            assert_eq!(gate(Settings::default(), &[(otel, v)]), on, "{v}");
+        }
+        let events = Settings {
+            use_attributes: Some(false),
+            ..Settings::default()
+        };
+        assert!(gate(events, &[(otel, "event_only")]), "content goes to events");
+        assert!(gate(
+            Settings::default(),
+            &[("TRACELOOP_TRACE_CONTENT", "true"), (otel, "false")]
+        ));
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[("TRACELOOP_TRACE_CONTENT", "true"), (otel, "false")],
+        )
+        .unwrap();
+        assert!(
+            c.notes.iter().any(|n| n.contains("TRACELOOP_TRACE_CONTENT=true overrides")),
+            "{:?}",
+            c.notes
+        );
+        let builder = Settings {
+            trace_content: Some(true),
+            ..Settings::default()
+        };
+        assert!(gate(
+            builder,
+            &[("TRACELOOP_TRACE_CONTENT", "false"), (otel, "false")]
+        ));
+    }
+
+    #[test]
+    fn semconv_opt_in_and_tracing_events() {
+        let c = resolve_with(Settings::default(), Plugged::default(), &[]).unwrap();
+        assert!(!c.gen_ai_latest_conventions);
+        assert_eq!(c.tracing_events, TracingEvents::Logs);
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[
+                (
+                    "OTEL_SEMCONV_STABILITY_OPT_IN",
+                    "http/dup, gen_ai_latest_experimental ,database",
+                ),
+                ("LLMETRY_TRACING_EVENTS", "Span_Events"),
+            ],
+        )
+        .unwrap();
+        assert!(c.gen_ai_latest_conventions);
+        assert_eq!(c.tracing_events, TracingEvents::SpanEvents);
+        let c = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[("OTEL_SEMCONV_STABILITY_OPT_IN", "http,gen_ai")],
+        )
+        .unwrap();
+        assert!(!c.gen_ai_latest_conventions, "other tokens are ignored");
+        let c = resolve_with(
+            Settings {
+                gen_ai_latest_conventions: Some(false),
+                tracing_events: Some(TracingEvents::Both),
+                ..Settings::default()
+            },
+            Plugged::default(),
+            &[("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")],
+        )
+        .unwrap();
+        assert!(!c.gen_ai_latest_conventions, "builder beats env");
+        assert_eq!(c.tracing_events, TracingEvents::Both);
+    }
+
+    #[test]
     fn debug_output_never_shows_secrets() {
         let s = Settings {
             api_key: Some("sk-secret".into()),
