@@ -26,7 +26,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use crate::config::env::EnvSource;
 use crate::config::{
     self, Compression, ExportTo, Plugged, PropagatorKind, Protocol, ResolvedConfig, Route,
-    Settings, TracingEvents,
+    Settings, TracesRoute, TracingEvents,
 };
 use crate::error::InitError;
 use crate::export::spans::Postprocess;
@@ -768,6 +768,8 @@ fn build(
         .shutdown_timeout
         .unwrap_or_else(|| default_shutdown_timeout(&cfg, &routes));
     let no_collector = routes.no_collector;
+    // Traces switched off are reported like metrics or logs that are off, not as uncounted.
+    let traces_off = matches!(routes.traces, TracesRoute::Off(_));
     let mut transports = Transports::default();
     let traces_options = TracesOptions {
         sampler: sampler.or_else(|| {
@@ -893,7 +895,7 @@ fn build(
         logger_provider,
         tracer,
         transports,
-        uncounted_traces: traces_ledger.is_none().then(|| traces_line.clone()),
+        uncounted_traces: (traces_ledger.is_none() && !traces_off).then(|| traces_line.clone()),
         ledgers: [traces_ledger, metrics_ledger, logs_ledger],
         shutdown_timeout,
     }))
