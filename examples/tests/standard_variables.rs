@@ -14,7 +14,12 @@ use opentelemetry_proto::tonic::common::v1::any_value;
 fn run_ok(label: &str, exe: &str, envs: &[(&str, &str)]) -> Exited {
     let out = run(
         label,
-        command(exe, &["TRACELOOP_", "OTEL_", "LLMETRY_", "OPENAI_"], &[], envs),
+        command(
+            exe,
+            &["TRACELOOP_", "OTEL_", "LLMETRY_", "OPENAI_"],
+            &[],
+            envs,
+        ),
     );
     assert!(
         out.status.success() && !out.stderr.contains("panicked"),
@@ -31,7 +36,10 @@ fn llm_job(label: &str, envs: &[(&str, &str)]) -> Exited {
 }
 
 /// The raw OTLP log record whose body is `message`, with the span it was in (if any).
-fn raw_log(rx: &OtlpReceiver, message: &str) -> Vec<opentelemetry_proto::tonic::logs::v1::LogRecord> {
+fn raw_log(
+    rx: &OtlpReceiver,
+    message: &str,
+) -> Vec<opentelemetry_proto::tonic::logs::v1::LogRecord> {
     rx.log_records()
         .into_iter()
         .map(|(_, l)| l)
@@ -175,7 +183,10 @@ fn otel_capture_message_content_feeds_the_content_gate() {
         "content: OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=false",
         &[
             ("TRACELOOP_BASE_URL", &url),
-            ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "false"),
+            (
+                "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+                "false",
+            ),
         ],
     );
     let spans = rx.span_views();
@@ -201,7 +212,10 @@ fn otel_capture_message_content_feeds_the_content_gate() {
         &[
             ("TRACELOOP_BASE_URL", &url),
             ("TRACELOOP_TRACE_CONTENT", "true"),
-            ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "no_content"),
+            (
+                "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+                "no_content",
+            ),
         ],
     );
     assert!(
@@ -234,8 +248,9 @@ fn otel_exporter_variables_route_each_signal() {
     assert!(rx.metrics().is_empty(), "metrics on the console only");
     assert!(has_log(&rx.log_views(), "chat completion received"));
     assert!(
-        out.stderr
-            .contains("traces -> off by OTEL_TRACES_EXPORTER=none | metrics -> the console (stderr) |"),
+        out.stderr.contains(
+            "traces -> off by OTEL_TRACES_EXPORTER=none | metrics -> the console (stderr) |"
+        ),
         "{}",
         out.stderr
     );
@@ -247,8 +262,10 @@ fn otel_exporter_variables_route_each_signal() {
         .unwrap_or_else(|| panic!("the job's counter on stderr:\n{}", out.stderr));
     assert!(!tokens.ends_with("value=0"), "{tokens}");
     assert!(
-        out.stderr.lines().any(|l| l.starts_with("gen_ai.client.token.usage {token} histogram  ")
-            && l.contains("gen_ai.token.type=input")),
+        out.stderr.lines().any(
+            |l| l.starts_with("gen_ai.client.token.usage {token} histogram  ")
+                && l.contains("gen_ai.token.type=input")
+        ),
         "{}",
         out.stderr
     );
@@ -268,7 +285,9 @@ fn otel_exporter_variables_route_each_signal() {
     assert!(rx.spans().is_empty() && rx.log_records().is_empty());
     assert!(rx.metric_names().contains(&"llm_job.tokens".to_owned()));
     assert!(
-        out.stderr.lines().any(|l| l.starts_with("llm_job.workflow  ")),
+        out.stderr
+            .lines()
+            .any(|l| l.starts_with("llm_job.workflow  ")),
         "the span tree on stderr:\n{}",
         out.stderr
     );
@@ -281,7 +300,10 @@ fn otel_exporter_variables_route_each_signal() {
         line.as_bytes().first().is_some_and(u8::is_ascii_digit) && line.contains("Z INFO"),
         "starts with its UTC event time: {line}"
     );
-    assert!(line.contains("  trace=") && line.contains(" span="), "{line}");
+    assert!(
+        line.contains("  trace=") && line.contains(" span="),
+        "{line}"
+    );
 
     // logs none beats the job's logging_enabled(true); the rest over OTLP.
     let rx = OtlpReceiver::start();
@@ -354,7 +376,10 @@ fn opt_in_latest_conventions_on_a_whole_agent_workflow_with_tools() {
     let chats = named(&spans, "chat gpt-4o-mini", 2);
 
     // The conventions' attributes.
-    assert_eq!(workflow.attr("gen_ai.operation.name"), Some("invoke_workflow"));
+    assert_eq!(
+        workflow.attr("gen_ai.operation.name"),
+        Some("invoke_workflow")
+    );
     assert_eq!(workflow.attr("gen_ai.workflow.name"), Some("agent_tools"));
     assert_eq!(agent.attr("gen_ai.operation.name"), Some("invoke_agent"));
     assert_eq!(agent.attr("gen_ai.agent.name"), Some("incident_agent"));
@@ -372,7 +397,10 @@ fn opt_in_latest_conventions_on_a_whole_agent_workflow_with_tools() {
             .attr("gen_ai.tool.call.result")
             .unwrap_or_else(|| panic!("result on {tool:#?}"));
         assert_eq!(Some(result), tool.attr("traceloop.entity.output"));
-        assert!(serde_json::from_str::<serde_json::Value>(result).is_ok(), "{result}");
+        assert!(
+            serde_json::from_str::<serde_json::Value>(result).is_ok(),
+            "{result}"
+        );
         assert_eq!(tool.parent_span_id, agent.span_id, "{name} under the agent");
     }
     for chat in &chats {
@@ -410,8 +438,14 @@ fn opt_in_latest_conventions_on_a_whole_agent_workflow_with_tools() {
         env!("CARGO_BIN_EXE_agent_tools"),
         &[
             ("TRACELOOP_BASE_URL", &url),
-            ("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental"),
-            ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "false"),
+            (
+                "OTEL_SEMCONV_STABILITY_OPT_IN",
+                "gen_ai_latest_experimental",
+            ),
+            (
+                "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+                "false",
+            ),
         ],
     );
     let spans = rx.span_views();

@@ -24,8 +24,8 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::capture::{InputJson, truncate_utf8};
 use crate::context::{Associations, EntityContext, OwnerAttrs, content_allowed, detached};
-use crate::state;
 use crate::semconv;
+use crate::state;
 
 /// The four Traceloop entity kinds: one per attribute macro (`#[workflow]`, `#[task]`,
 /// `#[agent]`, `#[tool]`).
@@ -339,7 +339,10 @@ fn child_context(
 /// (opt-in): `invoke_workflow {name}` with `gen_ai.workflow.name`, `invoke_agent {name}`
 /// (`gen_ai.agent.name` is written in both modes), `execute_tool {name}` with
 /// `gen_ai.tool.type = function`; each with `gen_ai.operation.name`. A task keeps its name.
-pub(crate) fn write_latest_conventions(owner: &OwnerAttrs, span: &mut opentelemetry_sdk::trace::Span) {
+pub(crate) fn write_latest_conventions(
+    owner: &OwnerAttrs,
+    span: &mut opentelemetry_sdk::trace::Span,
+) {
     use opentelemetry::trace::Span as _;
     let operation = match owner.kind {
         "workflow" => {

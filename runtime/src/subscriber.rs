@@ -73,8 +73,8 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Filter<S> for OutsideSpans {
         if event.metadata().target() == semconv::GENAI_EVENTS_TARGET {
             return true;
         }
-        let in_span = event.parent().is_some()
-            || (event.is_contextual() && cx.lookup_current().is_some());
+        let in_span =
+            event.parent().is_some() || (event.is_contextual() && cx.lookup_current().is_some());
         !in_span
     }
 }
@@ -130,9 +130,7 @@ where
         .with_level(false);
     let mut layers: Vec<BoxedLayer<S>> = vec![match events {
         TracingEvents::Logs => Box::new(spans.with_filter(span_filter.and(SpansOnly))),
-        TracingEvents::SpanEvents | TracingEvents::Both => {
-            Box::new(spans.with_filter(span_filter))
-        }
+        TracingEvents::SpanEvents | TracingEvents::Both => Box::new(spans.with_filter(span_filter)),
     }];
     if let Some(lp) = logs {
         let bridge = opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(lp);

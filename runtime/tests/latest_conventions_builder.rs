@@ -69,23 +69,45 @@ fn builder_opt_in_renames_entity_spans_and_keeps_traceloop_attributes() {
         .collect();
     assert_eq!(tools.len(), 2, "{names:?}");
 
-    assert_eq!(attr(workflow, "gen_ai.operation.name").as_deref(), Some("invoke_workflow"));
-    assert_eq!(attr(workflow, "gen_ai.workflow.name").as_deref(), Some("rca"));
-    assert_eq!(attr(agent, "gen_ai.operation.name").as_deref(), Some("invoke_agent"));
-    assert_eq!(attr(agent, "gen_ai.agent.name").as_deref(), Some("incident_agent"));
-    assert_eq!(attr(task, "gen_ai.operation.name"), None, "a task is no GenAI operation");
+    assert_eq!(
+        attr(workflow, "gen_ai.operation.name").as_deref(),
+        Some("invoke_workflow")
+    );
+    assert_eq!(
+        attr(workflow, "gen_ai.workflow.name").as_deref(),
+        Some("rca")
+    );
+    assert_eq!(
+        attr(agent, "gen_ai.operation.name").as_deref(),
+        Some("invoke_agent")
+    );
+    assert_eq!(
+        attr(agent, "gen_ai.agent.name").as_deref(),
+        Some("incident_agent")
+    );
+    assert_eq!(
+        attr(task, "gen_ai.operation.name"),
+        None,
+        "a task is no GenAI operation"
+    );
 
     let (loud, quiet): (Vec<&SpanData>, Vec<&SpanData>) = tools
         .iter()
         .partition(|s| attr(s, "traceloop.entity.input").is_some());
     let (loud, quiet) = (loud[0], quiet[0]);
     for t in [loud, quiet] {
-        assert_eq!(attr(t, "gen_ai.operation.name").as_deref(), Some("execute_tool"));
+        assert_eq!(
+            attr(t, "gen_ai.operation.name").as_deref(),
+            Some("execute_tool")
+        );
         assert_eq!(attr(t, "gen_ai.tool.name").as_deref(), Some("grep_logs"));
         assert_eq!(attr(t, "gen_ai.tool.type").as_deref(), Some("function"));
         assert_eq!(attr(t, "traceloop.span.kind").as_deref(), Some("tool"));
         assert_eq!(attr(t, "traceloop.workflow.name").as_deref(), Some("rca"));
-        assert_eq!(attr(t, "gen_ai.agent.name").as_deref(), Some("incident_agent"));
+        assert_eq!(
+            attr(t, "gen_ai.agent.name").as_deref(),
+            Some("incident_agent")
+        );
     }
     assert_eq!(
         attr(loud, "gen_ai.tool.call.arguments").as_deref(),

@@ -616,9 +616,8 @@ pub(crate) fn resolve<S, M, L>(
         || {
             env.get("LLMETRY_TRACING_EVENTS")
                 .map(|v| {
-                    v.parse::<TracingEvents>().map_err(|_| {
-                        invalid("LLMETRY_TRACING_EVENTS", &v, TRACING_EVENTS_VALUES)
-                    })
+                    v.parse::<TracingEvents>()
+                        .map_err(|_| invalid("LLMETRY_TRACING_EVENTS", &v, TRACING_EVENTS_VALUES))
                 })
                 .transpose()
         },
@@ -860,7 +859,11 @@ fn overrides(s: &Settings, env: &EnvSource) -> Vec<String> {
     );
     let to = |v: Option<ExportTo>| v.map(|t| Some(t.to_string()));
     note("traces_to(..)", to(s.traces_to), &["OTEL_TRACES_EXPORTER"]);
-    note("metrics_to(..)", to(s.metrics_to), &["OTEL_METRICS_EXPORTER"]);
+    note(
+        "metrics_to(..)",
+        to(s.metrics_to),
+        &["OTEL_METRICS_EXPORTER"],
+    );
     note("logs_to(..)", to(s.logs_to), &["OTEL_LOGS_EXPORTER"]);
     note(
         "tracing_events(..)",
@@ -2441,9 +2444,7 @@ mod tests {
             &[("TRACELOOP_BASE_URL", base), ("OTEL_LOGS_EXPORTER", "none")],
         )
         .unwrap();
-        assert!(
-            matches!(&on(&c).logs, Route::Off(why) if why.contains("OTEL_LOGS_EXPORTER=none"))
-        );
+        assert!(matches!(&on(&c).logs, Route::Off(why) if why.contains("OTEL_LOGS_EXPORTER=none")));
 
         // The builder beats the environment, and says so.
         let c = resolve_with(
@@ -2463,7 +2464,9 @@ mod tests {
         assert_eq!(url(&on(&c).traces), "http://h:4318/v1/traces");
         assert_eq!(on(&c).metrics, Route::Console);
         assert!(
-            c.notes.iter().any(|n| n.contains("traces_to(..)") && n.contains("OTEL_TRACES_EXPORTER")),
+            c.notes
+                .iter()
+                .any(|n| n.contains("traces_to(..)") && n.contains("OTEL_TRACES_EXPORTER")),
             "{:?}",
             c.notes
         );
@@ -2489,14 +2492,26 @@ mod tests {
     fn unknown_exporter_and_content_values_are_errors_naming_the_accepted_ones() {
         for (key, value, accepted) in [
             ("OTEL_TRACES_EXPORTER", "zipkin", "otlp, console or none"),
-            ("OTEL_METRICS_EXPORTER", "prometheus", "otlp, console or none"),
-            ("OTEL_LOGS_EXPORTER", "otlp,console", "otlp, console or none"),
+            (
+                "OTEL_METRICS_EXPORTER",
+                "prometheus",
+                "otlp, console or none",
+            ),
+            (
+                "OTEL_LOGS_EXPORTER",
+                "otlp,console",
+                "otlp, console or none",
+            ),
             (
                 "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
                 "maybe",
                 "true, false, no_content, span_only, event_only or span_and_event",
             ),
-            ("LLMETRY_TRACING_EVENTS", "twice", "logs, span_events or both"),
+            (
+                "LLMETRY_TRACING_EVENTS",
+                "twice",
+                "logs, span_events or both",
+            ),
         ] {
             let err = resolve_with(Settings::default(), Plugged::default(), &[(key, value)])
                 .unwrap_err()
@@ -2515,7 +2530,10 @@ mod tests {
                 .trace_content
         };
         let otel = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
-        assert!(gate(Settings::default(), &[]), "on by default, as Traceloop");
+        assert!(
+            gate(Settings::default(), &[]),
+            "on by default, as Traceloop"
+        );
         for (v, on) in [
             ("false", false),
             ("NO_CONTENT", false),
@@ -2530,7 +2548,10 @@ mod tests {
             use_attributes: Some(false),
             ..Settings::default()
         };
-        assert!(gate(events, &[(otel, "event_only")]), "content goes to events");
+        assert!(
+            gate(events, &[(otel, "event_only")]),
+            "content goes to events"
+        );
         assert!(gate(
             Settings::default(),
             &[("TRACELOOP_TRACE_CONTENT", "true"), (otel, "false")]
@@ -2542,7 +2563,9 @@ mod tests {
         )
         .unwrap();
         assert!(
-            c.notes.iter().any(|n| n.contains("TRACELOOP_TRACE_CONTENT=true overrides")),
+            c.notes
+                .iter()
+                .any(|n| n.contains("TRACELOOP_TRACE_CONTENT=true overrides")),
             "{:?}",
             c.notes
         );
@@ -2589,7 +2612,10 @@ mod tests {
                 ..Settings::default()
             },
             Plugged::default(),
-            &[("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")],
+            &[(
+                "OTEL_SEMCONV_STABILITY_OPT_IN",
+                "gen_ai_latest_experimental",
+            )],
         )
         .unwrap();
         assert!(!c.gen_ai_latest_conventions, "builder beats env");
