@@ -13,7 +13,7 @@
 mod fake_openai;
 
 use futures::StreamExt as _;
-use llmetry_testkit::{attr, attr_str, harness};
+use llmetry_testkit::{attr, attr_str, harness_with};
 use opentelemetry::Value;
 use opentelemetry::trace::SpanKind;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
@@ -73,16 +73,17 @@ async fn run(client: &ClientWithMiddleware, base: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_stream_and_embeddings_follow_the_current_conventions() {
-    llmetry::__set_gen_ai_latest_conventions(true);
+    // The builder switch (what OTEL_SEMCONV_STABILITY_OPT_IN does from the environment).
+    let h = harness_with(|b| b.gen_ai_latest_conventions(true));
     assert!(llmetry::gen_ai_latest_conventions());
-    let h = harness();
     let server = FakeOpenAi::start().await;
     let client = ClientBuilder::new(reqwest::Client::new())
         .with(llmetry_instruments::LlmMiddleware::default())
         .build();
     run(&client, &server.base_url()).await;
 
-    let trace = h.trace_of("llm_rca.workflow");
+    // The workflow span itself follows the conventions too (`invoke_workflow {name}`).
+    let trace = h.trace_of("invoke_workflow llm_rca");
     let chats = trace.all("chat gpt-4o-mini");
     assert_eq!(chats.len(), 2, "spans: {:?}", trace.names());
     let embeddings = trace.span("embeddings text-embedding-3-small");
