@@ -260,24 +260,11 @@ const ADDED_SPAN_ATTRIBUTES: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
-/// Span events Python does not write and that are not ours to remove: a `tracing` event
-/// inside a span also becomes an event of the current `tracing` span (the task), besides the
-/// log record. Issue 10 item 2 (logs: where a `tracing` event inside a span goes), done
-/// elsewhere, decides it; when that lands, this list empties and the test says so.
-const TRACING_EVENTS_AS_SPAN_EVENTS: &[(&str, &[&str])] = &[
-    (
-        "ask_llm.task",
-        &["HTTP Request: POST http://127.0.0.1:18080/v1/chat/completions \"HTTP/1.1 200 OK\""],
-    ),
-    (
-        "ask_llm_stream.task",
-        &["HTTP Request: POST http://127.0.0.1:18080/v1/chat/completions \"HTTP/1.1 200 OK\""],
-    ),
-    (
-        "embed.task",
-        &["HTTP Request: POST http://127.0.0.1:18080/v1/embeddings \"HTTP/1.1 200 OK\""],
-    ),
-];
+/// Span events Python does not write and that are not ours to remove: none. Issue 10 item 2
+/// decided where a `tracing` event inside a span goes: a log record only by default, as a
+/// Python `logging` call (`TracingEvents::Logs`), so the tasks carry no event for the
+/// `HTTP Request: POST …` lines, as in Python.
+const TRACING_EVENTS_AS_SPAN_EVENTS: &[(&str, &[&str])] = &[];
 
 /// The facts that differ on purpose (the README's "Coming from Python" table), as the
 /// transformation from Python's value to ours.
