@@ -279,6 +279,45 @@ fn rejected_traces_fail_the_quickstart_with_the_backends_words() {
 }
 
 #[test]
+fn an_endpoint_that_does_not_take_traces_fails_the_quickstart() {
+    // Not a traces-only backend's answer to metrics or logs: a wrong path (404), or a gRPC
+    // client at a collector's OTLP/HTTP port (rotel answers UNIMPLEMENTED there). Every
+    // span is lost, so `shutdown()?` must not say Ok.
+    let http = OtlpReceiver::builder()
+        .respond_http("/v1/traces", 404, vec![])
+        .start();
+    let grpc = OtlpReceiver::builder()
+        .respond_grpc(GRPC_TRACES_PATH, 12, "unknown service")
+        .start();
+    for (endpoint, cause) in [
+        (http.http_endpoint(), "HTTP 404 Not Found"),
+        (
+            grpc.grpc_endpoint().replace("http://", "grpc://"),
+            "gRPC status UNIMPLEMENTED",
+        ),
+    ] {
+        let out = child("quickstart", &endpoint, &[]);
+        assert_eq!(out.status.code(), Some(1), "{cause}: {}", out.stderr);
+        let error = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("Error: "))
+            .unwrap_or_else(|| panic!("no error line:\n{}", out.stderr));
+        for needle in ["traces to ", "4 failed", cause] {
+            assert!(error.contains(needle), "{needle:?} in {error}");
+        }
+        let w = warnings(&out, "traces");
+        assert_eq!(w.len(), 1, "{}", out.stderr);
+        assert!(
+            w[0].contains("failed: ") && w[0].contains(cause),
+            "{}",
+            w[0]
+        );
+        assert!(!out.stderr.contains("switched off"), "{}", out.stderr);
+    }
+}
+
+#[test]
 fn a_job_can_keep_its_exit_code_and_read_the_report() {
     let rx = OtlpReceiver::builder()
         .respond_http_with_body("/v1/traces", 401, "text/plain", b"invalid token")

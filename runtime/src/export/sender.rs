@@ -20,6 +20,7 @@ use bytes::Bytes;
 use super::cause::{Failure, Retry};
 use super::ledger::Ledger;
 use super::wire::Wire;
+use crate::config::endpoint::Signal;
 use crate::delivery::LossCause;
 
 /// Retries of one batch, at most.
@@ -182,7 +183,12 @@ impl Sender {
                 // The configured timeout, not what was left of it to the microsecond.
                 *after = self.attempt_timeout.min(self.budget);
             }
-            if let Some(why) = failure.not_accepted {
+            // A traces-only backend answers metrics and logs this way: that signal is
+            // switched off, no loss. An endpoint that does not take traces is a wrong
+            // endpoint (every span would be lost): a failure like any other 4xx.
+            if self.ledger.signal() != Signal::Traces
+                && let Some(why) = failure.not_accepted.take()
+            {
                 self.ledger.not_accepted(items, why);
                 return Ok(());
             }
