@@ -144,6 +144,27 @@ fn child_scenario() {
             print_report("shutdown", report);
             println!("ERROR {err}");
         }
+        // The same with one span per export and one export at a time: at the deadline one
+        // span is in flight, one waits for the export slot, two are queued; all are counted.
+        "deadline_small_batches" => {
+            let telemetry = llmetry::init()
+                .app_name("deadline_small_batches")
+                .api_endpoint(endpoint())
+                .disable_batch(true)
+                .metrics_enabled(false)
+                .shutdown_timeout(Duration::from_secs(1))
+                .env_source(EnvSource::from_pairs([
+                    ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1"),
+                    ("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "1"),
+                ]))
+                .install()
+                .expect("install");
+            report_wf(3);
+            let err = telemetry
+                .shutdown()
+                .expect_err("the deadline cut the exports");
+            print_report("shutdown", err.report().expect("a report"));
+        }
         // flush() and report(): counts as they grow; a flush errs on new losses only.
         "flush" => {
             let telemetry = llmetry::init()
@@ -403,6 +424,18 @@ fn what_the_shutdown_deadline_cuts_off_is_counted_with_the_knob() {
         "{error}"
     );
     eprintln!("deadline scenario exited in {:?}", out.elapsed);
+}
+
+#[test]
+fn a_batch_waiting_for_an_export_slot_is_counted_at_the_deadline() {
+    let rx = OtlpReceiver::builder().hang().start();
+    let out = child("deadline_small_batches", &rx.http_endpoint(), &[]);
+    assert!(out.status.success(), "{}\n{}", out.stdout, out.stderr);
+    // Every span the job made is in the report: sent + dropped + failed + pending = 4.
+    assert_eq!(
+        report_line(&out, "shutdown", "traces"),
+        "sent=0 dropped=0 failed=0 pending=4 discarded=0 off=false"
+    );
 }
 
 #[test]

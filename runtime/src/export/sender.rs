@@ -119,8 +119,10 @@ impl Sender {
     /// Starts exporting `body` (holding `items` items) once a slot is free; returns when
     /// it started. Called by the dispatcher thread.
     pub(crate) fn dispatch(self: &Arc<Self>, body: Bytes, items: u64) {
-        let slot = self.slots.acquire();
+        // Counted before the wait for a slot: a batch out of the queue but not yet sent is
+        // pending too (else a shutdown deadline would miss it).
         self.ledger.begin(items);
+        let slot = self.slots.acquire();
         let me = Arc::clone(self);
         self.runtime.spawn(async move {
             let _slot = slot;
@@ -133,8 +135,8 @@ impl Sender {
     /// For callers that export one thing at a time on their own thread (the metric
     /// reader).
     pub(crate) fn export_blocking(self: &Arc<Self>, body: Bytes, items: u64) -> Result<(), String> {
-        let slot = self.slots.acquire();
         self.ledger.begin(items);
+        let slot = self.slots.acquire();
         let me = Arc::clone(self);
         let (tx, rx) = std::sync::mpsc::channel();
         self.runtime.spawn(async move {
