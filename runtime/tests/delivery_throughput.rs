@@ -192,9 +192,13 @@ fn measure(protocol: &str) {
     let first = (2 * PAIRS) as usize;
     let got = rx.wait_for(|_| rx.spans().len() >= first, HANG_GUARD);
     drop(got);
+    // rotel may forward a batch twice (its exporter retries): count distinct ids too.
+    let spans = rx.spans();
+    let distinct: std::collections::HashSet<_> = spans.iter().map(|(_, s)| &s.span_id).collect();
     eprintln!(
-        "THROUGHPUT {protocol}: rotel forwarded {} spans in all",
-        rx.spans().len()
+        "THROUGHPUT {protocol}: rotel forwarded {} spans in all, {} distinct",
+        spans.len(),
+        distinct.len()
     );
 }
 
