@@ -155,6 +155,8 @@ impl Ledger {
             return;
         }
         let fix = match self.signal {
+            // Not reached from the sender (traces refused that way are a failure); kept
+            // so the ledger says something true if it ever is.
             Signal::Traces => {
                 "send traces elsewhere (api_endpoint(..), TRACELOOP_BASE_URL or \
                  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), or turn telemetry off (enabled(false) / \
