@@ -109,7 +109,7 @@ impl Ledger {
                     "llmetry: warning: {} queue full: {so_far} {} dropped so far; {} (later losses \
                      are counted, not printed: see the report of flush() and shutdown())",
                     self.signal,
-                    self.unit,
+                    crate::delivery::unit_of(so_far, self.unit),
                     LossCause::QueueFull { capacity, knob }
                 )
             });
@@ -134,7 +134,9 @@ impl Ledger {
         let line = format!(
             "llmetry: warning: {} export to {} failed: {cause} ({so_far} {} lost so far; later \
              failures are counted, not printed: see the report of flush() and shutdown())",
-            self.signal, self.destination, self.unit
+            self.signal,
+            self.destination,
+            crate::delivery::unit_of(so_far, self.unit)
         );
         {
             let mut first = self.cause.lock().unwrap_or_else(PoisonError::into_inner);
