@@ -218,8 +218,9 @@ impl LlmSpan {
         server: Option<(&str, u16)>,
         req: Option<LlmRequest>,
     ) -> Self {
-        let tracer = opentelemetry::global::tracer(SCOPE);
+        let tracer = opentelemetry::global::tracer(api.scope().unwrap_or(SCOPE));
         let parent = Context::current();
+        let name = api.span_name_for(req.as_ref().and_then(|r| r.model.as_deref()));
         let provider_value = match provider.static_str() {
             Some(s) => StringValue::from(s),
             None => shared(provider.as_str().to_owned()),
@@ -251,7 +252,7 @@ impl LlmSpan {
         };
         let messages = req.map(|req| this.request_attributes(req, &mut attrs));
         let span = tracer
-            .span_builder(api.span_name())
+            .span_builder(name)
             .with_kind(SpanKind::Client)
             .with_attributes(attrs)
             .start_with_context(&tracer, &parent);
@@ -414,6 +415,13 @@ impl LlmSpan {
     /// span.finish();
     /// ```
     pub fn record_request(&mut self, req: &LlmRequest) {
+        if self.api.names_span_by_model()
+            && let Some(model) = req.model.as_deref()
+        {
+            self.cx
+                .span()
+                .update_name(self.api.span_name_for(Some(model)));
+        }
         let mut attrs = Vec::with_capacity(12);
         let messages = self.request_attributes(req.clone(), &mut attrs);
         self.cx.span().set_attributes(attrs);

@@ -198,3 +198,51 @@ pub const GEN_AI_CLIENT_GENERATION_CHOICES: &str = "gen_ai.client.generation.cho
 pub const GEN_AI_TOKEN_TYPE: &str = "gen_ai.token.type";
 /// Metric attribute: whether the call was streamed (bool), as Python writes it.
 pub const STREAM: &str = "stream";
+
+// ---------------------------------------------------------------------------------------
+// Instrumentation scopes of the integrations that name theirs as Python does (the scope is
+// per instrumentation package, i.e. per client library, not per provider).
+// ---------------------------------------------------------------------------------------
+
+/// Scope of Gemini spans (the Generative Language API and its Vertex AI form), as Python's
+/// `opentelemetry-instrumentation-google-generativeai` names it.
+pub const SCOPE_GOOGLE_GENERATIVEAI: &str = "opentelemetry.instrumentation.google_generativeai";
+/// Scope of Bedrock spans, as Python's `opentelemetry-instrumentation-bedrock` names it.
+pub const SCOPE_BEDROCK: &str = "opentelemetry.instrumentation.bedrock";
+/// Scope of MCP spans, as Python's `opentelemetry-instrumentation-mcp` names it (the
+/// module `opentelemetry.instrumentation.mcp.instrumentation`).
+pub const SCOPE_MCP: &str = "opentelemetry.instrumentation.mcp.instrumentation";
+
+/// The Bedrock guardrail a Converse request names (`guardrailConfig.guardrailIdentifier`).
+pub const AWS_BEDROCK_GUARDRAIL_ID: &str = "aws.bedrock.guardrail.id";
+
+// ---------------------------------------------------------------------------------------
+// MCP spans: the OpenTelemetry MCP conventions (`docs/gen-ai/mcp.md`).
+// ---------------------------------------------------------------------------------------
+
+/// The JSON-RPC method of an MCP request or notification (`tools/call`, `initialize`, …).
+pub const MCP_METHOD_NAME: &str = "mcp.method.name";
+/// The MCP session id (the `Mcp-Session-Id` header of the streamable HTTP transport).
+pub const MCP_SESSION_ID: &str = "mcp.session.id";
+/// The MCP protocol version the session negotiated (`2025-06-18`).
+pub const MCP_PROTOCOL_VERSION: &str = "mcp.protocol.version";
+/// The resource URI of `resources/read`, `resources/subscribe`, `resources/unsubscribe`.
+pub const MCP_RESOURCE_URI: &str = "mcp.resource.uri";
+/// The JSON-RPC request id, as a string (not on notifications).
+pub const JSONRPC_REQUEST_ID: &str = "jsonrpc.request.id";
+/// The JSON-RPC error code of a failed request, as a string (`-32602`).
+pub const RPC_RESPONSE_STATUS_CODE: &str = "rpc.response.status_code";
+/// `pipe` (stdio) or `tcp` (HTTP).
+pub const NETWORK_TRANSPORT: &str = "network.transport";
+/// `http` for the streamable HTTP transport.
+pub const NETWORK_PROTOCOL_NAME: &str = "network.protocol.name";
+/// The prompt of `prompts/get`.
+pub const GEN_AI_PROMPT_NAME: &str = "gen_ai.prompt.name";
+/// The arguments of a tool call, JSON (content capture only).
+pub const GEN_AI_TOOL_CALL_ARGUMENTS: &str = "gen_ai.tool.call.arguments";
+/// The result of a tool call, JSON (content capture only).
+pub const GEN_AI_TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
+/// `error.type` of a tool call whose result says `isError: true`.
+pub const MCP_TOOL_ERROR_TYPE: &str = "tool_error";
+/// `gen_ai.operation.name` of an MCP `tools/call`.
+pub const EXECUTE_TOOL_OPERATION: &str = "execute_tool";

@@ -29,6 +29,13 @@ use tap::{Decoder, StreamTap};
 
 fn instrument_of(provider: &Provider, api: Api) -> llmetry::Instrument {
     match (provider, api) {
+        (Provider::GcpVertexAi, Api::GeminiGenerateContent | Api::GeminiEmbedContent) => {
+            llmetry::Instrument::VertexAi
+        }
+        (_, Api::GeminiGenerateContent | Api::GeminiEmbedContent) => {
+            llmetry::Instrument::GoogleGenerativeAi
+        }
+        (_, Api::BedrockConverse) => llmetry::Instrument::Bedrock,
         (Provider::Anthropic, _) | (_, Api::AnthropicMessages) => llmetry::Instrument::Anthropic,
         (_, Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed) => {
             llmetry::Instrument::Ollama
@@ -50,7 +57,9 @@ impl opentelemetry::propagation::Injector for HeaderInjector<'_> {
     }
 }
 
-/// The error of a request that got no HTTP response, or whose body broke.
+/// The error of a request that got no HTTP response, or whose body broke. Its message is
+/// the error and its sources without the request URL, which may hold an API key (Gemini's
+/// `?key=`): reqwest's `Display` ends with ` for url (…)`.
 pub(crate) fn reqwest_error(e: &reqwest::Error) -> ProviderError {
     let error_type = if e.is_timeout() {
         "timeout"
@@ -59,10 +68,78 @@ pub(crate) fn reqwest_error(e: &reqwest::Error) -> ProviderError {
     } else {
         "transport_error"
     };
+    let mut message = e.to_string();
+    if let Some(url) = e.url() {
+        let suffix = format!(" for url ({url})");
+        if message.ends_with(&suffix) {
+            message.truncate(message.len() - suffix.len());
+        }
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
     ProviderError {
         error_type: error_type.to_owned(),
-        message: e.to_string(),
+        message: redact_text(message),
     }
+}
+
+/// Query parameters that carry credentials (Gemini's `key`, and the usual others).
+const SECRET_PARAMS: [&str; 4] = ["key", "api_key", "api-key", "access_token"];
+
+/// `url` with the values of credential query parameters replaced by `REDACTED`.
+pub(crate) fn redact_url(url: &mut reqwest::Url) {
+    if !url
+        .query_pairs()
+        .any(|(k, _)| SECRET_PARAMS.contains(&k.as_ref()))
+    {
+        return;
+    }
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if SECRET_PARAMS.contains(&k.as_ref()) {
+                "REDACTED".to_owned()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+}
+
+/// `e` with the credentials of its URL redacted: what the adapters hand back to the caller
+/// for an LLM call, so that printing the error never shows an API key.
+pub(crate) fn redact_error(mut e: reqwest::Error) -> reqwest::Error {
+    if let Some(url) = e.url_mut() {
+        redact_url(url);
+    }
+    e
+}
+
+/// A message that may quote a URL (an error source that names it): credential query
+/// parameters cut out.
+pub(crate) fn redact_text(mut message: String) -> String {
+    for param in SECRET_PARAMS {
+        for sep in ['?', '&'] {
+            let needle = format!("{sep}{param}=");
+            let mut from = 0;
+            while let Some(at) = message.get(from..).and_then(|m| m.find(&needle)) {
+                let start = from + at + needle.len();
+                let end = message
+                    .get(start..)
+                    .and_then(|m| m.find(|c: char| c == '&' || c == ')' || c.is_whitespace()))
+                    .map_or(message.len(), |e| start + e);
+                message.replace_range(start..end, "REDACTED");
+                from = start + "REDACTED".len();
+            }
+        }
+    }
+    message
 }
 
 fn rebuild(
@@ -85,7 +162,8 @@ fn rebuild(
 /// Why [`Capture::respond`] could not hand the response on.
 #[derive(Debug)]
 pub(crate) enum RespondError {
-    /// Reading the (non-streamed) body failed; the span has failed with it.
+    /// Reading the (non-streamed) body failed; the span has failed with it. Its URL's
+    /// credentials are redacted.
     Body(reqwest::Error),
     /// Putting the response back together failed.
     Rebuild(http::Error),
@@ -111,7 +189,14 @@ impl Capture {
         let body = req.body().and_then(reqwest::Body::as_bytes)?;
         // Only JSON bodies naming a model are LLM calls: `/api/chat` or `/v1/messages` on an
         // unknown host may be something else entirely.
-        let (parsed, names_model) = providers::read_request(api, body)?;
+        let (mut parsed, mut names_model) = providers::read_request(api, body)?;
+        // Gemini names the model and asks for a stream in the path.
+        let facts = providers::detect::url_facts(api, req.url());
+        if let Some(model) = facts.model {
+            parsed.model = Some(model);
+            names_model = true;
+        }
+        parsed.stream |= facts.stream;
         if !names_model {
             return None;
         }
@@ -169,10 +254,10 @@ impl Capture {
                 Ok(b) => b,
                 Err(e) => {
                     span.fail(&reqwest_error(&e));
-                    return Err(RespondError::Body(e));
+                    return Err(RespondError::Body(redact_error(e)));
                 }
             };
-            span.fail(&providers::parse_error(status.as_u16(), &bytes));
+            span.fail(&providers::parse_error_of(api, status.as_u16(), &bytes));
             return rebuild(status, version, headers, url, reqwest::Body::from(bytes))
                 .map_err(RespondError::Rebuild);
         }
@@ -213,7 +298,7 @@ impl Capture {
             Ok(b) => b,
             Err(e) => {
                 span.fail(&reqwest_error(&e));
-                return Err(RespondError::Body(e));
+                return Err(RespondError::Body(redact_error(e)));
             }
         };
         if let Some(parsed) = providers::parse_response_bytes(api, &bytes) {
