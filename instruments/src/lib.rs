@@ -139,7 +139,12 @@
 //! }
 //! ```
 
-#[cfg(any(feature = "reqwest-middleware", feature = "async-openai"))]
+#[cfg(any(
+    feature = "reqwest-middleware",
+    feature = "async-openai",
+    feature = "bedrock",
+    feature = "mcp"
+))]
 mod adapters;
 pub mod decode;
 pub mod events;
@@ -148,10 +153,18 @@ pub mod model;
 pub mod providers;
 pub mod span;
 
+#[cfg(feature = "bedrock")]
+pub use adapters::bedrock::BedrockInterceptor;
 #[cfg(feature = "reqwest-middleware")]
 pub use adapters::middleware::LlmMiddleware;
 #[cfg(feature = "async-openai")]
 pub use adapters::tower::{LlmLayer, LlmService};
+#[cfg(feature = "mcp")]
+pub mod mcp {
+    //! MCP client and server spans for rmcp (feature `mcp`): see [`TracedServer`] and
+    //! [`TracedPeer`].
+    pub use crate::adapters::mcp::{TracedPeer, TracedServer};
+}
 
 pub use span::{LlmSpan, StreamEnd};
 
