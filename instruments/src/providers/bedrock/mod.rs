@@ -14,6 +14,8 @@ mod stream;
 mod tests;
 
 pub use model::{BedrockModel, bedrock_model};
-pub(crate) use request::{guardrail_id, parse_request};
+#[cfg(any(test, feature = "bedrock"))]
+pub(crate) use request::guardrail_id;
+pub(crate) use request::parse_request;
 pub(crate) use response::{parse_error, parse_response};
 pub(crate) use stream::StreamAccumulator;

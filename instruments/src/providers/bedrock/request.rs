@@ -134,6 +134,7 @@ pub(crate) fn parse_request(body: &[u8]) -> Option<(LlmRequest, bool)> {
 
 /// The guardrail a request names (`guardrailConfig.guardrailIdentifier`), for
 /// `aws.bedrock.guardrail.id`.
+#[cfg(any(test, feature = "bedrock"))]
 pub(crate) fn guardrail_id(body: &[u8]) -> Option<String> {
     let body: Lenient<Body<'_>> = serde_json::from_slice(body).ok()?;
     body.0?
