@@ -4,11 +4,11 @@
 //! Hooks, in the order the SDK's orchestrator calls them for one call (retries repeat the
 //! attempt hooks):
 //!
-//! - `read_after_serialization` (once): the request is serialised; the span opens under the
-//!   caller's current context, from the path (`/model/{modelId}/converse[-stream]`) and the
-//!   body. Its state lives in the call's config bag.
 //! - `modify_before_transmit` (per attempt, after SigV4 signing, so the signature stays
-//!   valid): `traceparent` when asked for ([`BedrockInterceptor::inject_traceparent`]).
+//!   valid): the first attempt opens the span under the caller's current context, from the
+//!   path (`/model/{modelId}/converse[-stream]`, the endpoint resolved only by now) and the
+//!   body; its state lives in the call's config bag. Then `traceparent` when asked for
+//!   ([`BedrockInterceptor::inject_traceparent`]).
 //! - `modify_before_deserialization` (per attempt): a successful ConverseStream response's
 //!   body is still the raw `application/vnd.amazon.eventstream` body; it is replaced by a
 //!   tap ([`EventStreamTap`]) that the SDK's event receiver reads through. The tap decodes
@@ -28,8 +28,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
     AfterDeserializationInterceptorContextRef, BeforeDeserializationInterceptorContextMut,
-    BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef,
-    FinalizerInterceptorContextRef,
+    BeforeTransmitInterceptorContextMut, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -170,53 +169,41 @@ fn orchestrator_error(e: &dyn std::error::Error, timeout: bool, connector: bool)
     ProviderError::new(error_type, message)
 }
 
+/// Opens the span of a Converse / ConverseStream request (`None` for any other operation,
+/// or when the Bedrock instrument is off).
+fn start(request: &aws_smithy_runtime_api::http::Request, cfg: &ConfigBag) -> Option<CallState> {
+    if !llmetry::instrument_enabled(llmetry::Instrument::Bedrock) {
+        return None;
+    }
+    if let Some(meta) = cfg.load::<Metadata>()
+        && !matches!(meta.name(), "Converse" | "ConverseStream")
+    {
+        return None;
+    }
+    let url = url::Url::parse(request.uri()).ok()?;
+    let (model_id, stream) = converse_path(url.path())?;
+    let body = request.body().bytes().unwrap_or_default();
+    let mut req = providers::parse_request_bytes(Api::BedrockConverse, body).unwrap_or_default();
+    req.model = Some(bedrock::bedrock_model(&model_id).model);
+    req.stream = stream;
+    let server = url
+        .host_str()
+        .map(|h| (h, url.port_or_known_default().unwrap_or(0)));
+    let span = LlmSpan::start_with_request(Api::BedrockConverse, Provider::AwsBedrock, server, req);
+    if let Some(id) = bedrock::guardrail_id(body) {
+        span.context()
+            .span()
+            .set_attribute(KeyValue::new(k::AWS_BEDROCK_GUARDRAIL_ID, id));
+    }
+    Some(CallState(Arc::new(Mutex::new(Call {
+        span: Some(span),
+        last: None,
+    }))))
+}
+
 impl Intercept for BedrockInterceptor {
     fn name(&self) -> &'static str {
         "llmetry.BedrockInterceptor"
-    }
-
-    fn read_after_serialization(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if !llmetry::instrument_enabled(llmetry::Instrument::Bedrock) {
-            return Ok(());
-        }
-        if let Some(meta) = cfg.load::<Metadata>()
-            && !matches!(meta.name(), "Converse" | "ConverseStream")
-        {
-            return Ok(());
-        }
-        let request = context.request();
-        let Ok(url) = url::Url::parse(request.uri()) else {
-            return Ok(());
-        };
-        let Some((model_id, stream)) = converse_path(url.path()) else {
-            return Ok(());
-        };
-        let body = request.body().bytes().unwrap_or_default();
-        let mut req =
-            providers::parse_request_bytes(Api::BedrockConverse, body).unwrap_or_default();
-        req.model = Some(bedrock::bedrock_model(&model_id).model);
-        req.stream = stream;
-        let server = url
-            .host_str()
-            .map(|h| (h, url.port_or_known_default().unwrap_or(0)));
-        let span =
-            LlmSpan::start_with_request(Api::BedrockConverse, Provider::AwsBedrock, server, req);
-        if let Some(id) = bedrock::guardrail_id(body) {
-            span.context()
-                .span()
-                .set_attribute(KeyValue::new(k::AWS_BEDROCK_GUARDRAIL_ID, id));
-        }
-        cfg.interceptor_state()
-            .store_put(CallState(Arc::new(Mutex::new(Call {
-                span: Some(span),
-                last: None,
-            }))));
-        Ok(())
     }
 
     fn modify_before_transmit(
@@ -225,12 +212,21 @@ impl Intercept for BedrockInterceptor {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        // The first attempt opens the span: only now is the endpoint resolved (the URI is
+        // absolute) and the request signed.
+        let state = match cfg.load::<CallState>() {
+            Some(state) => state.clone(),
+            None => match start(context.request(), cfg) {
+                Some(state) => {
+                    cfg.interceptor_state().store_put(state.clone());
+                    state
+                }
+                None => return Ok(()),
+            },
+        };
         if !self.inject_traceparent {
             return Ok(());
         }
-        let Some(state) = cfg.load::<CallState>() else {
-            return Ok(());
-        };
         let cx = state.with(|call| call.span.as_ref().map(|s| s.context().clone()));
         if let Some(cx) = cx {
             let headers = context.request_mut().headers_mut();
