@@ -124,13 +124,15 @@ pub mod bedrock {
 /// - `grep_logs {pattern}` → `"3 lines match <pattern>"`;
 /// - `disk_usage {host}` → `"<host>: / is 97% full"`;
 /// - `restart {service}` → a tool error (`isError: true`): `"restart of <service> needs an approval"`;
+/// - `wait_for_approval {ticket}` → waits until the request is cancelled (then the JSON-RPC
+///   error `-32800`) or [`ops::APPROVAL_WAIT`] passed (`"<ticket> approved"`);
 /// - any other tool → the JSON-RPC error `-32602` (invalid params: unknown tool).
 #[cfg(feature = "mcp")]
 pub mod ops {
     use std::sync::Arc;
 
     use rmcp::model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, JsonObject,
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode, JsonObject,
         ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
     };
     use rmcp::service::{RequestContext, RoleServer};
@@ -140,6 +142,9 @@ pub mod ops {
     /// The server's handler.
     #[derive(Debug, Clone, Default)]
     pub struct Ops;
+
+    /// How long `wait_for_approval` waits when nobody cancels it.
+    pub const APPROVAL_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
     fn schema(property: &str) -> Arc<JsonObject> {
         let v = json!({
@@ -159,6 +164,11 @@ pub mod ops {
             Tool::new("grep_logs", "Search the logs for a pattern", schema("pattern")),
             Tool::new("disk_usage", "Disk usage of a host", schema("host")),
             Tool::new("restart", "Restart a service", schema("service")),
+            Tool::new(
+                "wait_for_approval",
+                "Wait until a change ticket is approved",
+                schema("ticket"),
+            ),
         ]
     }
 
@@ -187,7 +197,7 @@ pub mod ops {
         async fn call_tool(
             &self,
             request: CallToolRequestParams,
-            _context: RequestContext<RoleServer>,
+            context: RequestContext<RoleServer>,
         ) -> Result<CallToolResponse, ErrorData> {
             let text = |s: String| vec![ContentBlock::text(s)];
             let result = match request.name.as_ref() {
@@ -202,6 +212,16 @@ pub mod ops {
                     "restart of {} needs an approval",
                     arg(&request, "service")
                 ))),
+                "wait_for_approval" => {
+                    tokio::select! {
+                        () = context.ct.cancelled() => {
+                            return Err(ErrorData::new(ErrorCode(-32800), "request cancelled", None));
+                        }
+                        () = tokio::time::sleep(APPROVAL_WAIT) => {
+                            CallToolResult::success(text(format!("{} approved", arg(&request, "ticket"))))
+                        }
+                    }
+                }
                 other => {
                     return Err(ErrorData::invalid_params(
                         format!("unknown tool: {other}"),
