@@ -132,8 +132,9 @@ pub mod ops {
     use std::sync::Arc;
 
     use rmcp::model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode, JsonObject,
-        ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode,
+        JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+        Tool,
     };
     use rmcp::service::{RequestContext, RoleServer};
     use rmcp::{ErrorData, ServerHandler};
@@ -161,7 +162,11 @@ pub mod ops {
     /// The tools, as `tools/list` gives them.
     pub fn tools() -> Vec<Tool> {
         vec![
-            Tool::new("grep_logs", "Search the logs for a pattern", schema("pattern")),
+            Tool::new(
+                "grep_logs",
+                "Search the logs for a pattern",
+                schema("pattern"),
+            ),
             Tool::new("disk_usage", "Disk usage of a host", schema("host")),
             Tool::new("restart", "Restart a service", schema("service")),
             Tool::new(
@@ -205,9 +210,10 @@ pub mod ops {
                     "3 lines match {}",
                     arg(&request, "pattern")
                 ))),
-                "disk_usage" => {
-                    CallToolResult::success(text(format!("{}: / is 97% full", arg(&request, "host"))))
-                }
+                "disk_usage" => CallToolResult::success(text(format!(
+                    "{}: / is 97% full",
+                    arg(&request, "host")
+                ))),
                 "restart" => CallToolResult::error(text(format!(
                     "restart of {} needs an approval",
                     arg(&request, "service")

@@ -9,8 +9,7 @@ use aws_sdk_bedrockruntime::Client;
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, ContentBlockDelta, ConversationRole, ConverseStreamOutput,
-    InferenceConfiguration, Message, Tool, ToolConfiguration, ToolInputSchema,
-    ToolSpecification,
+    InferenceConfiguration, Message, Tool, ToolConfiguration, ToolInputSchema, ToolSpecification,
 };
 use aws_smithy_types::Document;
 use llmetry::{task, workflow};
@@ -34,21 +33,21 @@ fn user(text: &str) -> Message {
 
 fn tools() -> ToolConfiguration {
     let schema = Document::Object(
-        [(
-            "type".to_owned(),
-            Document::String("object".to_owned()),
-        ), (
-            "properties".to_owned(),
-            Document::Object(
-                [(
-                    "host".to_owned(),
-                    Document::Object(
-                        [("type".to_owned(), Document::String("string".to_owned()))].into(),
-                    ),
-                )]
-                .into(),
+        [
+            ("type".to_owned(), Document::String("object".to_owned())),
+            (
+                "properties".to_owned(),
+                Document::Object(
+                    [(
+                        "host".to_owned(),
+                        Document::Object(
+                            [("type".to_owned(), Document::String("string".to_owned()))].into(),
+                        ),
+                    )]
+                    .into(),
+                ),
             ),
-        )]
+        ]
         .into(),
     );
     ToolConfiguration::builder()
@@ -122,7 +121,10 @@ async fn converse_task(base: String) -> String {
         .send()
         .await
         .expect("converse");
-    let message = out.output().and_then(|o| o.as_message().ok()).expect("a message");
+    let message = out
+        .output()
+        .and_then(|o| o.as_message().ok())
+        .expect("a message");
     match message.content().first() {
         Some(ContentBlock::Text(t)) => t.clone(),
         other => panic!("{other:?}"),
@@ -152,7 +154,11 @@ async fn converse_is_one_chat_span_under_the_task() {
             .is_some_and(|a| a.starts_with("AWS4-HMAC-SHA256 ")),
         "SigV4-signed"
     );
-    assert_eq!(reqs[0].header("traceparent"), None, "no injection by default");
+    assert_eq!(
+        reqs[0].header("traceparent"),
+        None,
+        "no injection by default"
+    );
 
     let t = h.trace_of("bedrock_wf.workflow");
     let s = llm_span("bedrock_wf.workflow").await;
@@ -214,7 +220,11 @@ async fn converse_tool_task(base: String) -> String {
 async fn converse_tool_use_records_the_call_and_the_definitions() {
     harness();
     let stub = LlmStub::start();
-    assert!(converse_tool_task(stub.base_url()).await.contains("ToolUse"));
+    assert!(
+        converse_tool_task(stub.base_url())
+            .await
+            .contains("ToolUse")
+    );
     let s = llm_span("converse_tool_task.task").await;
     assert_eq!(finish_reasons(&s).as_deref(), Some("[\"tool_call\"]"));
     let out = json_attr(&s, "gen_ai.output.messages");
@@ -237,14 +247,22 @@ enum Read {
 }
 
 /// Streams one answer; called inside each test's own task.
-async fn stream_task(base: String, model: String, read: Read, with_tools: bool) -> (String, Option<String>) {
+async fn stream_task(
+    base: String,
+    model: String,
+    read: Read,
+    with_tools: bool,
+) -> (String, Option<String>) {
     let c = bedrock::client(
         "us-east-1",
         bedrock::stub_credentials(),
         Some(&base),
         RetryConfig::disabled(),
     );
-    let mut request = c.converse_stream().model_id(model).messages(user("Stream about db-1"));
+    let mut request = c
+        .converse_stream()
+        .model_id(model)
+        .messages(user("Stream about db-1"));
     if with_tools {
         request = request.tool_config(tools());
     }
@@ -260,7 +278,13 @@ async fn stream_task(base: String, model: String, read: Read, with_tools: bool) 
             Ok(Some(_)) => {}
             Ok(None) => return (text, None),
             Err(e) => {
-                return (text, Some(format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&e))));
+                return (
+                    text,
+                    Some(format!(
+                        "{}",
+                        aws_smithy_types::error::display::DisplayErrorContext(&e)
+                    )),
+                );
             }
         }
         if matches!(read, Read::FirstEventOnly) {
@@ -299,7 +323,9 @@ async fn converse_stream_tool_input_fragments_become_one_call() {
     let stub = LlmStub::start();
     #[task(name = "stream_tool_task")]
     async fn stream_tool_task(base: String) -> Option<String> {
-        stream_task(base, MODEL.to_owned(), Read::ToEnd, true).await.1
+        stream_task(base, MODEL.to_owned(), Read::ToEnd, true)
+            .await
+            .1
     }
     assert_eq!(stream_tool_task(stub.base_url()).await, None);
     let s = llm_span("stream_tool_task.task").await;
@@ -309,7 +335,11 @@ async fn converse_stream_tool_input_fragments_become_one_call() {
     assert_eq!(call["type"], "tool_call");
     assert_eq!(call["name"], "disk_usage");
     assert_eq!(call["arguments"]["host"], "disk_usage-host", "{call}");
-    assert!(call["id"].as_str().is_some_and(|id| id.starts_with("tooluse_")));
+    assert!(
+        call["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("tooluse_"))
+    );
 }
 
 #[tokio::test]
@@ -326,7 +356,11 @@ async fn converse_stream_cut_midway_fails_its_span() {
     assert_eq!(attr_str(&s, "error.type").as_deref(), Some("stream_error"));
     assert!(matches!(s.status, Status::Error { .. }));
     let out = json_attr(&s, "gen_ai.output.messages");
-    assert!(out[0]["parts"][0]["content"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(
+        out[0]["parts"][0]["content"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
 }
 
 #[tokio::test]
@@ -345,7 +379,9 @@ async fn an_exception_event_fails_the_stream_with_its_type() {
         attr_str(&s, "error.type").as_deref(),
         Some("ModelStreamErrorException")
     );
-    assert!(matches!(s.status, Status::Error { ref description } if description.contains("interrupted")));
+    assert!(
+        matches!(s.status, Status::Error { ref description } if description.contains("interrupted"))
+    );
     assert!(s.events.iter().any(|e| e.name == "exception"));
 }
 
@@ -355,11 +391,21 @@ async fn a_stream_dropped_early_ends_its_span_as_dropped() {
     let stub = LlmStub::start();
     #[task(name = "stream_dropped_task")]
     async fn stream_dropped_task(base: String) {
-        stream_task(base, llm_stub::SLOW_STREAM.to_owned(), Read::FirstEventOnly, false).await;
+        stream_task(
+            base,
+            llm_stub::SLOW_STREAM.to_owned(),
+            Read::FirstEventOnly,
+            false,
+        )
+        .await;
     }
     stream_dropped_task(stub.base_url()).await;
     let s = llm_span("stream_dropped_task.task").await;
-    assert!(s.events.iter().any(|e| e.name == "gen_ai.stream.dropped"), "{:?}", s.events);
+    assert!(
+        s.events.iter().any(|e| e.name == "gen_ai.stream.dropped"),
+        "{:?}",
+        s.events
+    );
     assert_eq!(s.status, Status::Unset);
 }
 
@@ -375,9 +421,18 @@ async fn error_task(base: String, model: String, retry: bool) -> String {
         RetryConfig::disabled()
     };
     let c = bedrock::client("us-east-1", bedrock::stub_credentials(), Some(&base), retry);
-    match c.converse().model_id(model).messages(user("hi")).send().await {
+    match c
+        .converse()
+        .model_id(model)
+        .messages(user("hi"))
+        .send()
+        .await
+    {
         Ok(_) => panic!("the stub answered an error"),
-        Err(e) => format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&e)),
+        Err(e) => format!(
+            "{}",
+            aws_smithy_types::error::display::DisplayErrorContext(&e)
+        ),
     }
 }
 
@@ -391,7 +446,10 @@ async fn throttling_and_server_errors_fail_the_span_with_the_aws_error_type() {
     ] {
         let shown = error_task(stub.base_url(), model.to_owned(), false).await;
         assert!(shown.contains(kind), "{shown}");
-        let s = harness().named(&format!("chat {model}")).pop().expect("span");
+        let s = harness()
+            .named(&format!("chat {model}"))
+            .pop()
+            .expect("span");
         assert_eq!(attr_str(&s, "error.type").as_deref(), Some(kind));
         assert!(matches!(s.status, Status::Error { ref description } if !description.is_empty()));
     }
@@ -408,7 +466,10 @@ async fn retries_are_one_span_per_call() {
     retry_task(stub.base_url()).await;
     assert_eq!(stub.requests().len(), 3, "three attempts");
     let s = llm_span("retry_task.task").await;
-    assert_eq!(attr_str(&s, "error.type").as_deref(), Some("ThrottlingException"));
+    assert_eq!(
+        attr_str(&s, "error.type").as_deref(),
+        Some("ThrottlingException")
+    );
 }
 
 // ------------------------------------------------------------------ content off, traceparent
@@ -424,12 +485,19 @@ async fn content_off_records_no_prompt_or_completion() {
     let reply = llmetry::with_trace_content(false, secret_bedrock(stub.base_url())).await;
     assert_eq!(reply, llm_stub::REPLY);
     let s = llm_span("secret_bedrock.task").await;
-    for key in ["gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.tool.definitions"] {
+    for key in [
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "gen_ai.tool.definitions",
+    ] {
         assert_eq!(attr(&s, key), None, "{key}");
     }
     for kv in &s.attributes {
         let v = kv.value.as_str();
-        assert!(!v.contains("db-1") && !v.contains("SRE") && !v.contains("llmetry stub"), "{kv:?}");
+        assert!(
+            !v.contains("db-1") && !v.contains("SRE") && !v.contains("llmetry stub"),
+            "{kv:?}"
+        );
     }
     assert!(int_attr(&s, "gen_ai.usage.input_tokens").is_some());
 }
@@ -465,8 +533,10 @@ async fn traceparent_is_sent_only_when_asked_and_after_signing() {
     let s = llm_span("traceparent_task.task").await;
     let req = &stub.requests()[0];
     let traceparent = req.header("traceparent").expect("traceparent sent");
-    assert!(traceparent.contains(&s.span_context.span_id().to_string()), "{traceparent}");
+    assert!(
+        traceparent.contains(&s.span_context.span_id().to_string()),
+        "{traceparent}"
+    );
     let auth = req.header("authorization").expect("signed");
     assert!(!auth.contains("traceparent"), "not a signed header: {auth}");
 }
-

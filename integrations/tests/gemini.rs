@@ -36,7 +36,12 @@ fn llm_spans(root: &str) -> Vec<SpanData> {
 
 fn only_llm_span(root: &str) -> SpanData {
     let spans = llm_spans(root);
-    assert_eq!(spans.len(), 1, "{:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>());
+    assert_eq!(
+        spans.len(),
+        1,
+        "{:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
     spans.into_iter().next().expect("one span")
 }
 
@@ -77,7 +82,10 @@ fn assert_stub_saw_key(stub: &LlmStub) {
 #[task(name = "ask_gemini")]
 async fn ask_gemini(base: String) -> String {
     let model = gemini::rig(KEY, &base).completion(MODEL);
-    let r = match model.call(CompletionRequest::new("Why is db-1 down?")).await {
+    let r = match model
+        .call(CompletionRequest::new("Why is db-1 down?"))
+        .await
+    {
         Ok(r) => r,
         Err(e) => panic!("rig call failed: {e}"),
     };
@@ -102,7 +110,10 @@ async fn rig_generate_content_is_one_client_span_under_the_task() {
     assert_eq!(gemini_wf(stub.base_url()).await, llm_stub::REPLY);
     assert_stub_saw_key(&stub);
     let reqs = stub.requests();
-    assert_eq!(reqs[0].path, format!("/v1beta/models/{MODEL}:generateContent"));
+    assert_eq!(
+        reqs[0].path,
+        format!("/v1beta/models/{MODEL}:generateContent")
+    );
 
     let t = h.trace_of("gemini_wf.workflow");
     let s = only_llm_span("gemini_wf.workflow");
@@ -114,7 +125,10 @@ async fn rig_generate_content_is_one_client_span_under_the_task() {
     assert_eq!(t.parent_name(rig).as_deref(), Some("ask_gemini.task"));
     let a = |k: &str| attr_str(&s, k);
     assert_eq!(a("gen_ai.provider.name").as_deref(), Some("gcp.gen_ai"));
-    assert_eq!(a("gen_ai.operation.name").as_deref(), Some("generate_content"));
+    assert_eq!(
+        a("gen_ai.operation.name").as_deref(),
+        Some("generate_content")
+    );
     assert_eq!(a("gen_ai.request.model").as_deref(), Some(MODEL));
     assert_eq!(a("gen_ai.response.model").as_deref(), Some(MODEL));
     assert!(a("gen_ai.response.id").is_some_and(|id| id.starts_with("gemini-stub")));
@@ -291,7 +305,11 @@ async fn a_json_array_stream_cut_midway_fails_its_span() {
     assert!(matches!(s.status, Status::Error { .. }));
     // What came before the cut is kept.
     let out = json_attr(&s, "gen_ai.output.messages");
-    assert!(out[0]["parts"][0]["content"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(
+        out[0]["parts"][0]["content"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
 }
 
 #[task(name = "error_chunk_gemini")]
@@ -366,7 +384,12 @@ async fn http_errors_fail_the_span_with_googles_status_and_hand_back_the_body() 
 #[task(name = "embed_gemini")]
 async fn embed_gemini(base: String) -> usize {
     let model = gemini::rig(KEY, &base).embedding("gemini-embedding-001", Some(8));
-    let rig = model.embed_text("db-1 disk full").await.expect("rig embedding").vec.len();
+    let rig = model
+        .embed_text("db-1 disk full")
+        .await
+        .expect("rig embedding")
+        .vec
+        .len();
     let client = gemini::http_client();
     let url = format!("{base}/v1beta/models/text-embedding-004:embedContent");
     let body = json!({"content": {"parts": [{"text": "db-1 disk full"}]}});
@@ -386,22 +409,35 @@ async fn embed_gemini(base: String) -> usize {
 async fn embeddings_are_embeddings_spans() {
     harness(); // installed before the first span
     let stub = LlmStub::start();
-    assert_eq!(embed_gemini(stub.base_url()).await, llm_stub::EMBEDDING_DIMS);
+    assert_eq!(
+        embed_gemini(stub.base_url()).await,
+        llm_stub::EMBEDDING_DIMS
+    );
     assert_stub_saw_key(&stub);
     let spans = llm_spans("embed_gemini.task");
     let mut names: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
     names.sort_unstable();
     assert_eq!(
         names,
-        ["embeddings gemini-embedding-001", "embeddings text-embedding-004"]
+        [
+            "embeddings gemini-embedding-001",
+            "embeddings text-embedding-004"
+        ]
     );
     for s in &spans {
-        assert_eq!(attr_str(s, "gen_ai.operation.name").as_deref(), Some("embeddings"));
+        assert_eq!(
+            attr_str(s, "gen_ai.operation.name").as_deref(),
+            Some("embeddings")
+        );
         assert_eq!(
             int_attr(s, "gen_ai.embeddings.dimension.count"),
             Some(llm_stub::EMBEDDING_DIMS as i64)
         );
-        assert_eq!(attr(s, "gen_ai.usage.input_tokens"), None, "Gemini reports none");
+        assert_eq!(
+            attr(s, "gen_ai.usage.input_tokens"),
+            None,
+            "Gemini reports none"
+        );
     }
 }
 
@@ -418,7 +454,11 @@ async fn content_off_records_no_prompt_or_completion() {
     let reply = llmetry::with_trace_content(false, secret_gemini(stub.base_url())).await;
     assert_eq!(reply, llm_stub::REPLY);
     let s = only_llm_span("secret_gemini.task");
-    for key in ["gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.tool.definitions"] {
+    for key in [
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "gen_ai.tool.definitions",
+    ] {
         assert_eq!(attr(&s, key), None, "{key}");
     }
     for kv in &s.attributes {
@@ -454,12 +494,18 @@ async fn the_api_key_is_in_no_span_event_log_or_returned_error() {
     harness(); // installed before the first span
     let refused = llmetry_testkit::otlp::refusing_endpoint();
     let (raw, rig) = refused_gemini(refused.trim_end_matches('/').to_owned()).await;
-    assert!(!raw.contains(KEY), "the middleware's error shows the key: {raw}");
+    assert!(
+        !raw.contains(KEY),
+        "the middleware's error shows the key: {raw}"
+    );
     assert!(!rig.contains(KEY), "rig's error shows the key: {rig}");
     let spans = llm_spans("refused_gemini.task");
     assert_eq!(spans.len(), 2, "both calls are spans");
     for s in &spans {
-        assert_eq!(attr_str(s, "error.type").as_deref(), Some("connection_error"));
+        assert_eq!(
+            attr_str(s, "error.type").as_deref(),
+            Some("connection_error")
+        );
         assert!(matches!(s.status, Status::Error { .. }));
     }
     // And a successful call of each kind, in this same process.

@@ -41,7 +41,10 @@ fn tool(name: &'static str, key: &str, value: &str) -> CallToolRequestParams {
 async fn pipe_client() -> RunningService<RoleClient, ()> {
     let (client_side, server_side) = tokio::io::duplex(64 * 1024);
     let server = tokio::spawn(async move {
-        let running = TracedServer::new(Ops).serve(server_side).await.expect("server");
+        let running = TracedServer::new(Ops)
+            .serve(server_side)
+            .await
+            .expect("server");
         let _ = running.waiting().await;
     });
     let client = ().serve(client_side).await.expect("client");
@@ -82,7 +85,10 @@ fn is_error(s: &SpanData) -> bool {
 
 #[task(name = "grep_task", skip(peer))]
 async fn grep_task(peer: &TracedPeer) -> String {
-    let r = peer.call_tool(tool("grep_logs", "pattern", "OOMKilled")).await.expect("call");
+    let r = peer
+        .call_tool(tool("grep_logs", "pattern", "OOMKilled"))
+        .await
+        .expect("call");
     r.content[0].as_text().expect("text").text.clone()
 }
 
@@ -108,14 +114,22 @@ async fn a_tool_call_and_its_handling_are_one_trace() {
     let s = by_kind(&spans, SpanKind::Server);
     let t = h.trace_of("mcp_wf.workflow");
     assert_eq!(t.parent_name(c).as_deref(), Some("grep_task.task"));
-    assert_eq!(s.parent_span_id, c.span_context.span_id(), "the server's parent is the call");
+    assert_eq!(
+        s.parent_span_id,
+        c.span_context.span_id(),
+        "the server's parent is the call"
+    );
     for span in [c, s] {
         let a = |k: &str| attr_str(span, k);
         assert_eq!(a("mcp.method.name").as_deref(), Some("tools/call"));
         assert_eq!(a("gen_ai.tool.name").as_deref(), Some("grep_logs"));
         assert_eq!(a("gen_ai.operation.name").as_deref(), Some("execute_tool"));
         assert_eq!(a("network.transport").as_deref(), Some("pipe"));
-        assert!(a("mcp.protocol.version").is_some_and(|v| v.starts_with("20")), "{:?}", span.name);
+        assert!(
+            a("mcp.protocol.version").is_some_and(|v| v.starts_with("20")),
+            "{:?}",
+            span.name
+        );
         assert!(a("gen_ai.tool.call.arguments").is_some_and(|v| v.contains("OOMKilled")));
         assert!(a("gen_ai.tool.call.result").is_some_and(|v| v.contains("3 lines match")));
         assert_eq!(a("error.type"), None);
@@ -128,8 +142,14 @@ async fn a_tool_call_and_its_handling_are_one_trace() {
     );
     assert!(attr_str(c, "jsonrpc.request.id").is_some());
     // The client span is enriched like any span of the workflow.
-    assert_eq!(attr_str(c, "traceloop.workflow.name").as_deref(), Some("mcp_wf"));
-    assert_eq!(attr_str(c, "gen_ai.agent.name").as_deref(), Some("mcp_agent"));
+    assert_eq!(
+        attr_str(c, "traceloop.workflow.name").as_deref(),
+        Some("mcp_wf")
+    );
+    assert_eq!(
+        attr_str(c, "gen_ai.agent.name").as_deref(),
+        Some("mcp_agent")
+    );
     let _ = client.cancel().await;
 }
 
@@ -159,14 +179,27 @@ async fn tool_errors_and_json_rpc_errors_fail_both_spans() {
 
     let restart = mcp_spans("errors_task.task", "tools/call restart", 2).await;
     for s in &restart {
-        assert_eq!(attr_str(s, "error.type").as_deref(), Some("tool_error"), "{:?}", s.span_kind);
+        assert_eq!(
+            attr_str(s, "error.type").as_deref(),
+            Some("tool_error"),
+            "{:?}",
+            s.span_kind
+        );
         assert!(is_error(s));
         assert_eq!(attr_str(s, "rpc.response.status_code"), None);
     }
     let nope = mcp_spans("errors_task.task", "tools/call nope", 2).await;
     for s in &nope {
-        assert_eq!(attr_str(s, "error.type").as_deref(), Some("-32602"), "{:?}", s.span_kind);
-        assert_eq!(attr_str(s, "rpc.response.status_code").as_deref(), Some("-32602"));
+        assert_eq!(
+            attr_str(s, "error.type").as_deref(),
+            Some("-32602"),
+            "{:?}",
+            s.span_kind
+        );
+        assert_eq!(
+            attr_str(s, "rpc.response.status_code").as_deref(),
+            Some("-32602")
+        );
         match &s.status {
             Status::Error { description } => assert_eq!(description, "unknown tool: nope"),
             other => panic!("{other:?}"),
@@ -189,8 +222,15 @@ async fn list_tools_is_a_span_pair_too() {
     assert_eq!(list_task(&peer).await, 4);
     let spans = mcp_spans("list_task.task", "tools/list", 2).await;
     for s in &spans {
-        assert_eq!(attr_str(s, "mcp.method.name").as_deref(), Some("tools/list"));
-        assert_eq!(attr_str(s, "gen_ai.operation.name"), None, "only tools/call is execute_tool");
+        assert_eq!(
+            attr_str(s, "mcp.method.name").as_deref(),
+            Some("tools/list")
+        );
+        assert_eq!(
+            attr_str(s, "gen_ai.operation.name"),
+            None,
+            "only tools/call is execute_tool"
+        );
     }
     let _ = client.cancel().await;
 }
@@ -202,8 +242,12 @@ async fn content_off_leaves_out_arguments_and_results_on_the_client() {
     let peer = TracedPeer::new(client.peer().clone());
     #[task(name = "secret_mcp_task", skip(peer))]
     async fn secret_mcp_task(peer: &TracedPeer) {
-        peer.call_tool(tool("grep_logs", "pattern", "s3cr3t-pattern")).await.expect("call");
-        peer.call_tool(tool("restart", "service", "s3cr3t-service")).await.expect("call");
+        peer.call_tool(tool("grep_logs", "pattern", "s3cr3t-pattern"))
+            .await
+            .expect("call");
+        peer.call_tool(tool("restart", "service", "s3cr3t-service"))
+            .await
+            .expect("call");
     }
     llmetry::with_trace_content(false, secret_mcp_task(&peer)).await;
     for name in ["tools/call grep_logs", "tools/call restart"] {
@@ -231,14 +275,24 @@ async fn a_call_dropped_before_its_answer_is_cancelled_on_the_server() {
     #[task(name = "impatient_task", skip(peer))]
     async fn impatient_task(peer: &TracedPeer) -> bool {
         let call = peer.call_tool(tool("wait_for_approval", "ticket", "CHG-1"));
-        tokio::time::timeout(Duration::from_millis(200), call).await.is_err()
+        tokio::time::timeout(Duration::from_millis(200), call)
+            .await
+            .is_err()
     }
     assert!(impatient_task(&peer).await, "the call was still waiting");
     let spans = mcp_spans("impatient_task.task", "tools/call wait_for_approval", 2).await;
     let c = by_kind(&spans, SpanKind::Client);
-    assert_eq!(c.status, Status::Unset, "the caller gave up: no error of the call");
+    assert_eq!(
+        c.status,
+        Status::Unset,
+        "the caller gave up: no error of the call"
+    );
     let s = by_kind(&spans, SpanKind::Server);
-    assert_eq!(attr_str(s, "error.type").as_deref(), Some("-32800"), "cancelled");
+    assert_eq!(
+        attr_str(s, "error.type").as_deref(),
+        Some("-32800"),
+        "cancelled"
+    );
     let _ = client.cancel().await;
 }
 
@@ -252,7 +306,9 @@ async fn streamable_http_spans_say_tcp_http_and_the_session() {
         Arc::new(LocalSessionManager::default()),
         StreamableHttpServerConfig::default(),
     );
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.expect("bind");
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -270,7 +326,10 @@ async fn streamable_http_spans_say_tcp_http_and_the_session() {
         .server(addr.ip().to_string(), addr.port());
     #[task(name = "http_task", skip(peer))]
     async fn http_task(peer: &TracedPeer) -> String {
-        let r = peer.call_tool(tool("disk_usage", "host", "db-1")).await.expect("call");
+        let r = peer
+            .call_tool(tool("disk_usage", "host", "db-1"))
+            .await
+            .expect("call");
         r.content[0].as_text().expect("text").text.clone()
     }
     assert_eq!(http_task(&peer).await, "db-1: / is 97% full");
@@ -279,11 +338,17 @@ async fn streamable_http_spans_say_tcp_http_and_the_session() {
     let s = by_kind(&spans, SpanKind::Server);
     assert_eq!(s.parent_span_id, c.span_context.span_id());
     assert_eq!(attr_str(s, "network.transport").as_deref(), Some("tcp"));
-    assert_eq!(attr_str(s, "network.protocol.name").as_deref(), Some("http"));
+    assert_eq!(
+        attr_str(s, "network.protocol.name").as_deref(),
+        Some("http")
+    );
     assert_eq!(attr_str(c, "server.port"), Some(addr.port().to_string()));
     // rmcp 3.11's client negotiates 2025-11-25, which has sessions (2026-07-28 is
     // stateless, SEP-2567): the server span carries the `Mcp-Session-Id`.
-    assert_eq!(attr_str(s, "mcp.protocol.version").as_deref(), Some("2025-11-25"));
+    assert_eq!(
+        attr_str(s, "mcp.protocol.version").as_deref(),
+        Some("2025-11-25")
+    );
     assert!(
         attr_str(s, "mcp.session.id").is_some_and(|id| !id.is_empty()),
         "{:?}",
@@ -307,7 +372,10 @@ fn stdio_server(rx: &OtlpReceiver, content: bool) -> tokio::process::Child {
     cmd.arg("serve")
         .env("TRACELOOP_BASE_URL", rx.http_endpoint())
         .env("OTEL_SERVICE_NAME", "mcp_ops_server")
-        .env("TRACELOOP_TRACE_CONTENT", if content { "true" } else { "false" })
+        .env(
+            "TRACELOOP_TRACE_CONTENT",
+            if content { "true" } else { "false" },
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -321,23 +389,35 @@ async fn stdio_child_server_spans_join_the_clients_trace() {
     harness();
     let rx = OtlpReceiver::start();
     let mut child = stdio_server(&rx, false);
-    let (stdout, stdin) = (child.stdout.take().expect("stdout"), child.stdin.take().expect("stdin"));
+    let (stdout, stdin) = (
+        child.stdout.take().expect("stdout"),
+        child.stdin.take().expect("stdin"),
+    );
     let client = ().serve((stdout, stdin)).await.expect("client");
     let peer = TracedPeer::new(client.peer().clone()).network_transport("pipe");
     #[task(name = "stdio_task", skip(peer))]
     async fn stdio_task(peer: &TracedPeer) -> String {
-        let r = peer.call_tool(tool("grep_logs", "pattern", "s3cr3t-pattern")).await.expect("call");
+        let r = peer
+            .call_tool(tool("grep_logs", "pattern", "s3cr3t-pattern"))
+            .await
+            .expect("call");
         r.content[0].as_text().expect("text").text.clone()
     }
     assert_eq!(stdio_task(&peer).await, "3 lines match s3cr3t-pattern");
     // Closing the pipe ends the child, which exports its spans before exiting.
     let _ = client.cancel().await;
-    let status = tokio::time::timeout(HANG_GUARD, child.wait()).await.expect("exit").expect("status");
+    let status = tokio::time::timeout(HANG_GUARD, child.wait())
+        .await
+        .expect("exit")
+        .expect("status");
     assert!(status.success(), "{status}");
 
     let spans = mcp_spans("stdio_task.task", "tools/call grep_logs", 1).await;
     let c = by_kind(&spans, SpanKind::Client);
-    assert!(attr_str(c, "gen_ai.tool.call.arguments").is_some(), "content on here");
+    assert!(
+        attr_str(c, "gen_ai.tool.call.arguments").is_some(),
+        "content on here"
+    );
     let server = rx
         .spans_of("mcp_ops_server")
         .into_iter()
@@ -358,7 +438,10 @@ async fn a_server_that_dies_mid_call_fails_the_client_span() {
     harness();
     let rx = OtlpReceiver::start();
     let mut child = stdio_server(&rx, true);
-    let (stdout, stdin) = (child.stdout.take().expect("stdout"), child.stdin.take().expect("stdin"));
+    let (stdout, stdin) = (
+        child.stdout.take().expect("stdout"),
+        child.stdin.take().expect("stdin"),
+    );
     let client = ().serve((stdout, stdin)).await.expect("client");
     let peer = TracedPeer::new(client.peer().clone());
     #[task(name = "orphan_task", skip(peer, child))]
@@ -375,12 +458,18 @@ async fn a_server_that_dies_mid_call_fails_the_client_span() {
         }
     }
     let error = orphan_task(&peer, &mut child).await;
-    assert!(error.contains("closed") || error.contains("Transport"), "{error}");
+    assert!(
+        error.contains("closed") || error.contains("Transport"),
+        "{error}"
+    );
     let spans = mcp_spans("orphan_task.task", "tools/call wait_for_approval", 1).await;
     let c = by_kind(&spans, SpanKind::Client);
     assert!(is_error(c));
     assert!(
-        matches!(attr_str(c, "error.type").as_deref(), Some("transport_closed" | "transport_error")),
+        matches!(
+            attr_str(c, "error.type").as_deref(),
+            Some("transport_closed" | "transport_error")
+        ),
         "{:?}",
         attr_str(c, "error.type")
     );

@@ -22,10 +22,12 @@ use llmetry::{agent, task, workflow};
 use llmetry_instruments::mcp::{TracedPeer, TracedServer};
 use llmetry_integrations::ops::Ops;
 use llmetry_integrations::{env_or, shutdown, telemetry_or_none};
+use rmcp::ServiceExt as _;
 use rmcp::model::{CallToolRequestParams, JsonObject};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use rmcp::transport::{StreamableHttpClientTransport, StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::ServiceExt as _;
+use rmcp::transport::{
+    StreamableHttpClientTransport, StreamableHttpServerConfig, StreamableHttpService,
+};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -36,7 +38,12 @@ fn args(key: &str, value: &str) -> JsonObject {
 }
 
 /// One tool call; its text (a tool error's text too).
-async fn call(peer: &TracedPeer, tool: &'static str, key: &str, value: &str) -> Result<String, Error> {
+async fn call(
+    peer: &TracedPeer,
+    tool: &'static str,
+    key: &str,
+    value: &str,
+) -> Result<String, Error> {
     let result = peer
         .call_tool(CallToolRequestParams::new(tool).with_arguments(args(key, value)))
         .await?;
@@ -66,7 +73,11 @@ async fn inspect(stdio: &TracedPeer, http: &TracedPeer, host: &str) -> Result<Ve
 }
 
 #[agent(name = "ops_agent", skip(stdio, http))]
-async fn ops_agent(stdio: &TracedPeer, http: &TracedPeer, host: &str) -> Result<Vec<String>, Error> {
+async fn ops_agent(
+    stdio: &TracedPeer,
+    http: &TracedPeer,
+    host: &str,
+) -> Result<Vec<String>, Error> {
     let mut lines = inspect(stdio, http, host).await?;
     lines.push(call(http, "restart", "service", "postgres").await?);
     Ok(lines)
@@ -155,7 +166,9 @@ async fn run_agent() -> Result<Vec<String>, Error> {
     // Closing stdin ends the child's serve loop: it exports its spans and exits.
     let _ = stdio_client.cancel().await;
     match tokio::time::timeout(std::time::Duration::from_secs(30), child.wait()).await {
-        Ok(Ok(status)) if !status.success() => eprintln!("mcp: the stdio server exited with {status}"),
+        Ok(Ok(status)) if !status.success() => {
+            eprintln!("mcp: the stdio server exited with {status}")
+        }
         Ok(Err(e)) => eprintln!("mcp: waiting for the stdio server: {e}"),
         Err(_) => eprintln!("mcp: the stdio server did not exit within 30 s"),
         Ok(Ok(_)) => {}
