@@ -5,6 +5,8 @@
 //! to completion, cut midway, with an exception event, dropped early; throttling and server
 //! errors with and without the SDK's retries; content off; `traceparent` only on request.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // the helpers and tasks below are test code: a failure shows its cause
+
 use aws_sdk_bedrockruntime::Client;
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
 use aws_sdk_bedrockruntime::types::{

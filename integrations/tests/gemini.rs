@@ -4,6 +4,8 @@
 //! midway, with an error chunk, dropped early; 429 and 500 with Google's error bodies;
 //! embeddings; content off; and the API key nowhere in what is exported or returned.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // the helpers and tasks below are test code: a failure shows its cause
+
 use futures::StreamExt as _;
 use llmetry::{task, workflow};
 use llmetry_integrations::gemini;

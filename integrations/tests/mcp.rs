@@ -5,6 +5,8 @@
 //! `params._meta`); tool errors, JSON-RPC errors, a call dropped before its answer (the
 //! server sees the cancellation), a server that dies mid-call, and content off.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // the helpers and tasks below are test code: a failure shows its cause
+
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;

@@ -114,7 +114,7 @@ struct Call {
 
 #[derive(Debug)]
 enum Attempt {
-    Response(LlmResponse),
+    Response(Box<LlmResponse>),
     Error(ProviderError),
 }
 
@@ -278,9 +278,9 @@ impl Intercept for BedrockInterceptor {
         };
         let status = response.status();
         let attempt = if status.is_success() {
-            Attempt::Response(
+            Attempt::Response(Box::new(
                 providers::parse_response_bytes(Api::BedrockConverse, body).unwrap_or_default(),
-            )
+            ))
         } else {
             Attempt::Error(bedrock::parse_error(
                 status.as_u16(),
@@ -307,7 +307,7 @@ impl Intercept for BedrockInterceptor {
         };
         match (context.output_or_error(), last) {
             (Some(Ok(_)), Some(Attempt::Response(resp))) => {
-                span.record_response_owned(resp);
+                span.record_response_owned(*resp);
                 span.finish();
             }
             (Some(Ok(_)), _) => span.finish(),

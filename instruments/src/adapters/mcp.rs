@@ -344,7 +344,6 @@ impl<H: ServerHandler> TracedServer<H> {
         let Some(span) = self.open(&call, &context) else {
             return run(&self.inner, context).await;
         };
-        drop(call);
         let result = run(&self.inner, context)
             .with_context(span.cx.clone())
             .await;

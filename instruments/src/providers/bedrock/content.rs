@@ -54,9 +54,7 @@ fn tool_result_content(content: Option<&Value>) -> Value {
 /// One content block as a part; `cachePoint` (no content) is left out, unknown blocks are
 /// copied as they are.
 pub(super) fn block_part(b: &Value) -> Option<Value> {
-    let Some((kind, inner)) = b.as_object().and_then(|o| o.iter().next()) else {
-        return None;
-    };
+    let (kind, inner) = b.as_object().and_then(|o| o.iter().next())?;
     let part = match kind.as_str() {
         "text" => text_part(inner.as_str().unwrap_or("")),
         "image" | "video" | "audio" => {
