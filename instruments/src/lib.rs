@@ -15,22 +15,26 @@
 //! |---|---|
 //! | [`model`] | the provider-neutral request, response, usage, error |
 //! | [`providers`] | URL detection and the typed, borrowing readers of each provider's bodies and stream events (request / response / stream per provider) |
-//! | [`decode`] | bounded push decoders: SSE, NDJSON |
+//! | [`decode`] | bounded push decoders: SSE, NDJSON, streamed JSON arrays |
 //! | [`span`] | the LLM span (the manual API); it records the metrics when it ends |
 //! | [`events`] | prompts and completions as log events (`use_attributes(false)`) |
-//! | adapters (private) | [`LlmMiddleware`], [`LlmLayer`] and the capture core they share |
+//! | adapters (private) | [`LlmMiddleware`], [`LlmLayer`] and the capture core they share; `BedrockInterceptor`; the `mcp` wrappers |
 //!
 //! Every attribute key comes from [`llmetry::semconv`].
 //!
 //! # What it captures
 //!
 //! Every call to an OpenAI-compatible API (OpenAI, Azure OpenAI, Groq, Together, Mistral,
-//! DeepSeek, OpenRouter, vLLM, Ollama's `/v1`), Anthropic Messages or Ollama's native API
-//! becomes one LLM span, nested under the current `#[workflow]` / `#[task]` / `#[agent]` /
-//! `#[tool]`:
+//! DeepSeek, OpenRouter, vLLM, Ollama's `/v1`), Anthropic Messages, Ollama's native API,
+//! Gemini (the Generative Language API and its Vertex AI form: `generateContent`,
+//! `streamGenerateContent` as SSE or JSON array, `embedContent`, `batchEmbedContents`) or
+//! Bedrock Converse / ConverseStream becomes one LLM span, nested under the current
+//! `#[workflow]` / `#[task]` / `#[agent]` / `#[tool]`:
 //!
 //! - span kind CLIENT, named as in Python (`openai.chat`, `anthropic.chat`,
-//!   `ollama.completion`, …; see [`model::Api::span_name`]);
+//!   `ollama.completion`, `generate_content gemini-2.5-flash`, `chat claude-…`; see
+//!   [`model::Api::span_name_for`]), in the instrumentation scope Python's package has
+//!   where it names one ([`model::Api::scope`]);
 //! - `gen_ai.request.*` (model, max_tokens, temperature, top_p, stop sequences, …),
 //!   `gen_ai.response.model/id/finish_reasons`, `gen_ai.usage.*` tokens,
 //!   `gen_ai.is_streaming`, `server.address` / `server.port`;
@@ -59,7 +63,13 @@
 //! |---|---|---|
 //! | [`LlmMiddleware`] | a `reqwest_middleware::ClientWithMiddleware`: raw reqwest, rig's `ReqwestMiddlewareClient` | `reqwest-middleware` |
 //! | [`LlmLayer`] / [`LlmService`] | async-openai's `Client::with_http_service` (tower) | `async-openai` |
+//! | `BedrockInterceptor` | `aws-sdk-bedrockruntime`'s client config: `.interceptor(BedrockInterceptor::default())` | `bedrock` (off) |
+//! | `mcp::TracedServer` / `mcp::TracedPeer` | an rmcp 3.11 `ServerHandler` / client `Peer`: MCP client and server spans (OTel MCP conventions), trace context in `params._meta` | `mcp` (off) |
 //! | [`LlmSpan`] and [`providers`] | any other client: the manual API | always |
+//!
+//! API keys a URL carries (Gemini's `?key=`) are never recorded: spans record
+//! `server.address` / `server.port`, and errors recorded or handed back by the HTTP
+//! adapters have the URL's credentials redacted.
 //!
 //! # Example: the reqwest middleware
 //!

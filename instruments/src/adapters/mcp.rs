@@ -743,11 +743,32 @@ impl<H: ServerHandler> ServerHandler for TracedServer<H> {
 /// A client `Peer` whose requests open CLIENT spans under the caller's context and carry
 /// that span's trace context (`traceparent`, `tracestate`, `baggage`) in `params._meta`.
 ///
-/// ```rust,ignore
-/// let client = ().serve(transport).await?;                       // rmcp's RunningService
-/// let traced = llmetry_instruments::mcp::TracedPeer::new(client.peer().clone())
-///     .network_transport("pipe");                                 // stdio
-/// let result = traced.call_tool(CallToolRequestParams::new("grep_logs").with_arguments(args)).await?;
+/// ```
+/// use llmetry_instruments::mcp::{TracedPeer, TracedServer};
+/// use rmcp::ServiceExt as _;
+/// use rmcp::model::{ServerCapabilities, ServerConfig};
+///
+/// #[derive(Clone)]
+/// struct Ops; // a server with no tools
+/// impl rmcp::ServerHandler for Ops {
+///     fn get_info(&self) -> ServerConfig {
+///         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // Any transport: stdio, a child process, streamable HTTP; here an in-process pipe.
+/// let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+/// tokio::spawn(async move {
+///     if let Ok(running) = TracedServer::new(Ops).serve(server_io).await {
+///         let _ = running.waiting().await;
+///     }
+/// });
+/// let client = ().serve(client_io).await?; // rmcp's RunningService
+/// let traced = TracedPeer::new(client.peer().clone()).network_transport("pipe");
+/// assert!(traced.list_tools(None).await?.tools.is_empty()); // a CLIENT span, and a SERVER one
+/// # Ok(()) }
 /// ```
 ///
 /// Each method sends one request (no MRTR `input_required` rounds, no response cache: an
@@ -801,8 +822,10 @@ fn service_error_type(e: &ServiceError) -> &'static str {
 impl TracedPeer {
     /// Wraps a client peer (`running_service.peer().clone()`).
     ///
-    /// ```rust,ignore
+    /// ```no_run
+    /// # async fn demo(client: rmcp::service::RunningService<rmcp::RoleClient, ()>) {
     /// let traced = llmetry_instruments::mcp::TracedPeer::new(client.peer().clone());
+    /// # drop(traced); }
     /// ```
     pub fn new(peer: Peer<RoleClient>) -> Self {
         Self {
@@ -814,8 +837,11 @@ impl TracedPeer {
 
     /// `network.transport` of the spans: `pipe` for stdio, `tcp` for HTTP. Default: unset.
     ///
-    /// ```rust,ignore
+    /// ```no_run
+    /// # fn demo(peer: rmcp::Peer<rmcp::RoleClient>) {
+    /// use llmetry_instruments::mcp::TracedPeer;
     /// let traced = TracedPeer::new(peer).network_transport("tcp").server("127.0.0.1", 8080);
+    /// # drop(traced); }
     /// ```
     pub fn network_transport(mut self, transport: impl Into<Cow<'static, str>>) -> Self {
         self.transport = Some(transport.into());
@@ -824,8 +850,10 @@ impl TracedPeer {
 
     /// `server.address` / `server.port` of the spans (an HTTP server's host and port).
     ///
-    /// ```rust,ignore
-    /// let traced = TracedPeer::new(peer).server("mcp.internal", 443);
+    /// ```no_run
+    /// # fn demo(peer: rmcp::Peer<rmcp::RoleClient>) {
+    /// let traced = llmetry_instruments::mcp::TracedPeer::new(peer).server("mcp.internal", 443);
+    /// # drop(traced); }
     /// ```
     pub fn server(mut self, host: impl Into<String>, port: u16) -> Self {
         self.server = Some((host.into(), port));
@@ -834,8 +862,10 @@ impl TracedPeer {
 
     /// The wrapped peer (for what this wrapper does not cover; its calls have no spans).
     ///
-    /// ```rust,ignore
+    /// ```no_run
+    /// # async fn demo(traced: llmetry_instruments::mcp::TracedPeer) -> Result<(), Box<dyn std::error::Error>> {
     /// traced.peer().notify_roots_list_changed().await?;
+    /// # Ok(()) }
     /// ```
     pub fn peer(&self) -> &Peer<RoleClient> {
         &self.peer
@@ -843,8 +873,14 @@ impl TracedPeer {
 
     /// `tools/call`.
     ///
-    /// ```rust,ignore
+    /// ```no_run
+    /// # async fn demo(traced: llmetry_instruments::mcp::TracedPeer) -> Result<(), Box<dyn std::error::Error>> {
+    /// use rmcp::model::{CallToolRequestParams, JsonObject};
+    /// let mut args = JsonObject::new();
+    /// args.insert("pattern".into(), "OOMKilled".into());
     /// let result = traced.call_tool(CallToolRequestParams::new("grep_logs").with_arguments(args)).await?;
+    /// # drop(result);
+    /// # Ok(()) }
     /// ```
     pub async fn call_tool(
         &self,
@@ -870,8 +906,11 @@ impl TracedPeer {
 
     /// `tools/list`.
     ///
-    /// ```rust,ignore
+    /// ```no_run
+    /// # async fn demo(traced: llmetry_instruments::mcp::TracedPeer) -> Result<(), Box<dyn std::error::Error>> {
     /// let tools = traced.list_tools(None).await?.tools;
+    /// # drop(tools);
+    /// # Ok(()) }
     /// ```
     pub async fn list_tools(
         &self,
@@ -893,8 +932,12 @@ impl TracedPeer {
 
     /// `prompts/get`.
     ///
-    /// ```rust,ignore
+    /// ```no_run
+    /// # async fn demo(traced: llmetry_instruments::mcp::TracedPeer) -> Result<(), Box<dyn std::error::Error>> {
+    /// use rmcp::model::GetPromptRequestParams;
     /// let prompt = traced.get_prompt(GetPromptRequestParams::new("triage")).await?;
+    /// # drop(prompt);
+    /// # Ok(()) }
     /// ```
     pub async fn get_prompt(
         &self,
@@ -914,8 +957,12 @@ impl TracedPeer {
 
     /// `resources/read`.
     ///
-    /// ```rust,ignore
+    /// ```no_run
+    /// # async fn demo(traced: llmetry_instruments::mcp::TracedPeer) -> Result<(), Box<dyn std::error::Error>> {
+    /// use rmcp::model::ReadResourceRequestParams;
     /// let runbook = traced.read_resource(ReadResourceRequestParams::new("file:///runbook.md")).await?;
+    /// # drop(runbook);
+    /// # Ok(()) }
     /// ```
     pub async fn read_resource(
         &self,
@@ -934,8 +981,10 @@ impl TracedPeer {
 
     /// `ping`.
     ///
-    /// ```rust,ignore
+    /// ```no_run
+    /// # async fn demo(traced: llmetry_instruments::mcp::TracedPeer) -> Result<(), Box<dyn std::error::Error>> {
     /// traced.ping().await?;
+    /// # Ok(()) }
     /// ```
     pub async fn ping(&self) -> Result<(), ServiceError> {
         let request = ClientRequest::PingRequest(PingRequest {
@@ -949,8 +998,12 @@ impl TracedPeer {
 
     /// Any request, traced under its `method()` name.
     ///
-    /// ```rust,ignore
+    /// ```no_run
+    /// # async fn demo(traced: llmetry_instruments::mcp::TracedPeer) -> Result<(), Box<dyn std::error::Error>> {
+    /// use rmcp::model::ClientRequest;
     /// let answer = traced.send_request(ClientRequest::ListPromptsRequest(Default::default())).await?;
+    /// # drop(answer);
+    /// # Ok(()) }
     /// ```
     pub async fn send_request(&self, request: ClientRequest) -> Result<ServerResult, ServiceError> {
         let method = known_method(request.method());
