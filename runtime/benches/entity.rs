@@ -4,6 +4,9 @@
 //!
 //! `cargo bench -p llmetry --bench entity`. The `before_init` group must run first (it
 //! measures the process before `install()`); criterion runs groups in the order listed.
+//! Each group holds the functions compared side by side, so the ratios of one run hold on a
+//! noisy machine; `runtime/benches/criterion_ratios.sh` prints them. `entity_icount.rs` runs
+//! the same workloads for instruction counts.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -61,6 +64,11 @@ async fn async_instrumented(prompt: String) -> usize {
     black_box(prompt.len())
 }
 
+#[tracing::instrument(skip_all)]
+async fn async_instrumented_skip_all(prompt: String) -> usize {
+    black_box(prompt.len())
+}
+
 #[inline(never)]
 async fn async_plain(prompt: String) -> usize {
     black_box(prompt.len())
@@ -87,6 +95,12 @@ fn before_init(c: &mut Criterion) {
     let mut g = c.benchmark_group("before_init");
     g.bench_function("plain", |b| b.iter(|| plain(black_box(prompt()))));
     g.bench_function("task", |b| b.iter(|| task_capture_on(black_box(prompt()))));
+    g.bench_function("async_plain", |b| {
+        b.iter(|| futures::executor::block_on(async_plain(black_box(prompt()))))
+    });
+    g.bench_function("async_task", |b| {
+        b.iter(|| futures::executor::block_on(async_task_capture_on(black_box(prompt()))))
+    });
     g.finish();
 }
 
@@ -137,6 +151,9 @@ fn after_init(c: &mut Criterion) {
     });
     g.bench_function("tracing_instrument", |b| {
         b.iter(|| futures::executor::block_on(async_instrumented(black_box(prompt()))))
+    });
+    g.bench_function("tracing_instrument_skip_all", |b| {
+        b.iter(|| futures::executor::block_on(async_instrumented_skip_all(black_box(prompt()))))
     });
     g.finish();
     let _ = telemetry.shutdown();

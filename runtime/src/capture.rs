@@ -36,7 +36,10 @@ pub trait CaptureDebug {
 
 impl<T: Debug + ?Sized> CaptureDebug for &Capture<'_, T> {
     fn llmetry_write_json(&self, out: &mut String) {
-        write_json_str(&format!("{:?}", self.0), out);
+        // Escaped as it is formatted: no intermediate `String`.
+        out.push('"');
+        let _ = write!(JsonStrEscaper(out), "{:?}", self.0);
+        out.push('"');
     }
 }
 
@@ -103,7 +106,7 @@ impl Default for InputJson {
 impl InputJson {
     /// An empty argument list.
     pub fn new() -> Self {
-        let mut buf = String::with_capacity(64);
+        let mut buf = String::with_capacity(128);
         buf.push_str(r#"{"args": [], "kwargs": {"#);
         Self { buf, first: true }
     }
@@ -152,15 +155,38 @@ impl serde_json::ser::Formatter for PythonFormatter {
 /// Appends `value` as Python-formatted JSON; on a serialisation error (a map with
 /// non-string keys, a failing `Serialize` impl) appends the type name instead.
 pub(crate) fn write_json<T: Serialize + ?Sized>(value: &T, out: &mut String, type_name: &str) {
-    let mut bytes = Vec::with_capacity(32);
-    let mut ser = serde_json::Serializer::with_formatter(&mut bytes, PythonFormatter);
-    match value.serialize(&mut ser) {
-        // serde_json only writes valid UTF-8.
-        Ok(()) => match String::from_utf8(bytes) {
-            Ok(s) => out.push_str(&s),
-            Err(_) => write_json_str(type_name, out),
-        },
-        Err(_) => write_json_str(type_name, out),
+    let start = out.len();
+    let failed = {
+        let mut ser = serde_json::Serializer::with_formatter(StringWriter(out), PythonFormatter);
+        value.serialize(&mut ser).is_err()
+    };
+    if failed {
+        // Drop what was written before the error (it ends at a character boundary: every
+        // piece serde_json writes is whole UTF-8).
+        out.truncate(start);
+        write_json_str(type_name, out);
+    }
+}
+
+/// serde_json's output written straight into a `String`: serde_json writes valid UTF-8 in
+/// pieces that each end at a character boundary (escapes and punctuation are ASCII), so
+/// every piece is checked and appended, with no intermediate buffer.
+struct StringWriter<'a>(&'a mut String);
+
+impl io::Write for StringWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let s = std::str::from_utf8(buf).map_err(|_| io::ErrorKind::InvalidData)?;
+        self.0.push_str(s);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -168,20 +194,44 @@ pub(crate) fn write_json<T: Serialize + ?Sized>(value: &T, out: &mut String, typ
 pub(crate) fn write_json_str(s: &str, out: &mut String) {
     out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
+    push_escaped(s, out);
     out.push('"');
+}
+
+/// Appends the JSON string escape of `s` (without the quotes): runs of plain characters
+/// are copied whole; `"`, `\\` and control characters are escaped.
+fn push_escaped(s: &str, out: &mut String) {
+    let mut plain_from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // `b` is ASCII, so `i` is a character boundary.
+        out.push_str(&s[plain_from..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{:04x}", b);
+        } else {
+            out.push_str(escape);
+        }
+        plain_from = i + 1;
+    }
+    out.push_str(&s[plain_from..]);
+}
+
+/// A `fmt::Write` that escapes what is written into a JSON string's contents.
+struct JsonStrEscaper<'a>(&'a mut String);
+
+impl std::fmt::Write for JsonStrEscaper<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        push_escaped(s, self.0);
+        Ok(())
+    }
 }
 
 /// Cuts `s` to at most `limit` bytes, backing off to the previous UTF-8 character boundary.

@@ -1,17 +1,22 @@
-//! Association properties, conversation id, the content override, and carrying the
-//! current context into spawned tasks and threads.
+//! The Traceloop context values and their API: what travels in the OpenTelemetry
+//! [`Context`] under one typed key ([`EntityContext`]: workflow and agent name, entity path,
+//! the owner entity's static attributes, association properties, conversation id), the
+//! content override, and the public functions that read, set and scope them or carry them
+//! into spawned tasks and threads.
+//!
+//! The entity span (`entity.rs`) builds these values; the enrichment processor
+//! (`processor.rs`) copies them onto every span started beneath. Neither is imported here.
 
-use std::borrow::Cow;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use opentelemetry::context::FutureExt as _;
-use opentelemetry::trace::TraceContextExt;
-use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry::trace::{SpanId, TraceContextExt};
+use opentelemetry::{Context, KeyValue, StringValue};
 
-use crate::entity::{Associations, ContentOverride, EntityContext};
 use crate::semconv;
+use crate::value::{AttributeText, AttributeValue};
 
 /// Something that can run inside a context: a closure (run now) or a future (run when
 /// awaited). The marker `M` lets one function accept both; you never name it.
@@ -95,8 +100,8 @@ impl<F: Future> InContext<FutureMarker> for F {
 fn to_props<I, K, V>(props: I) -> Vec<KeyValue>
 where
     I: IntoIterator<Item = (K, V)>,
-    K: Into<Cow<'static, str>>,
-    V: Into<Value>,
+    K: AsRef<str>,
+    V: AttributeValue,
 {
     props
         .into_iter()
@@ -104,13 +109,9 @@ where
             let key: Arc<str> = Arc::from(format!(
                 "{}.{}",
                 semconv::TRACELOOP_ASSOCIATION_PROPERTIES,
-                k.into()
+                k.as_ref()
             ));
-            let value = match v.into() {
-                Value::String(s) => Value::String(Arc::<str>::from(s.as_str()).into()),
-                other => other,
-            };
-            KeyValue::new(key, value)
+            KeyValue::new(key, v.into_attribute_value())
         })
         .collect()
 }
@@ -144,11 +145,46 @@ fn warn_outside(what: &str) {
     }
 }
 
+/// The association scope of the current entity, or a warning (once) that there is none.
+fn current_scope(what: &str) -> Option<(Context, Arc<Associations>)> {
+    let cx = Context::current();
+    let cell = cx
+        .get::<EntityContext>()
+        .and_then(|e| e.associations.clone());
+    match cell {
+        Some(cell) => Some((cx, cell)),
+        None => {
+            warn_outside(what);
+            None
+        }
+    }
+}
+
+/// Runs `scoped` in a copy of the current context whose association scope is a child of
+/// the current one, changed by `set` (the current scope itself is left alone).
+fn run_in_child_scope<M, S: InContext<M>>(set: impl FnOnce(&Associations), scoped: S) -> S::Output {
+    let cx = Context::current();
+    let mut ectx = cx.get::<EntityContext>().cloned().unwrap_or_default();
+    let cell = Associations::inheriting(ectx.associations.as_deref());
+    set(&cell);
+    ectx.associations = Some(Arc::new(cell));
+    // Spans started in the block are not the owner entity's span: they get the child path.
+    ectx.own_path = ectx.child_path.clone();
+    ectx.parent_span_id = SpanId::INVALID;
+    ectx.owner = None;
+    scoped.run_in(cx.with_value(ectx))
+}
+
 /// Sets association properties for the rest of the current workflow: the workflow span
 /// and the current span are stamped at once, and every span started afterwards inside the
 /// workflow (by anyone: our macros, `tracing`, the OpenTelemetry API, LLM instruments)
 /// gets `traceloop.association.properties.<key>`. Keys set earlier keep their value unless
 /// set again. Nothing leaks to the caller once the workflow returns.
+///
+/// Keys are any `AsRef<str>` (`&str` of any lifetime, `String`, `Cow<str>`); values are
+/// anything [`AttributeValue`] takes: borrowed or owned text, integers (kept as integers),
+/// floats, bools. An array of pairs needs one value type; for mixed types in one call use
+/// [`association_properties!`](crate::association_properties).
 ///
 /// Outside any entity this does nothing and warns once; use
 /// [`with_association_properties`] to scope properties to a block instead.
@@ -157,24 +193,24 @@ fn warn_outside(what: &str) {
 /// use llmetry::workflow;
 ///
 /// #[workflow(name = "rca_workflow")]
-/// fn rca(incident_id: &str) {
-///     llmetry::set_association_properties([("incident_id", incident_id.to_owned()), ("user_id", "u-42".into())]);
-///     // ... every span started from here on carries both properties
+/// fn rca(incident_id: &str, user: String, attempt: u32) {
+///     llmetry::set_association_properties([("incident_id", incident_id), ("user_id", "u-42")]);
+///     llmetry::set_association_properties([("user_name", &user)]);
+///     llmetry::set_association_properties(llmetry::association_properties! {
+///         "attempt" => attempt,
+///         "user_name" => user,
+///     });
+///     // ... every span started from here on carries these properties
 /// }
-/// rca("INC-1001");
+/// rca("INC-1001", "ada".to_owned(), 2);
 /// ```
 pub fn set_association_properties<I, K, V>(props: I)
 where
     I: IntoIterator<Item = (K, V)>,
-    K: Into<Cow<'static, str>>,
-    V: Into<Value>,
+    K: AsRef<str>,
+    V: AttributeValue,
 {
-    let cx = Context::current();
-    let Some(cell) = cx
-        .get::<EntityContext>()
-        .and_then(|e| e.associations.as_ref())
-    else {
-        warn_outside("set_association_properties");
+    let Some((cx, cell)) = current_scope("set_association_properties") else {
         return;
     };
     let attrs = to_props(props);
@@ -183,80 +219,75 @@ where
 }
 
 /// Runs `f` (a closure, or a future to await) with extra association properties: every
-/// span started inside gets them; nothing outside does.
+/// span started inside gets them; nothing outside does. Keys and values as for
+/// [`set_association_properties`].
 ///
 /// ```
 /// # async fn handle() {}
-/// # async fn demo() {
-/// let answer = llmetry::with_association_properties([("user_id", "u-42")], || 40 + 2);
+/// # async fn demo(user_id: &str, session: String) {
+/// let answer = llmetry::with_association_properties([("user_id", user_id)], || 40 + 2);
 /// assert_eq!(answer, 42);
-/// llmetry::with_association_properties([("session_id", "s-1")], handle()).await;
+/// llmetry::with_association_properties([("session_id", session)], handle()).await;
+/// llmetry::with_association_properties(
+///     llmetry::association_properties! { "user_id" => user_id, "attempt" => 2 },
+///     handle(),
+/// )
+/// .await;
 /// # }
 /// ```
 pub fn with_association_properties<I, K, V, M, S>(props: I, scoped: S) -> S::Output
 where
     I: IntoIterator<Item = (K, V)>,
-    K: Into<Cow<'static, str>>,
-    V: Into<Value>,
+    K: AsRef<str>,
+    V: AttributeValue,
     S: InContext<M>,
 {
-    let cx = Context::current();
-    let mut ectx = cx.get::<EntityContext>().cloned().unwrap_or_default();
-    let cell = Associations::inheriting(ectx.associations.as_deref());
-    cell.merge(&to_props(props));
-    ectx.associations = Some(Arc::new(cell));
-    ectx.own_path = ectx.child_path.clone();
-    ectx.parent_span_id = opentelemetry::trace::SpanId::INVALID;
-    ectx.owner = None;
-    let cx = cx.with_value(ectx);
-    scoped.run_in(cx)
+    let props = to_props(props);
+    run_in_child_scope(
+        |cell| {
+            cell.merge(&props);
+        },
+        scoped,
+    )
 }
 
 /// Sets `gen_ai.conversation.id` for the rest of the current workflow (stamping the
-/// workflow span and the current span), like [`set_association_properties`].
+/// workflow span and the current span), like [`set_association_properties`]. The id is any
+/// text [`AttributeText`] takes: `&str` of any lifetime, `String`, `&String`, `Cow<str>`.
 ///
 /// ```
 /// #[llmetry::workflow]
-/// fn chat_turn() {
-///     llmetry::set_conversation_id("conv-123");
+/// fn chat_turn(conversation: &str) {
+///     llmetry::set_conversation_id(conversation);
 /// }
-/// chat_turn();
+/// chat_turn("conv-123");
 /// ```
-pub fn set_conversation_id(id: impl Into<String>) {
-    let cx = Context::current();
-    let Some(cell) = cx
-        .get::<EntityContext>()
-        .and_then(|e| e.associations.as_ref())
-    else {
-        warn_outside("set_conversation_id");
+pub fn set_conversation_id(id: impl AttributeText) {
+    let Some((cx, cell)) = current_scope("set_conversation_id") else {
         return;
     };
-    let id: Arc<str> = Arc::from(id.into());
-    let attr = [KeyValue::new(
-        semconv::GEN_AI_CONVERSATION_ID,
-        Arc::clone(&id),
-    )];
+    let id = id.into_string_value();
+    let attr = [KeyValue::new(semconv::GEN_AI_CONVERSATION_ID, id.clone())];
     let owner = cell.set_conversation_id(id);
     stamp_current_and_owner(&cx, owner.as_ref(), &attr);
 }
 
 /// Runs `f` (a closure, or a future to await) with `gen_ai.conversation.id` set on every
-/// span started inside.
+/// span started inside. The id as for [`set_conversation_id`].
 ///
 /// ```
-/// let n = llmetry::with_conversation_id("conv-123", || 1);
+/// let conversation = String::from("conv-123");
+/// let n = llmetry::with_conversation_id(&conversation, || 1);
 /// assert_eq!(n, 1);
 /// ```
-pub fn with_conversation_id<M, S: InContext<M>>(id: impl Into<String>, scoped: S) -> S::Output {
-    let cx = Context::current();
-    let mut ectx = cx.get::<EntityContext>().cloned().unwrap_or_default();
-    let cell = Associations::inheriting(ectx.associations.as_deref());
-    cell.set_conversation_id(Arc::from(id.into()));
-    ectx.associations = Some(Arc::new(cell));
-    ectx.own_path = ectx.child_path.clone();
-    ectx.parent_span_id = opentelemetry::trace::SpanId::INVALID;
-    ectx.owner = None;
-    scoped.run_in(cx.with_value(ectx))
+pub fn with_conversation_id<M, S: InContext<M>>(id: impl AttributeText, scoped: S) -> S::Output {
+    let id = id.into_string_value();
+    run_in_child_scope(
+        |cell| {
+            cell.set_conversation_id(id);
+        },
+        scoped,
+    )
 }
 
 /// Runs `f` (a closure, or a future to await) with content capture (entity inputs and
@@ -312,7 +343,7 @@ pub fn propagate_fn<F: FnOnce() -> R, R>(f: F) -> impl FnOnce() -> R {
 /// assert!(llmetry::with_trace_content(false, || !llmetry::trace_content_enabled()));
 /// ```
 pub fn trace_content_enabled() -> bool {
-    crate::entity::content_allowed(&Context::current())
+    content_allowed(&Context::current())
 }
 
 /// The name of the innermost enclosing workflow, if any (for metric attributes).
@@ -354,4 +385,169 @@ pub fn current_association_properties() -> Vec<KeyValue> {
 /// ```
 pub fn truncate_value(s: &mut String) {
     crate::capture::truncate_utf8(s, crate::state::value_limit());
+}
+
+/// The Traceloop values of the current context (one typed `Context` key).
+#[derive(Debug, Clone)]
+pub(crate) struct EntityContext {
+    pub(crate) workflow: Option<&'static str>,
+    pub(crate) agent: Option<&'static str>,
+    /// `traceloop.entity.path` of the entity span that owns this context.
+    pub(crate) own_path: Option<StringValue>,
+    /// `traceloop.entity.path` of every span started beneath it.
+    pub(crate) child_path: Option<StringValue>,
+    /// The span id current when this context was made: a span started directly with it
+    /// as parent context is the owner entity span itself.
+    pub(crate) parent_span_id: SpanId,
+    /// The owner entity's static attributes (kind, name, version), written on the owner
+    /// span only.
+    pub(crate) owner: Option<OwnerAttrs>,
+    pub(crate) associations: Option<Arc<Associations>>,
+}
+
+impl Default for EntityContext {
+    fn default() -> Self {
+        Self {
+            workflow: None,
+            agent: None,
+            own_path: None,
+            child_path: None,
+            parent_span_id: SpanId::INVALID,
+            associations: None,
+            owner: None,
+        }
+    }
+}
+
+impl EntityContext {
+    /// The path a span started with this context as parent gets.
+    pub(crate) fn path_for(&self, parent_span_id: SpanId) -> Option<&StringValue> {
+        if parent_span_id == self.parent_span_id {
+            self.own_path.as_ref()
+        } else {
+            self.child_path.as_ref()
+        }
+    }
+}
+
+/// Static attributes of an entity span, written on that span only.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OwnerAttrs {
+    /// `traceloop.span.kind`.
+    pub(crate) kind: &'static str,
+    /// `traceloop.entity.name` (and `gen_ai.tool.name` for a tool).
+    pub(crate) name: &'static str,
+    /// `traceloop.entity.version`.
+    pub(crate) version: Option<i64>,
+    /// Whether the entity is a tool (it also gets `gen_ai.tool.name`).
+    pub(crate) is_tool: bool,
+}
+
+impl OwnerAttrs {
+    pub(crate) fn write(&self, span: &mut opentelemetry_sdk::trace::Span) {
+        use opentelemetry::trace::Span as _;
+        span.set_attribute(KeyValue::new(semconv::TRACELOOP_SPAN_KIND, self.kind));
+        span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_NAME, self.name));
+        if let Some(v) = self.version {
+            span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_VERSION, v));
+        }
+        if self.is_tool {
+            span.set_attribute(KeyValue::new(semconv::GEN_AI_TOOL_NAME, self.name));
+        }
+    }
+}
+
+/// Mutable, shared part of the context: association properties and conversation id set
+/// while a workflow (or a `with_association_properties` scope) runs.
+#[derive(Debug, Default)]
+pub(crate) struct Associations {
+    state: Mutex<AssociationsState>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub(crate) struct AssociationsState {
+    /// `traceloop.association.properties.<k>` attributes, keys and values cheap to clone.
+    pub(crate) props: Arc<Vec<KeyValue>>,
+    pub(crate) conversation_id: Option<StringValue>,
+    /// The owning workflow span's context, stamped by `set_association_properties`.
+    /// Cleared when the workflow ends (it would otherwise form an `Arc` cycle).
+    owner: Option<Context>,
+}
+
+impl Associations {
+    pub(crate) fn inheriting(parent: Option<&Associations>) -> Self {
+        let state = parent.map(|p| p.snapshot()).unwrap_or_default();
+        Self {
+            state: Mutex::new(AssociationsState {
+                owner: None,
+                ..state
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, AssociationsState> {
+        // A panic while holding this lock cannot leave the data inconsistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn snapshot(&self) -> AssociationsState {
+        let s = self.lock();
+        AssociationsState {
+            props: Arc::clone(&s.props),
+            conversation_id: s.conversation_id.clone(),
+            owner: None,
+        }
+    }
+
+    /// Merges `props` (later keys win) and returns the owner span's context, if any.
+    pub(crate) fn merge(&self, props: &[KeyValue]) -> Option<Context> {
+        let mut s = self.lock();
+        let mut merged: Vec<KeyValue> = s.props.as_ref().clone();
+        for kv in props {
+            match merged.iter_mut().find(|e| e.key == kv.key) {
+                Some(slot) => slot.value = kv.value.clone(),
+                None => merged.push(kv.clone()),
+            }
+        }
+        s.props = Arc::new(merged);
+        s.owner.clone()
+    }
+
+    pub(crate) fn set_conversation_id(&self, id: StringValue) -> Option<Context> {
+        let mut s = self.lock();
+        s.conversation_id = Some(id);
+        s.owner.clone()
+    }
+
+    /// The owner entity span's context while it runs (`None` once it has ended).
+    pub(crate) fn set_owner(&self, cx: Option<Context>) {
+        self.lock().owner = cx;
+    }
+}
+
+/// A scoped override of the content gate (see [`with_trace_content`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ContentOverride(pub(crate) bool);
+
+/// Whether inputs, outputs, prompts and completions may be recorded in `cx`.
+pub(crate) fn content_allowed(cx: &Context) -> bool {
+    match cx.get::<ContentOverride>() {
+        Some(ContentOverride(v)) => *v,
+        None => crate::state::trace_content_default(),
+    }
+}
+
+/// A context with the values of `cx` but no span: the parent of a `new_trace` entity.
+/// (A context carrying an invalid span would make the parent-based sampler drop the span.)
+pub(crate) fn detached(cx: &Context) -> Context {
+    use opentelemetry::baggage::BaggageExt as _;
+    let mut out = Context::new().with_baggage(
+        cx.baggage()
+            .iter()
+            .map(|(k, (v, _))| KeyValue::new(k.clone(), v.clone())),
+    );
+    if let Some(o) = cx.get::<ContentOverride>() {
+        out = out.with_value(*o);
+    }
+    out
 }

@@ -9,8 +9,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::task::{self, Poll};
 
 use opentelemetry::trace::{SpanId, Status, TraceContextExt};
@@ -18,6 +18,7 @@ use opentelemetry::{Context, KeyValue, StringValue};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::capture::{InputJson, truncate_utf8};
+use crate::context::{Associations, EntityContext, OwnerAttrs, content_allowed, detached};
 use crate::semconv;
 
 /// The four Traceloop entity kinds: one per attribute macro (`#[workflow]`, `#[task]`,
@@ -81,331 +82,241 @@ pub struct EntityMeta {
     pub new_trace: bool,
 }
 
-/// Mutable, shared part of the context: association properties and conversation id set
-/// while a workflow (or a `with_association_properties` scope) runs.
-#[derive(Debug, Default)]
-pub(crate) struct Associations {
-    state: Mutex<AssociationsState>,
-}
-
-#[derive(Debug, Default, Clone)]
-pub(crate) struct AssociationsState {
-    /// `traceloop.association.properties.<k>` attributes, keys and values cheap to clone.
-    pub(crate) props: Arc<Vec<KeyValue>>,
-    pub(crate) conversation_id: Option<Arc<str>>,
-    /// The owning workflow span's context, stamped by `set_association_properties`.
-    /// Cleared when the workflow ends (it would otherwise form an `Arc` cycle).
-    owner: Option<Context>,
-}
-
-impl Associations {
-    pub(crate) fn inheriting(parent: Option<&Associations>) -> Self {
-        let state = parent.map(|p| p.snapshot()).unwrap_or_default();
-        Self {
-            state: Mutex::new(AssociationsState {
-                owner: None,
-                ..state
-            }),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, AssociationsState> {
-        // A panic while holding this lock cannot leave the data inconsistent.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn snapshot(&self) -> AssociationsState {
-        let s = self.lock();
-        AssociationsState {
-            props: Arc::clone(&s.props),
-            conversation_id: s.conversation_id.clone(),
-            owner: None,
-        }
-    }
-
-    /// Merges `props` (later keys win) and returns the owner span's context, if any.
-    pub(crate) fn merge(&self, props: &[KeyValue]) -> Option<Context> {
-        let mut s = self.lock();
-        let mut merged: Vec<KeyValue> = s.props.as_ref().clone();
-        for kv in props {
-            match merged.iter_mut().find(|e| e.key == kv.key) {
-                Some(slot) => slot.value = kv.value.clone(),
-                None => merged.push(kv.clone()),
-            }
-        }
-        s.props = Arc::new(merged);
-        s.owner.clone()
-    }
-
-    pub(crate) fn set_conversation_id(&self, id: Arc<str>) -> Option<Context> {
-        let mut s = self.lock();
-        s.conversation_id = Some(id);
-        s.owner.clone()
-    }
-
-    fn set_owner(&self, cx: Option<Context>) {
-        self.lock().owner = cx;
-    }
-}
-
-/// The Traceloop values of the current context (one typed `Context` key).
-#[derive(Debug, Clone)]
-pub(crate) struct EntityContext {
-    pub(crate) workflow: Option<&'static str>,
-    pub(crate) agent: Option<&'static str>,
-    /// `traceloop.entity.path` of the entity span that owns this context.
-    pub(crate) own_path: Option<StringValue>,
-    /// `traceloop.entity.path` of every span started beneath it.
-    pub(crate) child_path: Option<StringValue>,
-    /// The span id current when this context was made: a span started directly with it
-    /// as parent context is the owner entity span itself.
-    pub(crate) parent_span_id: SpanId,
-    /// The owner entity's static attributes (kind, name, version), written on the owner
-    /// span only.
-    pub(crate) owner: Option<OwnerAttrs>,
-    pub(crate) associations: Option<Arc<Associations>>,
-}
-
-impl Default for EntityContext {
-    fn default() -> Self {
-        Self {
-            workflow: None,
-            agent: None,
-            own_path: None,
-            child_path: None,
-            parent_span_id: SpanId::INVALID,
-            associations: None,
-            owner: None,
-        }
-    }
-}
-
-impl EntityContext {
-    /// The path a span started with this context as parent gets.
-    pub(crate) fn path_for(&self, parent_span_id: SpanId) -> Option<&StringValue> {
-        if parent_span_id == self.parent_span_id {
-            self.own_path.as_ref()
-        } else {
-            self.child_path.as_ref()
-        }
-    }
-}
-
-/// Static attributes of an entity span.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct OwnerAttrs {
-    pub(crate) kind: EntityKind,
-    pub(crate) name: &'static str,
-    pub(crate) version: Option<i64>,
-}
-
-impl OwnerAttrs {
-    pub(crate) fn write(&self, span: &mut opentelemetry_sdk::trace::Span) {
-        use opentelemetry::trace::Span as _;
-        span.set_attribute(KeyValue::new(
-            semconv::TRACELOOP_SPAN_KIND,
-            self.kind.as_str(),
-        ));
-        span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_NAME, self.name));
-        if let Some(v) = self.version {
-            span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_VERSION, v));
-        }
-        if self.kind == EntityKind::Tool {
-            span.set_attribute(KeyValue::new(semconv::GEN_AI_TOOL_NAME, self.name));
-        }
-    }
-}
-
-/// A scoped override of the content gate (see [`crate::with_trace_content`]).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ContentOverride(pub(crate) bool);
-
-/// Whether inputs, outputs, prompts and completions may be recorded in `cx`.
-pub(crate) fn content_allowed(cx: &Context) -> bool {
-    match cx.get::<ContentOverride>() {
-        Some(ContentOverride(v)) => *v,
-        None => crate::state::trace_content_default(),
-    }
-}
-
-/// A context with the values of `cx` but no span: the parent of a `new_trace` entity.
-/// (A context carrying an invalid span would make the parent-based sampler drop the span.)
-fn detached(cx: &Context) -> Context {
-    use opentelemetry::baggage::BaggageExt as _;
-    let mut out = Context::new().with_baggage(
-        cx.baggage()
-            .iter()
-            .map(|(k, (v, _))| opentelemetry::KeyValue::new(k.clone(), v.clone())),
-    );
-    if let Some(o) = cx.get::<ContentOverride>() {
-        out = out.with_value(*o);
-    }
-    out
-}
-
 /// The open entity span of one call; ends when dropped.
 #[derive(Debug)]
 pub struct EntityScope {
-    inner: Option<ScopeInner>,
-}
-
-#[derive(Debug)]
-struct ScopeInner {
     span: tracing::Span,
+    /// The span's parent context (ours: it carries this entity's `EntityContext`). While
+    /// the span is entered, the current context derives from it: how `on_own_span` knows
+    /// the current span is this entity's.
+    parent_cx: Context,
     content: bool,
     capture_output: bool,
+    /// `traceloop.entity.input`, built when the call starts (the arguments may move into
+    /// the body), written on the span when it is first entered.
+    input: Option<String>,
+    /// Set once the outcome is recorded: a later drop during unwinding is not a panic of
+    /// this entity. Atomic so that the scope (and the futures holding it) stay `Sync`.
     finished: AtomicBool,
     owned_associations: Option<Arc<Associations>>,
 }
 
 impl EntityScope {
-    /// A scope that records nothing (telemetry not installed, or span filtered out).
-    #[inline]
-    pub fn inert() -> Self {
-        Self { inner: None }
-    }
-
     /// Opens the entity span: builds its parent context (with the entity's context values),
-    /// creates the span under it, and records the input when content capture allows it.
+    /// creates the span under it, and builds the input when content capture allows it.
+    /// `None` when the span is filtered out: the call then runs untraced.
     pub fn start(
         meta: &EntityMeta,
         make_span: impl FnOnce() -> tracing::Span,
         input: impl FnOnce(&mut InputJson),
-    ) -> Self {
-        let current = Context::current();
-        let parent_ectx = current.get::<EntityContext>();
-        let parent_span_id = if meta.new_trace {
-            SpanId::INVALID
-        } else {
-            current.span().span_context().span_id()
-        };
-
-        let mut ectx = parent_ectx.cloned().unwrap_or_default();
-        ectx.own_path = ectx.child_path.clone();
-        if meta.kind.extends_path() {
-            ectx.child_path = Some(match &ectx.child_path {
-                Some(p) => {
-                    StringValue::from(Arc::<str>::from(format!("{}.{}", p.as_str(), meta.name)))
-                }
-                None => StringValue::from(meta.name),
-            });
-        }
-        let mut owned = None;
-        let owns_scope = match meta.kind {
-            EntityKind::Workflow => {
-                ectx.workflow = Some(meta.name);
-                true
-            }
-            EntityKind::Agent => {
-                ectx.agent = Some(meta.name);
-                ectx.associations.is_none()
-            }
-            EntityKind::Task | EntityKind::Tool => false,
-        };
-        if owns_scope {
-            let cell = Arc::new(Associations::inheriting(ectx.associations.as_deref()));
-            owned = Some(Arc::clone(&cell));
-            ectx.associations = Some(cell);
-        }
-        ectx.parent_span_id = parent_span_id;
-        ectx.owner = Some(OwnerAttrs {
-            kind: meta.kind,
-            name: meta.name,
-            version: meta.version,
-        });
-
-        let content = (meta.capture_input || meta.capture_output) && content_allowed(&current);
+    ) -> Option<Self> {
+        let (cx, owned, content) = entity_context(meta);
         let span = if meta.new_trace {
             // An explicit root: tracing-opentelemetry ignores the current context for it, so
             // hand it the parent context directly.
             let span = make_span();
-            if span
-                .set_parent(detached(&current).with_value(ectx))
-                .is_err()
-            {
-                return Self::inert();
-            }
+            span.set_parent(cx.clone()).ok()?;
             span
         } else {
             // A contextual span takes the current OTel context as its parent.
-            let _guard = current.with_value(ectx).attach();
+            let _guard = cx.clone().attach();
             make_span()
         };
         if span.is_disabled() {
-            return Self::inert();
+            return None;
         }
         if let Some(cell) = &owned {
             cell.set_owner(Some(span.context()));
         }
-
-        if meta.capture_input && content {
+        let input = (meta.capture_input && content).then(|| {
             let mut w = InputJson::new();
             input(&mut w);
             let mut s = w.finish();
             truncate_utf8(&mut s, crate::state::value_limit());
-            span.set_attribute(semconv::TRACELOOP_ENTITY_INPUT, s);
-        }
-        Self {
-            inner: Some(ScopeInner {
-                span,
-                content,
-                capture_output: meta.capture_output,
-                finished: AtomicBool::new(false),
-                owned_associations: owned,
-            }),
-        }
+            s
+        });
+        Some(Self {
+            span,
+            parent_cx: cx,
+            content,
+            capture_output: meta.capture_output,
+            input,
+            finished: AtomicBool::new(false),
+            owned_associations: owned,
+        })
+    }
+
+    /// Runs a sync body inside the span; `record` records its outcome (output or error)
+    /// while the span is still entered; `wrap` yields the value to return (a stream or
+    /// iterator keeps the scope). Out of line, so that the annotated function's own code,
+    /// the path taken before `init()`, stays the plain call.
+    #[inline(never)]
+    pub fn run<R, O>(
+        mut self,
+        body: impl FnOnce() -> R,
+        record: impl FnOnce(&R, &EntityScope),
+        wrap: impl FnOnce(R, EntityScope) -> O,
+    ) -> O {
+        let input = self.input.take();
+        let ret = {
+            let _enter = self.span.enter();
+            self.write_input(input);
+            let ret = body();
+            record(&ret, &self);
+            ret
+        };
+        wrap(ret, self)
     }
 
     /// Enters the span (activating its context) until the guard drops.
     #[inline]
-    pub fn enter(&self) -> Option<tracing::span::Entered<'_>> {
-        self.inner.as_ref().map(|i| i.span.enter())
+    pub fn enter(&self) -> tracing::span::Entered<'_> {
+        self.span.enter()
     }
 
     /// Records `traceloop.entity.output` when content capture allows it; `write` appends
     /// the JSON of the value.
     #[inline]
     pub fn record_output(&self, write: impl FnOnce(&mut String)) {
-        if let Some(i) = &self.inner {
-            i.finished.store(true, Ordering::Relaxed);
-            if i.capture_output && i.content {
-                let mut s = String::new();
-                write(&mut s);
-                truncate_utf8(&mut s, crate::state::value_limit());
-                i.span.set_attribute(semconv::TRACELOOP_ENTITY_OUTPUT, s);
-            }
+        self.finished.store(true, Ordering::Relaxed);
+        if self.capture_output && self.content {
+            let mut s = String::new();
+            write(&mut s);
+            truncate_utf8(&mut s, crate::state::value_limit());
+            let kv = KeyValue::new(semconv::TRACELOOP_ENTITY_OUTPUT, s);
+            self.on_own_span(|span| span.set_attribute(kv));
         }
     }
 
     /// Marks the span as failed: status ERROR with `message`, `error.type`, and an
     /// `exception` event.
     pub fn record_error(&self, message: String, type_name: &str) {
-        if let Some(i) = &self.inner {
-            i.finished.store(true, Ordering::Relaxed);
-            record_error_on(&i.span, message, type_name);
-        }
+        self.finished.store(true, Ordering::Relaxed);
+        self.on_own_span(|span| record_error_on(span, message, type_name));
     }
 
     /// Marks a stream or iterator entity as run to completion (no output is recorded).
     fn complete(&self) {
-        if let Some(i) = &self.inner {
-            i.finished.store(true, Ordering::Relaxed);
-        }
+        self.finished.store(true, Ordering::Relaxed);
     }
 
     /// Records a panic unwinding through the entity (idempotent).
     fn record_panic(&self) {
-        if let Some(i) = &self.inner
-            && !i.finished.swap(true, Ordering::Relaxed)
-        {
-            record_error_on(&i.span, "panicked".to_owned(), "panic");
+        if !self.finished.swap(true, Ordering::Relaxed) {
+            self.on_own_span(|span| record_error_on(span, "panicked".to_owned(), "panic"));
+        }
+    }
+
+    /// Writes the input built at the start (called once, on the first entry).
+    fn write_input(&self, input: Option<String>) {
+        if let Some(s) = input {
+            let kv = KeyValue::new(semconv::TRACELOOP_ENTITY_INPUT, s);
+            self.on_own_span(|span| span.set_attribute(kv));
+        }
+    }
+
+    /// Applies `f` to this entity's OpenTelemetry span. While the span is entered that span
+    /// is in the current context, reached through a thread-local read; otherwise (not
+    /// entered, or the OpenTelemetry layer does not see this span) through the tracing
+    /// span's extensions, which costs a subscriber lookup. `f` must not run user code: the
+    /// current context is borrowed while it runs.
+    fn on_own_span(&self, f: impl FnOnce(&opentelemetry::trace::SpanRef<'_>)) {
+        let mut f = Some(f);
+        Context::map_current(|current| {
+            let ours = match (
+                current.get::<EntityContext>(),
+                self.parent_cx.get::<EntityContext>(),
+            ) {
+                (Some(a), Some(b)) => std::ptr::eq(a, b),
+                _ => false,
+            };
+            if ours
+                && current.has_active_span()
+                && let Some(f) = f.take()
+            {
+                f(&current.span());
+            }
+        });
+        if let Some(f) = f {
+            let cx = self.span.context();
+            f(&cx.span());
         }
     }
 }
 
-fn record_error_on(span: &tracing::Span, message: String, type_name: &str) {
+/// The parent context of the entity's span, the association scope it owns (if any), and
+/// whether content may be captured. Not generic: one copy for every annotated function.
+fn entity_context(meta: &EntityMeta) -> (Context, Option<Arc<Associations>>, bool) {
+    // Borrow the current context rather than clone it: only the child is kept.
+    Context::map_current(|current| {
+        let (ectx, owned) = child_context(meta, current);
+        let content = (meta.capture_input || meta.capture_output) && content_allowed(current);
+        let cx = if meta.new_trace {
+            detached(current).with_value(ectx)
+        } else {
+            current.with_value(ectx)
+        };
+        (cx, owned, content)
+    })
+}
+
+/// The context values of the entity's span: the parent's values, extended by this entity (its
+/// path, its workflow or agent name, its own association scope for a workflow or root
+/// agent, its static attributes). Also returns the association scope it owns, if any.
+fn child_context(
+    meta: &EntityMeta,
+    current: &Context,
+) -> (EntityContext, Option<Arc<Associations>>) {
+    let parent_span_id = if meta.new_trace {
+        SpanId::INVALID
+    } else {
+        current.span().span_context().span_id()
+    };
+    let parent = current.get::<EntityContext>();
+    let workflow = parent.and_then(|p| p.workflow);
+    let agent = parent.and_then(|p| p.agent);
+    let parent_path = parent.and_then(|p| p.child_path.as_ref());
+    let parent_associations = parent.and_then(|p| p.associations.as_ref());
+
+    let child_path = if meta.kind.extends_path() {
+        Some(match parent_path {
+            Some(p) => StringValue::from(Arc::<str>::from(format!("{}.{}", p.as_str(), meta.name))),
+            None => StringValue::from(meta.name),
+        })
+    } else {
+        parent_path.cloned()
+    };
+    let (workflow, agent, owns_scope) = match meta.kind {
+        EntityKind::Workflow => (Some(meta.name), agent, true),
+        EntityKind::Agent => (workflow, Some(meta.name), parent_associations.is_none()),
+        EntityKind::Task | EntityKind::Tool => (workflow, agent, false),
+    };
+    let (associations, owned) = if owns_scope {
+        let cell = Arc::new(Associations::inheriting(parent_associations.map(|a| &**a)));
+        (Some(Arc::clone(&cell)), Some(cell))
+    } else {
+        (parent_associations.cloned(), None)
+    };
+    let ectx = EntityContext {
+        workflow,
+        agent,
+        own_path: parent_path.cloned(),
+        child_path,
+        parent_span_id,
+        owner: Some(OwnerAttrs {
+            kind: meta.kind.as_str(),
+            name: meta.name,
+            version: meta.version,
+            is_tool: meta.kind == EntityKind::Tool,
+        }),
+        associations,
+    };
+    (ectx, owned)
+}
+
+fn record_error_on(span: &opentelemetry::trace::SpanRef<'_>, message: String, type_name: &str) {
     let type_name = type_name.to_owned();
-    span.set_attribute(semconv::ERROR_TYPE, type_name.clone());
+    span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, type_name.clone()));
     span.add_event(
         semconv::EXCEPTION_EVENT,
         vec![
@@ -418,12 +329,15 @@ fn record_error_on(span: &tracing::Span, message: String, type_name: &str) {
 
 impl Drop for EntityScope {
     fn drop(&mut self) {
+        // Never entered (a future dropped before its first poll): the input still belongs
+        // on the span.
+        if let Some(input) = self.input.take() {
+            self.write_input(Some(input));
+        }
         if std::thread::panicking() {
             self.record_panic();
         }
-        if let Some(i) = &self.inner
-            && let Some(cell) = &i.owned_associations
-        {
+        if let Some(cell) = &self.owned_associations {
             cell.set_owner(None);
         }
     }
@@ -441,46 +355,56 @@ impl Drop for PanicGuard<'_> {
 }
 
 pin_project_lite::pin_project! {
-    /// Runs an `async` body inside an entity span, entering it on every poll; yields the
-    /// body's output together with the scope, so the caller records the output.
+    /// Runs an `async` body inside an entity span, entering it on every poll, writing the
+    /// input on the first, and recording the outcome (`record`) on the last while the span
+    /// is still entered. The caller keeps the scope.
     #[must_use = "futures do nothing unless polled"]
-    pub struct EntityFuture<F> {
+    pub struct EntityFuture<'a, F, R> {
         #[pin]
         inner: F,
-        scope: Option<EntityScope>,
+        scope: &'a mut EntityScope,
+        record: Option<R>,
     }
 }
 
-impl<F> EntityFuture<F> {
-    /// Wraps `inner`.
+impl<'a, F, R> EntityFuture<'a, F, R>
+where
+    F: Future,
+    R: FnOnce(&F::Output, &EntityScope),
+{
+    /// Wraps `inner`. (The bound here lets the compiler type `record`'s argument from
+    /// `inner`'s output at once, which the capture ladder in `record` needs.)
     #[inline]
-    pub fn new(inner: F, scope: EntityScope) -> Self {
+    pub fn new(inner: F, scope: &'a mut EntityScope, record: R) -> Self {
         Self {
             inner,
-            scope: Some(scope),
+            scope,
+            record: Some(record),
         }
     }
 }
 
-impl<F: Future> Future for EntityFuture<F> {
-    type Output = (F::Output, EntityScope);
+impl<F, R> Future for EntityFuture<'_, F, R>
+where
+    F: Future,
+    R: FnOnce(&F::Output, &EntityScope),
+{
+    type Output = F::Output;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let polled = match this.scope.as_ref() {
-            Some(scope) => {
-                let _enter = scope.enter();
-                let _guard = PanicGuard(scope);
-                this.inner.poll(cx)
-            }
-            None => this.inner.poll(cx),
-        };
-        match polled {
-            Poll::Ready(v) => {
-                Poll::Ready((v, this.scope.take().unwrap_or_else(EntityScope::inert)))
-            }
-            Poll::Pending => Poll::Pending,
+        let input = this.scope.input.take();
+        let scope: &EntityScope = this.scope;
+        let _enter = scope.enter();
+        let _guard = PanicGuard(scope);
+        scope.write_input(input);
+        let polled = this.inner.poll(cx);
+        if let Poll::Ready(v) = &polled
+            && let Some(record) = this.record.take()
+        {
+            record(v, scope);
         }
+        polled
     }
 }
 
@@ -496,13 +420,10 @@ pin_project_lite::pin_project! {
 }
 
 impl<S> EntityStream<S> {
-    /// Wraps `inner`.
+    /// Wraps `inner`; with no scope (telemetry off) it only forwards.
     #[inline]
-    pub fn new(inner: S, scope: EntityScope) -> Self {
-        Self {
-            inner,
-            scope: Some(scope),
-        }
+    pub fn new(inner: S, scope: Option<EntityScope>) -> Self {
+        Self { inner, scope }
     }
 }
 
@@ -541,13 +462,10 @@ pub struct EntityIter<I> {
 }
 
 impl<I> EntityIter<I> {
-    /// Wraps `inner`.
+    /// Wraps `inner`; with no scope (telemetry off) it only forwards.
     #[inline]
-    pub fn new(inner: I, scope: EntityScope) -> Self {
-        Self {
-            inner,
-            scope: Some(scope),
-        }
+    pub fn new(inner: I, scope: Option<EntityScope>) -> Self {
+        Self { inner, scope }
     }
 }
 

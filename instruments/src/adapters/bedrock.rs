@@ -186,10 +186,7 @@ fn start(request: &aws_smithy_runtime_api::http::Request, cfg: &ConfigBag) -> Op
     let mut req = providers::parse_request_bytes(Api::BedrockConverse, body).unwrap_or_default();
     req.model = Some(bedrock::bedrock_model(&model_id).model);
     req.stream = stream;
-    let server = url
-        .host_str()
-        .map(|h| (h, url.port_or_known_default().unwrap_or(0)));
-    let span = LlmSpan::start_with_request(Api::BedrockConverse, Provider::AwsBedrock, server, req);
+    let span = LlmSpan::start_with_request(Api::BedrockConverse, Provider::AwsBedrock, &url, req);
     if let Some(id) = bedrock::guardrail_id(body) {
         span.context()
             .span()
@@ -459,8 +456,8 @@ impl EventStreamTap {
         };
         match pushed {
             Ok(p) => {
-                if p.first_token {
-                    span.first_token();
+                if p.chunk {
+                    span.chunk();
                 }
                 self.done |= p.done;
             }

@@ -319,7 +319,7 @@ impl<H: ServerHandler> TracedServer<H> {
                 self.transport.clone().unwrap_or(Cow::Borrowed("pipe")),
             )),
         }
-        let tracer = opentelemetry::global::tracer(k::SCOPE_MCP);
+        let tracer = opentelemetry::global::tracer(k::MCP_SCOPE);
         let span = tracer
             .span_builder(call.span_name())
             .with_kind(SpanKind::Server)
@@ -1036,7 +1036,7 @@ impl TracedPeer {
                 info.protocol_version.as_str().to_owned(),
             ));
         }
-        let tracer = opentelemetry::global::tracer(k::SCOPE_MCP);
+        let tracer = opentelemetry::global::tracer(k::MCP_SCOPE);
         let otel_span = tracer
             .span_builder(call.span_name())
             .with_kind(SpanKind::Client)

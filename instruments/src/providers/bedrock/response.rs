@@ -95,6 +95,8 @@ pub(super) fn response_of(
         usage,
         embedding_dimensions: None,
         error: None,
+        system_fingerprint: None,
+        service_tier: None,
     }
 }
 

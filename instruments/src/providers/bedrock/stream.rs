@@ -196,12 +196,14 @@ impl StreamAccumulator {
         Ok(self.progress(token))
     }
 
+    /// The progress of a JSON event of the stream (a chunk).
     fn progress(&mut self, token: bool) -> StreamProgress {
         let first_token = token && !self.saw_token;
         self.saw_token |= token;
         StreamProgress {
             first_token,
             done: self.done,
+            chunk: true,
         }
     }
 

@@ -176,6 +176,8 @@ pub(crate) fn parse_response(bytes: &[u8]) -> Option<LlmResponse> {
             .unwrap_or_default(),
         embedding_dimensions: dimensions,
         error: None,
+        system_fingerprint: None,
+        service_tier: None,
     })
 }
 

@@ -145,6 +145,7 @@ impl StreamAccumulator {
         Ok(StreamProgress {
             first_token,
             done: self.done,
+            chunk: true,
         })
     }
 
@@ -182,6 +183,8 @@ impl StreamAccumulator {
             usage: self.usage.unwrap_or_default(),
             embedding_dimensions: None,
             error: None,
+            system_fingerprint: None,
+            service_tier: None,
         }
     }
 

@@ -1,19 +1,32 @@
-//! Parsing and validating the attribute arguments.
+//! Step 1, parse: the attribute's arguments and the annotated item as written, with their
+//! spans. Only syntax is checked here (a known argument, given once, with a value of the
+//! right shape; an item that is a function); what the arguments mean for this function is
+//! checked by `valid.rs`.
 
-use proc_macro2::{Spacing, Span, TokenTree};
+use proc_macro2::{Spacing, TokenStream, TokenTree};
+use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Ident, LitBool, LitInt, LitStr, Token};
+use syn::{Ident, ItemFn, LitBool, LitInt, LitStr, Token};
 
-/// The arguments every entity attribute takes.
+use crate::Kind;
+
+/// The arguments every entity attribute takes, as written.
 #[derive(Default)]
-pub(crate) struct EntityArgs {
+pub(crate) struct Args {
+    /// `name = "…"`.
     pub(crate) name: Option<LitStr>,
+    /// `version = N`.
     pub(crate) version: Option<LitInt>,
-    pub(crate) skip: Vec<Ident>,
-    pub(crate) skip_all: bool,
+    /// `skip(a, b)`: the `skip` keyword and the names.
+    pub(crate) skip: Option<(Ident, Vec<Ident>)>,
+    /// `skip_all`: the keyword.
+    pub(crate) skip_all: Option<Ident>,
+    /// `capture_input = true|false`.
     pub(crate) capture_input: Option<bool>,
+    /// `capture_output = true|false`.
     pub(crate) capture_output: Option<bool>,
+    /// `new_trace` / `new_trace = true|false`.
     pub(crate) new_trace: bool,
 }
 
@@ -116,12 +129,10 @@ fn did_you_mean(key: &str) -> Option<&'static str> {
         .map(|(_, k)| k)
 }
 
-impl Parse for EntityArgs {
+impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let mut args = EntityArgs::default();
+        let mut args = Args::default();
         let mut seen: Vec<String> = Vec::new();
-        let mut skip_span: Option<Span> = None;
-        let mut skip_all_span: Option<Span> = None;
         while !input.is_empty() {
             let key: Ident = match input.call(syn::ext::IdentExt::parse_any) {
                 Ok(key) => key,
@@ -142,25 +153,15 @@ impl Parse for EntityArgs {
             }
             match key_str.as_str() {
                 "name" => {
-                    let lit: LitStr =
-                        value(input, &key, "a string literal", "name = \"fetch_logs\"")?;
-                    if lit.value().trim().is_empty() {
-                        return Err(syn::Error::new(
-                            lit.span(),
-                            "`name` must not be empty: give the entity a name, e.g. `name = \"fetch_logs\"`, or remove `name` to use the function's name",
-                        ));
-                    }
-                    args.name = Some(lit);
+                    args.name = Some(value(
+                        input,
+                        &key,
+                        "a string literal",
+                        "name = \"fetch_logs\"",
+                    )?);
                 }
                 "version" => {
-                    let lit: LitInt = value(input, &key, "a whole number", "version = 2")?;
-                    lit.base10_parse::<i64>().map_err(|e| {
-                        syn::Error::new(
-                            lit.span(),
-                            format!("`version` must fit in an i64, found `{lit}`: {e}"),
-                        )
-                    })?;
-                    args.version = Some(lit);
+                    args.version = Some(value(input, &key, "a whole number", "version = 2")?);
                 }
                 "skip" => {
                     if !matches!(
@@ -186,12 +187,10 @@ impl Parse for EntityArgs {
                             })
                         },
                     )?;
-                    args.skip = names.into_iter().collect();
-                    skip_span = Some(key.span());
+                    args.skip = Some((key.clone(), names.into_iter().collect()));
                 }
                 "skip_all" => {
-                    args.skip_all = true;
-                    skip_all_span = Some(key.span());
+                    args.skip_all = Some(key.clone());
                 }
                 "capture_input" | "capture_output" => {
                     let example = format!("{key_str} = false");
@@ -236,12 +235,125 @@ impl Parse for EntityArgs {
             }
             input.parse::<Token![,]>()?;
         }
-        if let (Some(_), Some(all)) = (skip_span, skip_all_span) {
-            return Err(syn::Error::new(
-                all,
-                "`skip_all` and `skip(..)` cannot be used together: `skip_all` already leaves out every parameter; keep one of them",
-            ));
-        }
         Ok(args)
+    }
+}
+
+/// Why the annotated item cannot be instrumented.
+pub(crate) enum NotInstrumentable {
+    /// Not a function (or a bodiless trait method): one error pointing at the item.
+    Error(syn::Error),
+    /// A function whose body does not parse: emit it unchanged and let rustc report the
+    /// user's own syntax error.
+    LeaveToRustc,
+}
+
+/// Parses the annotated item as a function with a body.
+pub(crate) fn parse_item(kind: Kind, item: TokenStream) -> Result<ItemFn, NotInstrumentable> {
+    if let Ok(f) = syn::parse2::<ItemFn>(item.clone()) {
+        return Ok(f);
+    }
+    // A bodiless trait method: say where the attribute belongs.
+    if let Ok(m) = syn::parse2::<syn::TraitItemFn>(item.clone())
+        && m.default.is_none()
+    {
+        return Err(NotInstrumentable::Error(syn::Error::new_spanned(
+            &m.sig,
+            format!(
+                "#[{}] needs a function body: put it on the method's implementation, not on its declaration",
+                kind.as_str()
+            ),
+        )));
+    }
+    match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(parsed) => {
+            let (what, head, hint) = describe_item(&parsed);
+            Err(NotInstrumentable::Error(syn::Error::new_spanned(
+                head,
+                format!(
+                    "#[{}] can only be applied to functions and methods, not to {what}{hint}",
+                    kind.as_str()
+                ),
+            )))
+        }
+        Err(_) if starts_like_fn(&item) => Err(NotInstrumentable::LeaveToRustc),
+        Err(_) => {
+            let span = item
+                .into_iter()
+                .next()
+                .map(|t| t.span())
+                .unwrap_or_else(proc_macro2::Span::call_site);
+            Err(NotInstrumentable::Error(syn::Error::new(
+                span,
+                format!(
+                    "#[{}] can only be applied to functions and methods",
+                    kind.as_str()
+                ),
+            )))
+        }
+    }
+}
+
+/// Whether `item`'s tokens, past attributes, visibility and qualifiers, begin with `fn`.
+fn starts_like_fn(item: &TokenStream) -> bool {
+    let mut tokens = item.clone().into_iter();
+    while let Some(t) = tokens.next() {
+        match &t {
+            TokenTree::Ident(i) if i == "fn" => return true,
+            // `#[..]`: skip the bracket group that follows.
+            TokenTree::Punct(p) if p.as_char() == '#' => {
+                tokens.next();
+            }
+            // `pub(crate)` and `extern "C"`: skip their group or literal.
+            TokenTree::Group(_) | TokenTree::Literal(_) => {}
+            TokenTree::Ident(i)
+                if [
+                    "pub", "const", "async", "unsafe", "extern", "default", "safe",
+                ]
+                .iter()
+                .any(|k| i == k) => {}
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// What the item is (for the message), the tokens to point at, and a hint.
+fn describe_item(item: &syn::Item) -> (&'static str, TokenStream, &'static str) {
+    use quote::ToTokens;
+    use syn::Item;
+    let q = |a: &dyn ToTokens, b: &dyn ToTokens| quote!(#a #b);
+    match item {
+        Item::Struct(i) => ("a struct", q(&i.struct_token, &i.ident), ""),
+        Item::Enum(i) => ("an enum", q(&i.enum_token, &i.ident), ""),
+        Item::Union(i) => ("a union", q(&i.union_token, &i.ident), ""),
+        Item::Const(i) => ("a `const` item", q(&i.const_token, &i.ident), ""),
+        Item::Static(i) => ("a `static` item", q(&i.static_token, &i.ident), ""),
+        Item::Type(i) => ("a type alias", q(&i.type_token, &i.ident), ""),
+        Item::Impl(i) => (
+            "an `impl` block",
+            q(&i.impl_token, &i.self_ty),
+            "; put it on the methods inside the block instead",
+        ),
+        Item::Trait(i) => (
+            "a trait",
+            q(&i.trait_token, &i.ident),
+            "; put it on the methods of the trait's implementations instead",
+        ),
+        Item::Mod(i) => (
+            "a module",
+            q(&i.mod_token, &i.ident),
+            "; put it on the functions inside the module instead",
+        ),
+        Item::ForeignMod(i) => ("an `extern` block", i.abi.to_token_stream(), ""),
+        Item::Use(i) => ("a `use` item", i.use_token.to_token_stream(), ""),
+        Item::ExternCrate(i) => (
+            "an `extern crate` item",
+            q(&i.extern_token, &i.crate_token),
+            "",
+        ),
+        Item::Macro(i) => ("a macro item", i.mac.path.to_token_stream(), ""),
+        Item::TraitAlias(i) => ("a trait alias", q(&i.trait_token, &i.ident), ""),
+        _ => ("this item", item.to_token_stream(), ""),
     }
 }
