@@ -143,8 +143,8 @@ const MAX_CHUNK_GAPS: usize = 16384;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StreamEnd {
-    /// The provider said the stream is complete: status OK (Ollama: left unset, as Python
-    /// leaves it).
+    /// The provider said the stream is complete: status OK (Ollama and Bedrock: left
+    /// unset, as Python leaves it).
     Completed,
     /// The stream broke (transport error or an error event): status ERROR, `error.type`
     /// `stream_error` unless an error was recorded. (Python ends such a stream with status
@@ -917,7 +917,8 @@ impl LlmSpan {
     }
 
     /// Ends a non-streamed call and records the `gen_ai.client.*` metrics. Status on
-    /// success as Python sets it: unset for OpenAI-API calls, OK for Anthropic and Ollama.
+    /// success as Python sets it: unset for OpenAI-API and Bedrock calls, OK for Anthropic,
+    /// Ollama and Gemini.
     ///
     /// ```
     /// use llmetry_instruments::{LlmSpan, model::{Api, Provider}};
@@ -943,7 +944,7 @@ impl LlmSpan {
     }
 
     /// Ends a streamed call: on [`StreamEnd::Completed`] (and no error recorded) status OK
-    /// (Ollama: unset, as Python), ERROR on [`StreamEnd::Failed`], unset with a
+    /// (Ollama and Bedrock: unset, as Python), ERROR on [`StreamEnd::Failed`], unset with a
     /// `gen_ai.stream.dropped` event on [`StreamEnd::Dropped`].
     ///
     /// ```
@@ -967,11 +968,18 @@ impl LlmSpan {
         let span = self.cx.span();
         let ok = |span: &opentelemetry::trace::SpanRef<'_>| span.set_status(Status::Ok);
         // Status on success as Python sets it: OpenAI unset (non-streamed) / OK (streamed),
-        // Anthropic OK, Ollama OK (non-streamed) / unset (streamed).
+        // Anthropic OK, Ollama OK (non-streamed) / unset (streamed), Gemini OK, Bedrock
+        // unset.
         match how {
-            End::Finished if self.error_type.is_none() && family != Family::OpenAi => ok(&span),
+            End::Finished
+                if self.error_type.is_none()
+                    && !matches!(family, Family::OpenAi | Family::Bedrock) =>
+            {
+                ok(&span)
+            }
             End::Stream(StreamEnd::Completed)
-                if self.error_type.is_none() && family != Family::Ollama =>
+                if self.error_type.is_none()
+                    && !matches!(family, Family::Ollama | Family::Bedrock) =>
             {
                 ok(&span)
             }

@@ -310,7 +310,7 @@ async fn converse_stream_is_accumulated_and_completes_at_metadata() {
     let s = llm_span("stream_full_task.task").await;
     assert_eq!(s.name, format!("chat {REQUEST_MODEL}"));
     assert_eq!(attr(&s, "gen_ai.is_streaming"), Some(true.into()));
-    assert_eq!(s.status, Status::Ok);
+    assert_eq!(s.status, Status::Unset); // Python's Bedrock instrumentation sets no OK
     assert!(attr(&s, "gen_ai.server.time_to_first_token").is_some());
     assert_eq!(finish_reasons(&s).as_deref(), Some("[\"stop\"]"));
     let out = json_attr(&s, "gen_ai.output.messages");
