@@ -7,6 +7,7 @@
 //! | Gemini (rig 0.43, raw reqwest) | [`gemini`] | `.with(LlmMiddleware::default())` on the reqwest client |
 //! | Bedrock (`aws-sdk-bedrockruntime`) | [`bedrock`] | `.interceptor(BedrockInterceptor::default())` on the client config |
 //! | MCP (rmcp 3.11) | [`ops`] | `TracedServer::new(handler)` on the server, `TracedPeer::new(peer)` on the client |
+//! | `genai` 0.7 (feature `genai`, not default) | `tests/genai.rs` | none: genai's own `otel` feature; llmetry's tracing layer exports its spans |
 //!
 //! Every example runs with no credentials and no network: each answers from a local stub
 //! speaking the provider's wire format (the tests' `llmetry_testkit::llm_stub`), or, for
