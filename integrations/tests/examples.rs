@@ -3,6 +3,9 @@
 //! export to an in-process OTLP receiver: each exits 0, prints its answers, and the receiver
 //! holds the spans a user would see.
 
+// Nothing to run when no example program is built (`--no-default-features --features genai`).
+#![cfg(any(feature = "gemini", feature = "bedrock", feature = "mcp"))]
+
 use llmetry_testkit::otlp::{OtlpReceiver, SpanView, exactly_one, is_under};
 use llmetry_testkit::process::{Exited, command, run};
 
