@@ -100,6 +100,15 @@ pub const OPENAI_SCOPE: &str = "opentelemetry.instrumentation.openai.v1";
 pub const ANTHROPIC_SCOPE: &str = "opentelemetry.instrumentation.anthropic";
 /// Scope of Ollama native API calls (`opentelemetry-instrumentation-ollama`).
 pub const OLLAMA_SCOPE: &str = "opentelemetry.instrumentation.ollama";
+/// Scope of Gemini calls, the Generative Language API and its Vertex AI form (the same
+/// wire), as Python's `opentelemetry-instrumentation-google-generativeai` names it (it
+/// traces the `google-genai` SDK, which speaks both).
+pub const GOOGLE_GENERATIVEAI_SCOPE: &str = "opentelemetry.instrumentation.google_generativeai";
+/// Scope of Bedrock Converse calls (`opentelemetry-instrumentation-bedrock`).
+pub const BEDROCK_SCOPE: &str = "opentelemetry.instrumentation.bedrock";
+/// Scope of MCP spans, as Python's `opentelemetry-instrumentation-mcp` names it (the
+/// module `opentelemetry.instrumentation.mcp.instrumentation`).
+pub const MCP_SCOPE: &str = "opentelemetry.instrumentation.mcp.instrumentation";
 
 /// Host name of the LLM endpoint.
 pub const SERVER_ADDRESS: &str = "server.address";
@@ -282,3 +291,37 @@ pub const GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK: &str =
 /// opt-in mode).
 pub const GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK: &str =
     "gen_ai.client.operation.time_per_output_chunk";
+
+/// The Bedrock guardrail a Converse request names (`guardrailConfig.guardrailIdentifier`).
+pub const AWS_BEDROCK_GUARDRAIL_ID: &str = "aws.bedrock.guardrail.id";
+
+// ---------------------------------------------------------------------------------------
+// MCP spans: the OpenTelemetry MCP conventions (`docs/gen-ai/mcp.md`).
+// ---------------------------------------------------------------------------------------
+
+/// The JSON-RPC method of an MCP request or notification (`tools/call`, `initialize`, …).
+pub const MCP_METHOD_NAME: &str = "mcp.method.name";
+/// The MCP session id (the `Mcp-Session-Id` header of the streamable HTTP transport).
+pub const MCP_SESSION_ID: &str = "mcp.session.id";
+/// The MCP protocol version the session negotiated (`2025-06-18`).
+pub const MCP_PROTOCOL_VERSION: &str = "mcp.protocol.version";
+/// The resource URI of `resources/read`, `resources/subscribe`, `resources/unsubscribe`.
+pub const MCP_RESOURCE_URI: &str = "mcp.resource.uri";
+/// The JSON-RPC request id, as a string (not on notifications).
+pub const JSONRPC_REQUEST_ID: &str = "jsonrpc.request.id";
+/// The JSON-RPC error code of a failed request, as a string (`-32602`).
+pub const RPC_RESPONSE_STATUS_CODE: &str = "rpc.response.status_code";
+/// `pipe` (stdio) or `tcp` (HTTP).
+pub const NETWORK_TRANSPORT: &str = "network.transport";
+/// `http` for the streamable HTTP transport.
+pub const NETWORK_PROTOCOL_NAME: &str = "network.protocol.name";
+/// The prompt of `prompts/get`.
+pub const GEN_AI_PROMPT_NAME: &str = "gen_ai.prompt.name";
+/// The arguments of a tool call, JSON (content capture only).
+pub const GEN_AI_TOOL_CALL_ARGUMENTS: &str = "gen_ai.tool.call.arguments";
+/// The result of a tool call, JSON (content capture only).
+pub const GEN_AI_TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
+/// `error.type` of a tool call whose result says `isError: true`.
+pub const MCP_TOOL_ERROR_TYPE: &str = "tool_error";
+/// `gen_ai.operation.name` of an MCP `tools/call`.
+pub const EXECUTE_TOOL_OPERATION: &str = "execute_tool";

@@ -1104,7 +1104,7 @@ fn parse_instruments(key: &str, raw: &str) -> Result<Vec<Instrument>, InitError>
                 invalid(
                     key,
                     s,
-                    "a comma-separated list of openai, anthropic, ollama, rig",
+                    "a comma-separated list of openai, anthropic, ollama, rig, google_generativeai, vertexai, bedrock, mcp",
                 )
             })
         })
