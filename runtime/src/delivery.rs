@@ -401,6 +401,16 @@ impl fmt::Display for DeliveryReport {
     }
 }
 
+/// The unit as a count of `n` reads: `1 span`, `2 spans` (units are plural nouns whose
+/// singular drops the final `s`: spans, log records, metric exports).
+pub(crate) fn unit_of(n: u64, unit: &str) -> &str {
+    if n == 1 {
+        unit.strip_suffix('s').unwrap_or(unit)
+    } else {
+        unit
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,15 +479,5 @@ mod tests {
             ),
             "{report}"
         );
-    }
-}
-
-/// The unit as a count of `n` reads: `1 span`, `2 spans` (units are plural nouns whose
-/// singular drops the final `s`: spans, log records, metric exports).
-pub(crate) fn unit_of(n: u64, unit: &str) -> &str {
-    if n == 1 {
-        unit.strip_suffix('s').unwrap_or(unit)
-    } else {
-        unit
     }
 }
