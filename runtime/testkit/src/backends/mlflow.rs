@@ -14,7 +14,9 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use super::{BackendSpan, Server, answers_ok, free_ports, fresh_dir, http_client, installed, json_of};
+use super::{
+    BackendSpan, Server, answers_ok, free_ports, fresh_dir, http_client, installed, json_of,
+};
 
 /// The header naming the experiment a trace export goes to (MLflow answers 422 without).
 pub const EXPERIMENT_HEADER: &str = "x-mlflow-experiment-id";

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{BackendSpan, Server, answers_ok, free_ports, fresh_dir, http_client, installed, json_of};
+use super::{
+    BackendSpan, Server, answers_ok, free_ports, fresh_dir, http_client, installed, json_of,
+};
 
 /// The resource attribute Phoenix routes traces to projects by.
 pub const PROJECT_ATTRIBUTE: &str = "openinference.project.name";
@@ -127,7 +129,10 @@ impl Phoenix {
             .iter()
             .map(|e| {
                 (
-                    e["node"]["sessionId"].as_str().unwrap_or_default().to_owned(),
+                    e["node"]["sessionId"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
                     e["node"]["numTraces"].as_i64().unwrap_or_default(),
                 )
             })
