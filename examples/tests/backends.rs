@@ -10,6 +10,8 @@
 //!
 //! `LLMETRY_BACKEND_TESTS=0` skips these tests (and `.ci/install-backends`).
 
+#![allow(clippy::expect_used)] // test helpers: a failed setup is the test's failure
+
 use std::time::Duration;
 
 use llmetry_testkit::backends::mlflow::{EXPERIMENT_HEADER, Mlflow, MlflowTrace};
