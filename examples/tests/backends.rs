@@ -669,6 +669,24 @@ fn mlflow_refuses_a_run_without_experiment_header_and_shows_a_failed_job_in_erro
     // Nothing landed in the default experiment.
     assert!(mlflow.traces("0").expect("traces").is_empty());
 
+    // The base URL and the header for every signal (metrics on by default, logs on in the
+    // job's code): MLflow answers 404 to metrics and logs, which are switched off with one
+    // warning each; the traces arrive and shutdown is Ok.
+    let label = "all-signals";
+    let experiment = mlflow.create_experiment(label).expect("experiment");
+    let envs = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", mlflow.endpoint().to_owned()),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            format!("{EXPERIMENT_HEADER}={experiment}"),
+        ),
+    ];
+    let out = run_example(label, LLM_JOB, &borrowed(&envs));
+    assert_clean(&out);
+    assert_switched_off(&out, "HTTP 404");
+    let traces = mlflow_traces(&mlflow, &experiment, 3);
+    assert_job_tree(label, &one_trace(label, &traces).spans);
+
     // A failed model call: the trace is there, in error, every span in error.
     let label = "failed";
     let experiment = mlflow.create_experiment(label).expect("experiment");

@@ -26,9 +26,21 @@ pub mod phoenix;
 /// Set to `0` to skip the backend tests (and `.ci/install-backends`).
 pub const BACKEND_TESTS_ENV: &str = "LLMETRY_BACKEND_TESTS";
 
-/// How long a backend may take to answer its health check after it was started: Phoenix
-/// took 30–45 s and MLflow 25 s on a loaded 2-core machine (docs/backends.md).
-pub const START_TIMEOUT: Duration = Duration::from_secs(240);
+/// How long a backend may take to answer its health check after it was started: a hang
+/// guard. Phoenix took 30–60 s and MLflow 25–50 s on a 2-core machine, and up to 190 s
+/// and 115 s while other builds loaded it six times over.
+pub const START_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Held while a server starts: starting is Python importing hundreds of modules, and on
+/// two cores several at once only make each slower (tests run in parallel).
+static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Waits for any other server of this process to finish starting.
+fn one_start_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    STARTING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// How long a query waits for exported data to show up in a backend: a hang guard.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(60);

@@ -62,6 +62,7 @@ impl Mlflow {
     /// log.
     pub fn start() -> Result<Mlflow, String> {
         let program = installed("mlflow", "mlflow")?;
+        let _one_at_a_time = one_start_at_a_time();
         let [addr] = free_ports::<1>()?;
         let dir = fresh_dir("mlflow")?;
         let args = [

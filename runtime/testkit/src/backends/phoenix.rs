@@ -38,6 +38,7 @@ impl Phoenix {
     /// log.
     pub fn start() -> Result<Phoenix, String> {
         let program = installed("phoenix", "phoenix")?;
+        let _one_at_a_time = one_start_at_a_time();
         let [http, grpc] = free_ports::<2>()?;
         let dir = fresh_dir("phoenix")?;
         let envs = [
