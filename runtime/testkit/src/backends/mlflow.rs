@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     BackendSpan, Server, answers_ok, free_ports, fresh_dir, http_client, installed, json_of,
+    one_start_at_a_time,
 };
 
 /// The header naming the experiment a trace export goes to (MLflow answers 422 without).

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::{
     BackendSpan, Server, answers_ok, free_ports, fresh_dir, http_client, installed, json_of,
+    one_start_at_a_time,
 };
 
 /// The resource attribute Phoenix routes traces to projects by.
