@@ -352,10 +352,9 @@ fn ask_service(label: &str, envs: &[(&str, String)]) -> Exited {
 /// OpenInference's keys, beside Traceloop's.
 fn assert_mapped(label: &str, spans: &[BackendSpan]) {
     let workflow = one(label, spans, "ask.workflow");
-    for s in spans
-        .iter()
-        .filter(|s| s.name == "ask.workflow" || s.name == "openai.chat")
-    {
+    let chat = one(label, spans, "openai.chat");
+    assert_parent(label, spans, chat, "ask.workflow");
+    for s in [workflow, chat] {
         for (key, value) in [
             ("user.id", USER),
             ("session.id", SESSION),
@@ -365,7 +364,7 @@ fn assert_mapped(label: &str, spans: &[BackendSpan]) {
             assert_eq!(
                 s.attr(key).as_deref(),
                 Some(value),
-                "{label}: {key} of {}: {workflow:#?}",
+                "{label}: {key} of {}: {s:#?}",
                 s.name
             );
         }
