@@ -13,24 +13,11 @@ use llmetry_instruments::decode::SseDecoder;
 use llmetry_instruments::model::Api;
 use llmetry_instruments::providers::Accumulator;
 use llmetry_testkit::llm_stub::LlmStub;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use serde_json::json;
 
-#[derive(Debug)]
-struct DiscardExporter;
-
-impl SpanExporter for DiscardExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        black_box(batch);
-        Ok(())
-    }
-}
-
-fn body(stream: bool) -> serde_json::Value {
-    json!({"model": "gpt-4o-mini", "stream": stream, "stream_options": {"include_usage": stream},
-           "messages": [{"role": "user", "content": "a haiku about OpenTelemetry"}]})
-}
+#[path = "common/llm_workloads.rs"]
+mod workloads;
+use workloads::{DiscardExporter, body};
 
 fn calls(c: &mut Criterion) {
     let telemetry = llmetry::init()

@@ -34,9 +34,7 @@ use llmetry_instruments::decode::SseDecoder;
 use llmetry_instruments::model::Api;
 use llmetry_instruments::providers::Accumulator;
 use llmetry_testkit::llm_stub::LlmStub;
-use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::InMemoryMetricExporter;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
 use serde_json::json;
 
@@ -52,20 +50,9 @@ const WORKLOADS: &[&str] = &[
     "sse_chunk",
 ];
 
-#[derive(Debug)]
-struct DiscardExporter;
-
-impl SpanExporter for DiscardExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        black_box(batch);
-        Ok(())
-    }
-}
-
-fn body(stream: bool) -> serde_json::Value {
-    json!({"model": "gpt-4o-mini", "stream": stream, "stream_options": {"include_usage": stream},
-           "messages": [{"role": "user", "content": "a haiku about OpenTelemetry"}]})
-}
+#[path = "common/llm_workloads.rs"]
+mod workloads;
+use workloads::{DiscardExporter, body};
 
 /// A chat completion as OpenAI answers it.
 const CHAT_RESPONSE: &str = r#"{"id":"chatcmpl-0001","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Spans drift like leaves, traces weave through quiet logs, metrics hum at dusk.","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":14,"completion_tokens":19,"total_tokens":33,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_0001"}"#;

@@ -14,81 +14,10 @@
 use std::hint::black_box;
 
 use opentelemetry::trace::{Span as _, Tracer as _};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-#[inline(never)]
-fn plain(prompt: String) -> usize {
-    black_box(prompt.len())
-}
-
-#[llmetry::task(name = "bench_on")]
-#[inline(never)]
-fn task_capture_on(prompt: String) -> usize {
-    black_box(prompt.len())
-}
-
-#[llmetry::task(name = "bench_off", capture_input = false, capture_output = false)]
-#[inline(never)]
-fn task_capture_off(prompt: String) -> usize {
-    black_box(prompt.len())
-}
-
-#[llmetry::task(name = "bench_async_on")]
-async fn async_task_capture_on(prompt: String) -> usize {
-    black_box(prompt.len())
-}
-
-#[llmetry::task(
-    name = "bench_async_off",
-    capture_input = false,
-    capture_output = false
-)]
-async fn async_task_capture_off(prompt: String) -> usize {
-    black_box(prompt.len())
-}
-
-#[tracing::instrument]
-#[inline(never)]
-fn instrumented(prompt: String) -> usize {
-    black_box(prompt.len())
-}
-
-#[tracing::instrument(skip_all)]
-#[inline(never)]
-fn instrumented_skip_all(prompt: String) -> usize {
-    black_box(prompt.len())
-}
-
-#[tracing::instrument]
-async fn async_instrumented(prompt: String) -> usize {
-    black_box(prompt.len())
-}
-
-#[tracing::instrument(skip_all)]
-async fn async_instrumented_skip_all(prompt: String) -> usize {
-    black_box(prompt.len())
-}
-
-#[inline(never)]
-async fn async_plain(prompt: String) -> usize {
-    black_box(prompt.len())
-}
-
-/// Drops every span: we count the caller's cost, not the network's.
-#[derive(Debug)]
-struct DiscardExporter;
-
-impl SpanExporter for DiscardExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        black_box(batch);
-        Ok(())
-    }
-}
-
-fn prompt() -> String {
-    "a haiku about OpenTelemetry".to_owned()
-}
+#[path = "common/entity_workloads.rs"]
+mod workloads;
+use workloads::*;
 
 /// A future that is ready at once, polled without a runtime (as `futures::executor::block_on`
 /// would, minus its thread-local parking).

@@ -1,0 +1,26 @@
+//! What both LLM benches share (`llm.rs` with criterion, `llm_icount.rs` under callgrind): the
+//! exporter that discards spans and the chat request body, so the two harnesses measure the
+//! same calls. Included by `#[path]`; not a bench target of its own.
+
+use std::hint::black_box;
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use serde_json::json;
+
+/// Drops every span: we count the caller's cost, not the network's.
+#[derive(Debug)]
+pub(crate) struct DiscardExporter;
+
+impl SpanExporter for DiscardExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        black_box(batch);
+        Ok(())
+    }
+}
+
+/// The chat completion request of every workload, streamed or not.
+pub(crate) fn body(stream: bool) -> serde_json::Value {
+    json!({"model": "gpt-4o-mini", "stream": stream, "stream_options": {"include_usage": stream},
+           "messages": [{"role": "user", "content": "a haiku about OpenTelemetry"}]})
+}
