@@ -61,6 +61,24 @@ pub const TRACELOOP_ENTITY_OUTPUT: &str = "traceloop.entity.output";
 pub const TRACELOOP_WORKFLOW_NAME: &str = "traceloop.workflow.name";
 /// Prefix of association properties: `traceloop.association.properties.<key>`.
 pub const TRACELOOP_ASSOCIATION_PROPERTIES: &str = "traceloop.association.properties";
+/// The association property ([`crate::set_association_properties`]) an
+/// [`AssociationMapping`](crate::AssociationMapping) reads as the user id.
+pub const ASSOCIATION_USER_ID: &str = "user_id";
+/// The association property an [`AssociationMapping`](crate::AssociationMapping) reads as
+/// the session id.
+pub const ASSOCIATION_SESSION_ID: &str = "session_id";
+/// User id as OpenInference (Phoenix), MLflow and Langfuse read it.
+pub const USER_ID: &str = "user.id";
+/// Session id as OpenInference (Phoenix), MLflow and Langfuse read it.
+pub const SESSION_ID: &str = "session.id";
+/// User id under Langfuse's own name (first in its order of precedence).
+pub const LANGFUSE_USER_ID: &str = "langfuse.user.id";
+/// Session id under Langfuse's own name.
+pub const LANGFUSE_SESSION_ID: &str = "langfuse.session.id";
+/// User id as LangSmith metadata (`langsmith.metadata.<key>`).
+pub const LANGSMITH_METADATA_USER_ID: &str = "langsmith.metadata.user_id";
+/// Session id as LangSmith metadata: LangSmith groups runs into threads by it.
+pub const LANGSMITH_METADATA_SESSION_ID: &str = "langsmith.metadata.session_id";
 /// Name of the enclosing agent, on the agent span and every span beneath it.
 pub const GEN_AI_AGENT_NAME: &str = "gen_ai.agent.name";
 /// Name of the tool, on `#[tool]` spans.

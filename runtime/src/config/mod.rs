@@ -139,6 +139,7 @@ pub(crate) struct Settings {
     pub(crate) use_attributes: Option<bool>,
     pub(crate) global_subscriber: Option<bool>,
     pub(crate) shutdown_timeout: Option<Duration>,
+    pub(crate) association_mapping: Option<Vec<crate::AssociationMapping>>,
 }
 
 impl fmt::Debug for Settings {
@@ -164,6 +165,7 @@ impl fmt::Debug for Settings {
             .field("timeout", &self.timeout)
             .field("compression", &self.compression)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("association_mapping", &self.association_mapping)
             .finish_non_exhaustive()
     }
 }
@@ -285,6 +287,8 @@ pub(crate) struct ResolvedConfig<S, M, L> {
     pub(crate) shutdown_timeout: Option<Duration>,
     /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`.
     pub(crate) temporality: TemporalityPreference,
+    /// Where else user and session ids are written (`LLMETRY_ASSOCIATION_MAPPING`).
+    pub(crate) association_mapping: Vec<crate::AssociationMapping>,
     /// Accepted-but-suspicious input, printed once at install.
     pub(crate) warnings: Vec<String>,
     /// Where a builder value overrode an environment value, printed with the install line.
@@ -573,6 +577,25 @@ pub(crate) fn resolve<S, M, L>(
         None,
     )?;
     let temporality = delivery::temporality(env)?;
+    let association_mapping = pick(
+        s.association_mapping.clone(),
+        || {
+            const KEY: &str = "LLMETRY_ASSOCIATION_MAPPING";
+            env.get(KEY)
+                .map(|raw| {
+                    raw.split(',')
+                        .filter(|name| !name.trim().is_empty())
+                        .map(|name| {
+                            name.parse().map_err(|_| {
+                                invalid(KEY, &raw, "openinference (or phoenix, mlflow), langfuse or langsmith, comma-separated")
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()
+        },
+        Vec::new(),
+    )?;
     let notes = overrides(s, env);
 
     Ok(ResolvedConfig {
@@ -592,6 +615,7 @@ pub(crate) fn resolve<S, M, L>(
         logs_queue,
         shutdown_timeout,
         temporality,
+        association_mapping,
         warnings,
         notes,
     })
