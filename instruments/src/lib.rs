@@ -15,24 +15,28 @@
 //! |---|---|
 //! | [`model`] | the provider-neutral request, response, usage, error |
 //! | [`providers`] | URL detection and the typed, borrowing readers of each provider's bodies and stream events (request / response / stream per provider) |
-//! | [`decode`] | bounded push decoders: SSE, NDJSON |
+//! | [`decode`] | bounded push decoders: SSE, NDJSON, streamed JSON arrays |
 //! | [`span`] | the LLM span (the manual API); it records the metrics when it ends |
 //! | [`events`] | prompts and completions as log events (`use_attributes(false)`) |
-//! | adapters (private) | [`LlmMiddleware`], [`LlmLayer`] and the capture core they share |
+//! | adapters (private) | [`LlmMiddleware`], [`LlmLayer`] and the capture core they share; `BedrockInterceptor`; the `mcp` wrappers |
 //!
 //! Every attribute key comes from [`llmetry::semconv`].
 //!
 //! # What it captures
 //!
 //! Every call to an OpenAI-compatible API (OpenAI, Azure OpenAI, Groq, Together, Mistral,
-//! DeepSeek, OpenRouter, vLLM, Ollama's `/v1`), Anthropic Messages or Ollama's native API
-//! becomes one LLM span, nested under the current `#[workflow]` / `#[task]` / `#[agent]` /
-//! `#[tool]`:
+//! DeepSeek, OpenRouter, vLLM, Ollama's `/v1`), Anthropic Messages, Ollama's native API,
+//! Gemini (the Generative Language API and its Vertex AI form: `generateContent`,
+//! `streamGenerateContent` as SSE or JSON array, `embedContent`, `batchEmbedContents`) or
+//! Bedrock Converse / ConverseStream becomes one LLM span, nested under the current
+//! `#[workflow]` / `#[task]` / `#[agent]` / `#[tool]`:
 //!
 //! - span kind CLIENT, named as in Python (`openai.chat`, `anthropic.chat`,
-//!   `ollama.completion`, …; see [`model::Api::span_name`]), under the instrumentation
-//!   scope Python's instrumentation package uses (`opentelemetry.instrumentation.openai.v1`,
-//!   `.anthropic`, `.ollama`; [`model::Api::scope_name`]), version [`span::SCOPE_VERSION`];
+//!   `ollama.completion`, `generate_content gemini-2.5-flash`, `chat claude-…`; see
+//!   [`model::Api::span_name_for`]), under the instrumentation scope Python's
+//!   instrumentation package uses (`opentelemetry.instrumentation.openai.v1`, `.anthropic`,
+//!   `.ollama`, `.google_generativeai`, `.bedrock`; [`model::Api::scope_name`]), version
+//!   [`span::SCOPE_VERSION`];
 //! - the attributes the Python OpenLLMetry instrumentations 0.62 write, with their keys,
 //!   values and types: `gen_ai.request.*`, `gen_ai.response.model/id/finish_reasons`,
 //!   `gen_ai.usage.*` tokens (Anthropic input tokens with the cache reads and writes added),
@@ -79,7 +83,13 @@
 //! |---|---|---|
 //! | [`LlmMiddleware`] | a `reqwest_middleware::ClientWithMiddleware`: raw reqwest, rig's `ReqwestMiddlewareClient` | `reqwest-middleware` |
 //! | [`LlmLayer`] / [`LlmService`] | async-openai's `Client::with_http_service` (tower) | `async-openai` |
+//! | `BedrockInterceptor` | `aws-sdk-bedrockruntime`'s client config: `.interceptor(BedrockInterceptor::default())` | `bedrock` (off) |
+//! | `mcp::TracedServer` / `mcp::TracedPeer` | an rmcp 3.11 `ServerHandler` / client `Peer`: MCP client and server spans (OTel MCP conventions), trace context in `params._meta` | `mcp` (off) |
 //! | [`LlmSpan`] and [`providers`] | any other client: the manual API | always |
+//!
+//! API keys a URL carries (Gemini's `?key=`) are never recorded: spans record
+//! `server.address` / `server.port`, and errors recorded or handed back by the HTTP
+//! adapters have the URL's credentials redacted.
 //!
 //! # Example: the reqwest middleware
 //!
@@ -159,7 +169,12 @@
 //! }
 //! ```
 
-#[cfg(any(feature = "reqwest-middleware", feature = "async-openai"))]
+#[cfg(any(
+    feature = "reqwest-middleware",
+    feature = "async-openai",
+    feature = "bedrock",
+    feature = "mcp"
+))]
 mod adapters;
 pub mod decode;
 pub mod events;
@@ -170,10 +185,18 @@ pub mod model;
 pub mod providers;
 pub mod span;
 
+#[cfg(feature = "bedrock")]
+pub use adapters::bedrock::BedrockInterceptor;
 #[cfg(feature = "reqwest-middleware")]
 pub use adapters::middleware::LlmMiddleware;
 #[cfg(feature = "async-openai")]
 pub use adapters::tower::{LlmLayer, LlmService};
+#[cfg(feature = "mcp")]
+pub mod mcp {
+    //! MCP client and server spans for rmcp (feature `mcp`): see [`TracedServer`] and
+    //! [`TracedPeer`].
+    pub use crate::adapters::mcp::{TracedPeer, TracedServer};
+}
 
 pub use span::{LlmSpan, StreamEnd};
 

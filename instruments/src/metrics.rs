@@ -5,7 +5,8 @@
 //! - Traceloop (the default), as the Python instrumentations record them, under each one's
 //!   scope: `gen_ai.client.token.usage` (unit `token`), `gen_ai.client.operation.duration`,
 //!   `gen_ai.server.time_to_first_token` and `llm.chat_completions.streaming_time_to_generate`
-//!   (streams), `gen_ai.client.generation.choices` (OpenAI API and Anthropic),
+//!   (streams), `gen_ai.client.generation.choices` (OpenAI API and Anthropic; Gemini and
+//!   Bedrock record no choices, as their Python instrumentations),
 //!   `llm.openai.embeddings.vector_size` (OpenAI API embeddings), and the exception counters
 //!   `llm.openai.chat_completions.exceptions`, `llm.openai.embeddings.exceptions`,
 //!   `llm.anthropic.completion.exceptions`. No bucket advice: the SDK default buckets, and the
@@ -91,7 +92,7 @@ struct Cached {
     /// alive; the allocation it points at stays reserved, so its address is not reused
     /// while this is cached.
     provider: Weak<Provider>,
-    sets: [OnceLock<Set>; 6],
+    sets: [OnceLock<Set>; 10],
 }
 
 static CACHE: RwLock<Option<Arc<Cached>>> = RwLock::new(None);
@@ -169,7 +170,7 @@ fn traceloop(family: Family) -> Traceloop {
             .with_unit("s")
             .with_description(generate_description)
             .build(),
-        choices: (family != Family::Ollama).then(|| {
+        choices: matches!(family, Family::OpenAi | Family::Anthropic).then(|| {
             counter(
                 k::GEN_AI_CLIENT_GENERATION_CHOICES,
                 "choice",
@@ -195,7 +196,7 @@ fn traceloop(family: Family) -> Traceloop {
                 "time",
                 "Number of exceptions occurred during chat completions",
             )),
-            Family::Ollama => None,
+            Family::Ollama | Family::Gemini | Family::Bedrock => None,
         },
         embeddings_exceptions: (family == Family::OpenAi).then(|| {
             counter(

@@ -53,6 +53,14 @@ pub enum Api {
     OllamaGenerate,
     /// Ollama `POST /api/embed` (and legacy `/api/embeddings`).
     OllamaEmbed,
+    /// Gemini `POST …/models/{model}:generateContent` and `:streamGenerateContent` (the
+    /// Generative Language API and its Vertex AI form); the model is in the path.
+    GeminiGenerateContent,
+    /// Gemini `POST …/models/{model}:embedContent` and `:batchEmbedContents`.
+    GeminiEmbedContent,
+    /// Bedrock Converse and ConverseStream (`POST /model/{modelId}/converse[-stream]`),
+    /// through `aws-sdk-bedrockruntime`; the model is in the path.
+    BedrockConverse,
 }
 
 impl Api {
@@ -73,7 +81,36 @@ impl Api {
             Api::OllamaChat => "ollama.chat",
             Api::OllamaGenerate => "ollama.completion",
             Api::OllamaEmbed => "ollama.embeddings",
+            // Named `{operation} {model}` (see `Api::span_name_for`).
+            Api::GeminiGenerateContent => "generate_content",
+            Api::GeminiEmbedContent => "embeddings",
+            Api::BedrockConverse => "chat",
         }
+    }
+
+    /// Span name of a call of `model`: `{operation} {model}` for the APIs Python names that
+    /// way (Gemini: `generate_content gemini-2.5-flash`, Bedrock: `chat claude-…`), else
+    /// [`Api::span_name`].
+    ///
+    /// ```
+    /// use llmetry_instruments::model::Api;
+    /// assert_eq!(Api::GeminiGenerateContent.span_name_for(Some("gemini-2.5-flash")), "generate_content gemini-2.5-flash");
+    /// assert_eq!(Api::GeminiEmbedContent.span_name_for(None), "embeddings");
+    /// assert_eq!(Api::OpenAiChat.span_name_for(Some("gpt-4o")), "openai.chat");
+    /// ```
+    pub fn span_name_for(self, model: Option<&str>) -> std::borrow::Cow<'static, str> {
+        match (self.names_span_by_model(), model) {
+            (true, Some(m)) if !m.is_empty() => format!("{} {m}", self.span_name()).into(),
+            _ => self.span_name().into(),
+        }
+    }
+
+    /// Whether the span name carries the model (`{operation} {model}`).
+    pub(crate) const fn names_span_by_model(self) -> bool {
+        matches!(
+            self,
+            Api::GeminiGenerateContent | Api::GeminiEmbedContent | Api::BedrockConverse
+        )
     }
 
     /// `gen_ai.operation.name`.
@@ -85,11 +122,14 @@ impl Api {
     /// ```
     pub const fn operation(self) -> &'static str {
         match self {
-            Api::OpenAiChat | Api::OpenAiResponses | Api::AnthropicMessages | Api::OllamaChat => {
-                "chat"
-            }
+            Api::OpenAiChat
+            | Api::OpenAiResponses
+            | Api::AnthropicMessages
+            | Api::OllamaChat
+            | Api::BedrockConverse => "chat",
             Api::OpenAiCompletion | Api::OllamaGenerate => "text_completion",
-            Api::OpenAiEmbeddings | Api::OllamaEmbed => "embeddings",
+            Api::OpenAiEmbeddings | Api::OllamaEmbed | Api::GeminiEmbedContent => "embeddings",
+            Api::GeminiGenerateContent => "generate_content",
         }
     }
 
@@ -104,6 +144,8 @@ impl Api {
     /// assert_eq!(Api::OpenAiEmbeddings.scope_name(), "opentelemetry.instrumentation.openai.v1");
     /// assert_eq!(Api::AnthropicMessages.scope_name(), "opentelemetry.instrumentation.anthropic");
     /// assert_eq!(Api::OllamaChat.scope_name(), "opentelemetry.instrumentation.ollama");
+    /// assert_eq!(Api::GeminiGenerateContent.scope_name(), "opentelemetry.instrumentation.google_generativeai");
+    /// assert_eq!(Api::BedrockConverse.scope_name(), "opentelemetry.instrumentation.bedrock");
     /// ```
     pub const fn scope_name(self) -> &'static str {
         self.family().scope_name()
@@ -118,10 +160,14 @@ impl Api {
             | Api::OpenAiResponses => Family::OpenAi,
             Api::AnthropicMessages => Family::Anthropic,
             Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed => Family::Ollama,
+            Api::GeminiGenerateContent | Api::GeminiEmbedContent => Family::Gemini,
+            Api::BedrockConverse => Family::Bedrock,
         }
     }
 
-    /// Streamed responses of this API are SSE (`true`) or NDJSON (`false`, Ollama).
+    /// Streamed responses of this API are SSE (`true`; Gemini also streams a JSON array) or
+    /// NDJSON (`false`, Ollama). Bedrock streams AWS event-stream frames, read by its
+    /// interceptor.
     ///
     /// ```
     /// use llmetry_instruments::model::Api;
@@ -138,7 +184,7 @@ impl Api {
     pub const fn streams_sse(self) -> bool {
         !matches!(
             self,
-            Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed
+            Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed | Api::BedrockConverse
         )
     }
 }
@@ -153,6 +199,10 @@ pub(crate) enum Family {
     Anthropic,
     /// `opentelemetry-instrumentation-ollama` (the native API).
     Ollama,
+    /// `opentelemetry-instrumentation-google-generativeai` (Gemini, either host).
+    Gemini,
+    /// `opentelemetry-instrumentation-bedrock` (Converse).
+    Bedrock,
 }
 
 impl Family {
@@ -161,6 +211,8 @@ impl Family {
             Family::OpenAi => llmetry::semconv::OPENAI_SCOPE,
             Family::Anthropic => llmetry::semconv::ANTHROPIC_SCOPE,
             Family::Ollama => llmetry::semconv::OLLAMA_SCOPE,
+            Family::Gemini => llmetry::semconv::GOOGLE_GENERATIVEAI_SCOPE,
+            Family::Bedrock => llmetry::semconv::BEDROCK_SCOPE,
         }
     }
 
@@ -170,6 +222,8 @@ impl Family {
             Family::OpenAi => 0,
             Family::Anthropic => 1,
             Family::Ollama => 2,
+            Family::Gemini => 3,
+            Family::Bedrock => 4,
         }
     }
 }
@@ -206,6 +260,12 @@ pub enum Provider {
     OpenRouter,
     /// `vllm`
     Vllm,
+    /// `gcp.gen_ai`: Gemini on `generativelanguage.googleapis.com` (what Python writes).
+    GcpGenAi,
+    /// `gcp.vertex_ai`: Gemini on `*aiplatform.googleapis.com`.
+    GcpVertexAi,
+    /// `aws.bedrock`.
+    AwsBedrock,
     /// Anything else, named by the user.
     Other(String),
 }
@@ -240,6 +300,9 @@ impl Provider {
             Provider::DeepSeek => "deepseek",
             Provider::OpenRouter => "openrouter",
             Provider::Vllm => "vllm",
+            Provider::GcpGenAi => "gcp.gen_ai",
+            Provider::GcpVertexAi => "gcp.vertex_ai",
+            Provider::AwsBedrock => "aws.bedrock",
             Provider::Other(_) => return None,
         })
     }

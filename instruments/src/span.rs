@@ -74,7 +74,8 @@ use crate::model::{
 };
 
 /// The instrumentation scopes of LLM spans and metrics, one per Python instrumentation
-/// package ([`Api::scope_name`]): OpenAI API, Anthropic, Ollama.
+/// package ([`Api::scope_name`]): OpenAI API, Anthropic, Ollama, Google Generative AI
+/// (Gemini), Bedrock.
 ///
 /// ```
 /// use opentelemetry_sdk::trace::SpanData;
@@ -84,7 +85,13 @@ use crate::model::{
 /// }
 /// assert_eq!(llm_calls(&[]).count(), 0);
 /// ```
-pub const SCOPES: [&str; 3] = [k::OPENAI_SCOPE, k::ANTHROPIC_SCOPE, k::OLLAMA_SCOPE];
+pub const SCOPES: [&str; 5] = [
+    k::OPENAI_SCOPE,
+    k::ANTHROPIC_SCOPE,
+    k::OLLAMA_SCOPE,
+    k::GOOGLE_GENERATIVEAI_SCOPE,
+    k::BEDROCK_SCOPE,
+];
 
 /// The version of the instrumentation scopes: this crate's version.
 ///
@@ -136,8 +143,8 @@ const MAX_CHUNK_GAPS: usize = 16384;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StreamEnd {
-    /// The provider said the stream is complete: status OK (Ollama: left unset, as Python
-    /// leaves it).
+    /// The provider said the stream is complete: status OK (Ollama and Bedrock: left
+    /// unset, as Python leaves it).
     Completed,
     /// The stream broke (transport error or an error event): status ERROR, `error.type`
     /// `stream_error` unless an error was recorded. (Python ends such a stream with status
@@ -360,7 +367,10 @@ impl LlmSpan {
             ended: false,
         };
         let messages = req.map(|req| this.request_attributes(req, &mut attrs));
-        let name: std::borrow::Cow<'static, str> = match (&this.request_model, latest) {
+        // `{operation} {model}`: in opt-in mode, and always where Python names spans so
+        // (Gemini, Bedrock).
+        let by_model = latest || api.names_span_by_model();
+        let name: std::borrow::Cow<'static, str> = match (&this.request_model, by_model) {
             (Some(m), true) => {
                 this.named = true;
                 format!("{} {}", api.operation(), m.as_str()).into()
@@ -576,7 +586,7 @@ impl LlmSpan {
         let messages = self.request_attributes(req.clone(), &mut attrs);
         let span = self.cx.span();
         span.set_attributes(attrs);
-        if self.latest
+        if (self.latest || self.api.names_span_by_model())
             && !self.named
             && let Some(m) = &self.request_model
         {
@@ -907,7 +917,8 @@ impl LlmSpan {
     }
 
     /// Ends a non-streamed call and records the `gen_ai.client.*` metrics. Status on
-    /// success as Python sets it: unset for OpenAI-API calls, OK for Anthropic and Ollama.
+    /// success as Python sets it: unset for OpenAI-API and Bedrock calls, OK for Anthropic,
+    /// Ollama and Gemini.
     ///
     /// ```
     /// use llmetry_instruments::{LlmSpan, model::{Api, Provider}};
@@ -933,7 +944,7 @@ impl LlmSpan {
     }
 
     /// Ends a streamed call: on [`StreamEnd::Completed`] (and no error recorded) status OK
-    /// (Ollama: unset, as Python), ERROR on [`StreamEnd::Failed`], unset with a
+    /// (Ollama and Bedrock: unset, as Python), ERROR on [`StreamEnd::Failed`], unset with a
     /// `gen_ai.stream.dropped` event on [`StreamEnd::Dropped`].
     ///
     /// ```
@@ -957,11 +968,18 @@ impl LlmSpan {
         let span = self.cx.span();
         let ok = |span: &opentelemetry::trace::SpanRef<'_>| span.set_status(Status::Ok);
         // Status on success as Python sets it: OpenAI unset (non-streamed) / OK (streamed),
-        // Anthropic OK, Ollama OK (non-streamed) / unset (streamed).
+        // Anthropic OK, Ollama OK (non-streamed) / unset (streamed), Gemini OK, Bedrock
+        // unset.
         match how {
-            End::Finished if self.error_type.is_none() && family != Family::OpenAi => ok(&span),
+            End::Finished
+                if self.error_type.is_none()
+                    && !matches!(family, Family::OpenAi | Family::Bedrock) =>
+            {
+                ok(&span)
+            }
             End::Stream(StreamEnd::Completed)
-                if self.error_type.is_none() && family != Family::Ollama =>
+                if self.error_type.is_none()
+                    && !matches!(family, Family::Ollama | Family::Bedrock) =>
             {
                 ok(&span)
             }

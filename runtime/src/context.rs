@@ -8,7 +8,7 @@
 //! (`processor.rs`) copies them onto every span started beneath. Neither is imported here.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use opentelemetry::context::FutureExt as _;
@@ -95,25 +95,141 @@ impl<F: Future> InContext<FutureMarker> for F {
     }
 }
 
+/// Where else a backend looks for the user and session ids given as the association
+/// properties `user_id` and `session_id`: with a mapping on, those two are also written
+/// under the backend's keys, on every span that gets the association properties
+/// (`traceloop.association.properties.*` stay as they are). Opt-in, by
+/// [`TelemetryBuilder::association_mapping`](crate::TelemetryBuilder::association_mapping)
+/// or `LLMETRY_ASSOCIATION_MAPPING` (comma-separated names below); docs/backends.md has
+/// what each backend shows.
+///
+/// ```
+/// use llmetry::AssociationMapping;
+///
+/// let builder = llmetry::init().association_mapping(AssociationMapping::OpenInference);
+/// assert_eq!("phoenix".parse(), Ok(AssociationMapping::OpenInference));
+/// assert_eq!(AssociationMapping::Langfuse.keys(), ("langfuse.user.id", "langfuse.session.id"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AssociationMapping {
+    /// `user.id` and `session.id` (OpenInference, the OpenTelemetry registry): Arize
+    /// Phoenix (its Sessions view), MLflow (`mlflow.trace.user`, `mlflow.trace.session`)
+    /// and Langfuse read these. Names: `openinference`, `phoenix`, `mlflow`.
+    OpenInference,
+    /// `langfuse.user.id` and `langfuse.session.id`, Langfuse's own keys. Name: `langfuse`.
+    Langfuse,
+    /// `langsmith.metadata.user_id` and `langsmith.metadata.session_id`: LangSmith's
+    /// metadata, by which it groups runs into threads. Name: `langsmith`.
+    LangSmith,
+}
+
+impl AssociationMapping {
+    /// The attribute keys of the user id and the session id.
+    pub fn keys(self) -> (&'static str, &'static str) {
+        match self {
+            AssociationMapping::OpenInference => (semconv::USER_ID, semconv::SESSION_ID),
+            AssociationMapping::Langfuse => {
+                (semconv::LANGFUSE_USER_ID, semconv::LANGFUSE_SESSION_ID)
+            }
+            AssociationMapping::LangSmith => (
+                semconv::LANGSMITH_METADATA_USER_ID,
+                semconv::LANGSMITH_METADATA_SESSION_ID,
+            ),
+        }
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            AssociationMapping::OpenInference => 1,
+            AssociationMapping::Langfuse => 2,
+            AssociationMapping::LangSmith => 4,
+        }
+    }
+
+    const ALL: [AssociationMapping; 3] = [
+        AssociationMapping::OpenInference,
+        AssociationMapping::Langfuse,
+        AssociationMapping::LangSmith,
+    ];
+}
+
+/// A name that is no [`AssociationMapping`]: the `Err` of its `FromStr`.
+///
+/// ```
+/// let err = "jaeger".parse::<llmetry::AssociationMapping>().unwrap_err();
+/// assert!(err.to_string().contains("openinference"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown association mapping {0:?}: expected openinference (or phoenix, mlflow), langfuse or langsmith"
+)]
+pub struct ParseAssociationMappingError(String);
+
+impl std::str::FromStr for AssociationMapping {
+    type Err = ParseAssociationMappingError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "openinference" | "phoenix" | "mlflow" => Ok(AssociationMapping::OpenInference),
+            "langfuse" => Ok(AssociationMapping::Langfuse),
+            "langsmith" => Ok(AssociationMapping::LangSmith),
+            _ => Err(ParseAssociationMappingError(s.to_owned())),
+        }
+    }
+}
+
+/// The mappings switched on at install, one bit each; 0 (the default) costs one relaxed
+/// load per `set_association_properties` call and nothing on the span path.
+static MAPPINGS: AtomicU8 = AtomicU8::new(0);
+
+/// Switches `mappings` on for the process (at install).
+pub(crate) fn set_association_mappings(mappings: &[AssociationMapping]) {
+    let bits = mappings.iter().fold(0, |b, m| b | m.bit());
+    MAPPINGS.store(bits, Ordering::Relaxed);
+}
+
 /// `traceloop.association.properties.<k>` attributes whose keys and values are cheap to
-/// clone (they are copied onto every span started in the scope).
+/// clone (they are copied onto every span started in the scope), and, with an
+/// [`AssociationMapping`] on, the user and session ids under the backends' keys.
 fn to_props<I, K, V>(props: I) -> Vec<KeyValue>
 where
     I: IntoIterator<Item = (K, V)>,
     K: AsRef<str>,
     V: AttributeValue,
 {
-    props
-        .into_iter()
-        .map(|(k, v)| {
-            let key: Arc<str> = Arc::from(format!(
-                "{}.{}",
-                semconv::TRACELOOP_ASSOCIATION_PROPERTIES,
-                k.as_ref()
-            ));
-            KeyValue::new(key, v.into_attribute_value())
-        })
-        .collect()
+    let mappings = MAPPINGS.load(Ordering::Relaxed);
+    let mut out = Vec::new();
+    for (k, v) in props {
+        let k = k.as_ref();
+        let key: Arc<str> = Arc::from(format!(
+            "{}.{}",
+            semconv::TRACELOOP_ASSOCIATION_PROPERTIES,
+            k
+        ));
+        let value = v.into_attribute_value();
+        if mappings != 0 {
+            mapped(mappings, k, &value, &mut out);
+        }
+        out.push(KeyValue::new(key, value));
+    }
+    out
+}
+
+/// The user or session id `value` (property `property`) under the keys of each mapping in
+/// `mappings`, as text (backends compare ids as strings).
+#[cold]
+fn mapped(mappings: u8, property: &str, value: &opentelemetry::Value, out: &mut Vec<KeyValue>) {
+    let pick: fn((&'static str, &'static str)) -> &'static str = match property {
+        semconv::ASSOCIATION_USER_ID => |(user, _)| user,
+        semconv::ASSOCIATION_SESSION_ID => |(_, session)| session,
+        _ => return,
+    };
+    let text = StringValue::from(value.as_str().into_owned());
+    for m in AssociationMapping::ALL {
+        if mappings & m.bit() != 0 {
+            out.push(KeyValue::new(pick(m.keys()), text.clone()));
+        }
+    }
 }
 
 fn stamp(cx: &Context, attrs: &[KeyValue]) {
@@ -371,7 +487,22 @@ pub fn current_association_properties() -> Vec<KeyValue> {
     Context::current()
         .get::<EntityContext>()
         .and_then(|e| e.associations.as_ref())
-        .map(|a| a.snapshot().props.as_ref().clone())
+        .map(|a| {
+            let props = a.snapshot().props;
+            if MAPPINGS.load(Ordering::Relaxed) == 0 {
+                return props.as_ref().clone();
+            }
+            // Only Traceloop's keys: the mapped copies would repeat them on metric points.
+            props
+                .iter()
+                .filter(|kv| {
+                    kv.key
+                        .as_str()
+                        .starts_with(semconv::TRACELOOP_ASSOCIATION_PROPERTIES)
+                })
+                .cloned()
+                .collect()
+        })
         .unwrap_or_default()
 }
 

@@ -276,7 +276,7 @@ impl fmt::Display for SignalReport {
         if self.uncounted {
             return write!(f, "to {destination}, not counted by llmetry");
         }
-        write!(f, "{} {} sent", self.sent, self.unit)?;
+        write!(f, "{} {} sent", self.sent, unit_of(self.sent, self.unit))?;
         if self.dropped > 0 {
             write!(f, ", {} dropped", self.dropped)?;
             if let Some((capacity, knob)) = self.queue {
@@ -316,7 +316,7 @@ impl fmt::Display for SignalReport {
 /// [`ShutdownError`](crate::ShutdownError) when something was lost), and by
 /// [`Telemetry::report`](crate::Telemetry::report) at any time.
 ///
-/// `Display` is one line: `traces: 3 spans sent | metrics: 1 metric exports sent | logs: off`.
+/// `Display` is one line: `traces: 3 spans sent | metrics: 1 metric export sent | logs: off`.
 ///
 /// ```rust,standalone_crate
 /// use opentelemetry_sdk::trace::InMemorySpanExporter;
@@ -330,7 +330,7 @@ impl fmt::Display for SignalReport {
 /// tracing::info_span!("step").in_scope(|| {});
 /// let report = telemetry.shutdown()?; // Err (with the report) when anything was lost
 /// assert!(report.is_complete());
-/// assert_eq!(report.to_string(), "traces: 1 spans sent | metrics: off | logs: off");
+/// assert_eq!(report.to_string(), "traces: 1 span sent | metrics: off | logs: off");
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -398,6 +398,16 @@ impl fmt::Display for DeliveryReport {
             write!(f, "{name}: {s}")?;
         }
         Ok(())
+    }
+}
+
+/// The unit as a count of `n` reads: `1 span`, `2 spans` (units are plural nouns whose
+/// singular drops the final `s`: spans, log records, metric exports).
+pub(crate) fn unit_of(n: u64, unit: &str) -> &str {
+    if n == 1 {
+        unit.strip_suffix('s').unwrap_or(unit)
+    } else {
+        unit
     }
 }
 

@@ -23,6 +23,14 @@ pub enum Instrument {
     Ollama,
     /// rig's own `gen_ai` spans.
     Rig,
+    /// Gemini on the Generative Language API (`google_generativeai`, as Python names it).
+    GoogleGenerativeAi,
+    /// Gemini on Vertex AI (`vertexai`).
+    VertexAi,
+    /// Bedrock Converse through `aws-sdk-bedrockruntime` (`bedrock`).
+    Bedrock,
+    /// MCP client and server spans with rmcp (`mcp`).
+    Mcp,
 }
 
 impl Instrument {
@@ -35,11 +43,15 @@ impl Instrument {
     /// let builder = llmetry::init().instruments(on);
     /// assert!(Instrument::ALL.iter().all(|i| llmetry::instrument_enabled(*i))); // before install
     /// ```
-    pub const ALL: [Instrument; 4] = [
+    pub const ALL: [Instrument; 8] = [
         Instrument::OpenAi,
         Instrument::Anthropic,
         Instrument::Ollama,
         Instrument::Rig,
+        Instrument::GoogleGenerativeAi,
+        Instrument::VertexAi,
+        Instrument::Bedrock,
+        Instrument::Mcp,
     ];
 
     /// The instrument named `s` (as in `TRACELOOP_INSTRUMENTS`), case-insensitively.
@@ -49,6 +61,10 @@ impl Instrument {
             "anthropic" => Some(Instrument::Anthropic),
             "ollama" => Some(Instrument::Ollama),
             "rig" => Some(Instrument::Rig),
+            "google_generativeai" | "gemini" => Some(Instrument::GoogleGenerativeAi),
+            "vertexai" => Some(Instrument::VertexAi),
+            "bedrock" => Some(Instrument::Bedrock),
+            "mcp" => Some(Instrument::Mcp),
             _ => None,
         }
     }

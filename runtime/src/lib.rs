@@ -373,10 +373,10 @@ pub use config::{
     TRACELOOP_DEFAULT_ENDPOINT, TracingEvents,
 };
 pub use context::{
-    ClosureMarker, FutureMarker, InContext, current_association_properties, current_workflow_name,
-    propagate, propagate_fn, set_association_properties, set_conversation_id,
-    trace_content_enabled, truncate_value, with_association_properties, with_conversation_id,
-    with_trace_content,
+    AssociationMapping, ClosureMarker, FutureMarker, InContext, ParseAssociationMappingError,
+    current_association_properties, current_workflow_name, propagate, propagate_fn,
+    set_association_properties, set_conversation_id, trace_content_enabled, truncate_value,
+    with_association_properties, with_conversation_id, with_trace_content,
 };
 pub use delivery::{DeliveryReport, LossCause, SignalReport};
 pub use entity::EntityKind;

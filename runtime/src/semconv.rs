@@ -61,6 +61,24 @@ pub const TRACELOOP_ENTITY_OUTPUT: &str = "traceloop.entity.output";
 pub const TRACELOOP_WORKFLOW_NAME: &str = "traceloop.workflow.name";
 /// Prefix of association properties: `traceloop.association.properties.<key>`.
 pub const TRACELOOP_ASSOCIATION_PROPERTIES: &str = "traceloop.association.properties";
+/// The association property ([`crate::set_association_properties`]) an
+/// [`AssociationMapping`](crate::AssociationMapping) reads as the user id.
+pub const ASSOCIATION_USER_ID: &str = "user_id";
+/// The association property an [`AssociationMapping`](crate::AssociationMapping) reads as
+/// the session id.
+pub const ASSOCIATION_SESSION_ID: &str = "session_id";
+/// User id as OpenInference (Phoenix), MLflow and Langfuse read it.
+pub const USER_ID: &str = "user.id";
+/// Session id as OpenInference (Phoenix), MLflow and Langfuse read it.
+pub const SESSION_ID: &str = "session.id";
+/// User id under Langfuse's own name (first in its order of precedence).
+pub const LANGFUSE_USER_ID: &str = "langfuse.user.id";
+/// Session id under Langfuse's own name.
+pub const LANGFUSE_SESSION_ID: &str = "langfuse.session.id";
+/// User id as LangSmith metadata (`langsmith.metadata.<key>`).
+pub const LANGSMITH_METADATA_USER_ID: &str = "langsmith.metadata.user_id";
+/// Session id as LangSmith metadata: LangSmith groups runs into threads by it.
+pub const LANGSMITH_METADATA_SESSION_ID: &str = "langsmith.metadata.session_id";
 /// Name of the enclosing agent, on the agent span and every span beneath it.
 pub const GEN_AI_AGENT_NAME: &str = "gen_ai.agent.name";
 /// Name of the tool, on `#[tool]` spans.
@@ -75,12 +93,6 @@ pub const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
 pub const GEN_AI_WORKFLOW_NAME: &str = "gen_ai.workflow.name";
 /// `function` on `execute_tool` spans (opt-in latest conventions): a `#[tool]` runs in process.
 pub const GEN_AI_TOOL_TYPE: &str = "gen_ai.tool.type";
-/// The tool's arguments as a JSON object, on `execute_tool` spans when content capture
-/// allows (opt-in latest conventions).
-pub const GEN_AI_TOOL_CALL_ARGUMENTS: &str = "gen_ai.tool.call.arguments";
-/// The tool's result as JSON, on `execute_tool` spans when content capture allows (opt-in
-/// latest conventions).
-pub const GEN_AI_TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
 /// `gen_ai.operation.name` of a `#[workflow]` span in the opt-in latest conventions.
 pub const OPERATION_INVOKE_WORKFLOW: &str = "invoke_workflow";
 /// `gen_ai.operation.name` of an `#[agent]` span in the opt-in latest conventions.
@@ -116,6 +128,15 @@ pub const OPENAI_SCOPE: &str = "opentelemetry.instrumentation.openai.v1";
 pub const ANTHROPIC_SCOPE: &str = "opentelemetry.instrumentation.anthropic";
 /// Scope of Ollama native API calls (`opentelemetry-instrumentation-ollama`).
 pub const OLLAMA_SCOPE: &str = "opentelemetry.instrumentation.ollama";
+/// Scope of Gemini calls, the Generative Language API and its Vertex AI form (the same
+/// wire), as Python's `opentelemetry-instrumentation-google-generativeai` names it (it
+/// traces the `google-genai` SDK, which speaks both).
+pub const GOOGLE_GENERATIVEAI_SCOPE: &str = "opentelemetry.instrumentation.google_generativeai";
+/// Scope of Bedrock Converse calls (`opentelemetry-instrumentation-bedrock`).
+pub const BEDROCK_SCOPE: &str = "opentelemetry.instrumentation.bedrock";
+/// Scope of MCP spans, as Python's `opentelemetry-instrumentation-mcp` names it (the
+/// module `opentelemetry.instrumentation.mcp.instrumentation`).
+pub const MCP_SCOPE: &str = "opentelemetry.instrumentation.mcp.instrumentation";
 
 /// Host name of the LLM endpoint.
 pub const SERVER_ADDRESS: &str = "server.address";
@@ -298,3 +319,37 @@ pub const GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK: &str =
 /// opt-in mode).
 pub const GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK: &str =
     "gen_ai.client.operation.time_per_output_chunk";
+
+/// The Bedrock guardrail a Converse request names (`guardrailConfig.guardrailIdentifier`).
+pub const AWS_BEDROCK_GUARDRAIL_ID: &str = "aws.bedrock.guardrail.id";
+
+// ---------------------------------------------------------------------------------------
+// MCP spans: the OpenTelemetry MCP conventions (`docs/gen-ai/mcp.md`).
+// ---------------------------------------------------------------------------------------
+
+/// The JSON-RPC method of an MCP request or notification (`tools/call`, `initialize`, …).
+pub const MCP_METHOD_NAME: &str = "mcp.method.name";
+/// The MCP session id (the `Mcp-Session-Id` header of the streamable HTTP transport).
+pub const MCP_SESSION_ID: &str = "mcp.session.id";
+/// The MCP protocol version the session negotiated (`2025-06-18`).
+pub const MCP_PROTOCOL_VERSION: &str = "mcp.protocol.version";
+/// The resource URI of `resources/read`, `resources/subscribe`, `resources/unsubscribe`.
+pub const MCP_RESOURCE_URI: &str = "mcp.resource.uri";
+/// The JSON-RPC request id, as a string (not on notifications).
+pub const JSONRPC_REQUEST_ID: &str = "jsonrpc.request.id";
+/// The JSON-RPC error code of a failed request, as a string (`-32602`).
+pub const RPC_RESPONSE_STATUS_CODE: &str = "rpc.response.status_code";
+/// `pipe` (stdio) or `tcp` (HTTP).
+pub const NETWORK_TRANSPORT: &str = "network.transport";
+/// `http` for the streamable HTTP transport.
+pub const NETWORK_PROTOCOL_NAME: &str = "network.protocol.name";
+/// The prompt of `prompts/get`.
+pub const GEN_AI_PROMPT_NAME: &str = "gen_ai.prompt.name";
+/// The arguments of a tool call, JSON (content capture only).
+pub const GEN_AI_TOOL_CALL_ARGUMENTS: &str = "gen_ai.tool.call.arguments";
+/// The result of a tool call, JSON (content capture only).
+pub const GEN_AI_TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
+/// `error.type` of a tool call whose result says `isError: true`.
+pub const MCP_TOOL_ERROR_TYPE: &str = "tool_error";
+/// `gen_ai.operation.name` of an MCP `tools/call`.
+pub const EXECUTE_TOOL_OPERATION: &str = "execute_tool";

@@ -77,7 +77,7 @@ pub(crate) fn value_limit() -> usize {
     VALUE_LIMIT.load(Ordering::Relaxed)
 }
 
-static INSTRUMENTS: AtomicU8 = AtomicU8::new(0b1111);
+static INSTRUMENTS: AtomicU8 = AtomicU8::new(u8::MAX);
 static USE_ATTRIBUTES: AtomicBool = AtomicBool::new(true);
 
 fn instrument_bit(i: crate::Instrument) -> u8 {
@@ -86,6 +86,10 @@ fn instrument_bit(i: crate::Instrument) -> u8 {
         crate::Instrument::Anthropic => 2,
         crate::Instrument::Ollama => 4,
         crate::Instrument::Rig => 8,
+        crate::Instrument::GoogleGenerativeAi => 16,
+        crate::Instrument::VertexAi => 32,
+        crate::Instrument::Bedrock => 64,
+        crate::Instrument::Mcp => 128,
     }
 }
 

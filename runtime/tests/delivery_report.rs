@@ -144,6 +144,27 @@ fn child_scenario() {
             print_report("shutdown", report);
             println!("ERROR {err}");
         }
+        // The same with one span per export and one export at a time: at the deadline one
+        // span is in flight, one waits for the export slot, two are queued; all are counted.
+        "deadline_small_batches" => {
+            let telemetry = llmetry::init()
+                .app_name("deadline_small_batches")
+                .api_endpoint(endpoint())
+                .disable_batch(true)
+                .metrics_enabled(false)
+                .shutdown_timeout(Duration::from_secs(1))
+                .env_source(EnvSource::from_pairs([
+                    ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1"),
+                    ("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "1"),
+                ]))
+                .install()
+                .expect("install");
+            report_wf(3);
+            let err = telemetry
+                .shutdown()
+                .expect_err("the deadline cut the exports");
+            print_report("shutdown", err.report().expect("a report"));
+        }
         // flush() and report(): counts as they grow; a flush errs on new losses only.
         "flush" => {
             let telemetry = llmetry::init()
@@ -279,6 +300,45 @@ fn rejected_traces_fail_the_quickstart_with_the_backends_words() {
 }
 
 #[test]
+fn an_endpoint_that_does_not_take_traces_fails_the_quickstart() {
+    // Not a traces-only backend's answer to metrics or logs: a wrong path (404), or a gRPC
+    // client at a collector's OTLP/HTTP port (rotel answers UNIMPLEMENTED there). Every
+    // span is lost, so `shutdown()?` must not say Ok.
+    let http = OtlpReceiver::builder()
+        .respond_http("/v1/traces", 404, vec![])
+        .start();
+    let grpc = OtlpReceiver::builder()
+        .respond_grpc(GRPC_TRACES_PATH, 12, "unknown service")
+        .start();
+    for (endpoint, cause) in [
+        (http.http_endpoint(), "HTTP 404 Not Found"),
+        (
+            grpc.grpc_endpoint().replace("http://", "grpc://"),
+            "gRPC status UNIMPLEMENTED",
+        ),
+    ] {
+        let out = child("quickstart", &endpoint, &[]);
+        assert_eq!(out.status.code(), Some(1), "{cause}: {}", out.stderr);
+        let error = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("Error: "))
+            .unwrap_or_else(|| panic!("no error line:\n{}", out.stderr));
+        for needle in ["traces to ", "4 failed", cause] {
+            assert!(error.contains(needle), "{needle:?} in {error}");
+        }
+        let w = warnings(&out, "traces");
+        assert_eq!(w.len(), 1, "{}", out.stderr);
+        assert!(
+            w[0].contains("failed: ") && w[0].contains(cause),
+            "{}",
+            w[0]
+        );
+        assert!(!out.stderr.contains("switched off"), "{}", out.stderr);
+    }
+}
+
+#[test]
 fn a_job_can_keep_its_exit_code_and_read_the_report() {
     let rx = OtlpReceiver::builder()
         .respond_http_with_body("/v1/traces", 401, "text/plain", b"invalid token")
@@ -364,6 +424,18 @@ fn what_the_shutdown_deadline_cuts_off_is_counted_with_the_knob() {
         "{error}"
     );
     eprintln!("deadline scenario exited in {:?}", out.elapsed);
+}
+
+#[test]
+fn a_batch_waiting_for_an_export_slot_is_counted_at_the_deadline() {
+    let rx = OtlpReceiver::builder().hang().start();
+    let out = child("deadline_small_batches", &rx.http_endpoint(), &[]);
+    assert!(out.status.success(), "{}\n{}", out.stdout, out.stderr);
+    // Every span the job made is in the report: sent + dropped + failed + pending = 4.
+    assert_eq!(
+        report_line(&out, "shutdown", "traces"),
+        "sent=0 dropped=0 failed=0 pending=4 discarded=0 off=false"
+    );
 }
 
 #[test]

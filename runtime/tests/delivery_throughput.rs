@@ -105,7 +105,11 @@ fn child_throughput() {
 fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
         .map_or(0, |pages| pages * 4096)
 }
 
@@ -128,7 +132,12 @@ fn memory_bound_with_a_silent_collector() {
                 ("TP_MEMORY", "1"),
             ],
         );
-        cmd.args(["--exact", "child_throughput", "--nocapture", "--test-threads=1"]);
+        cmd.args([
+            "--exact",
+            "child_throughput",
+            "--nocapture",
+            "--test-threads=1",
+        ]);
         let out = run(&format!("memory, queue={queue}"), cmd);
         let line = out
             .stdout
@@ -163,7 +172,12 @@ fn measure(protocol: &str) {
                 ("TP_QUEUE", queue),
             ],
         );
-        cmd.args(["--exact", "child_throughput", "--nocapture", "--test-threads=1"]);
+        cmd.args([
+            "--exact",
+            "child_throughput",
+            "--nocapture",
+            "--test-threads=1",
+        ]);
         let out = run(&format!("throughput {protocol} queue={queue}"), cmd);
         assert!(out.status.success(), "{}\n{}", out.stdout, out.stderr);
         let line = out
@@ -178,9 +192,13 @@ fn measure(protocol: &str) {
     let first = (2 * PAIRS) as usize;
     let got = rx.wait_for(|_| rx.spans().len() >= first, HANG_GUARD);
     drop(got);
+    // rotel may forward a batch twice (its exporter retries): count distinct ids too.
+    let spans = rx.spans();
+    let distinct: std::collections::HashSet<_> = spans.iter().map(|(_, s)| &s.span_id).collect();
     eprintln!(
-        "THROUGHPUT {protocol}: rotel forwarded {} spans in all",
-        rx.spans().len()
+        "THROUGHPUT {protocol}: rotel forwarded {} spans in all, {} distinct",
+        spans.len(),
+        distinct.len()
     );
 }
 

@@ -5,7 +5,7 @@
 use opentelemetry::context::FutureExt as _;
 use reqwest_middleware::{Middleware, Next};
 
-use super::{Capture, RespondError, reqwest_error};
+use super::{Capture, RespondError, redact_error, redact_text, reqwest_error};
 use crate::model::{Provider, ProviderError};
 
 /// Captures LLM calls passing through a `reqwest_middleware::ClientWithMiddleware`.
@@ -79,7 +79,7 @@ fn transport_error(e: &reqwest_middleware::Error) -> ProviderError {
         reqwest_middleware::Error::Reqwest(r) => reqwest_error(r),
         reqwest_middleware::Error::Middleware(_) => ProviderError {
             error_type: "transport_error".to_owned(),
-            message: e.to_string(),
+            message: redact_text(e.to_string()),
         },
     }
 }
@@ -104,7 +104,13 @@ impl Middleware for LlmMiddleware {
             Ok(r) => r,
             Err(e) => {
                 capture.fail(&transport_error(&e));
-                return Err(e);
+                // The caller's error must not show an API key (Gemini's `?key=`).
+                return Err(match e {
+                    reqwest_middleware::Error::Reqwest(r) => {
+                        reqwest_middleware::Error::Reqwest(redact_error(r))
+                    }
+                    other => other,
+                });
             }
         };
         capture.respond(resp).await.map_err(|e| match e {

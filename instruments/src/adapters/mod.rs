@@ -1,243 +1,27 @@
-//! Adapters: the client hooks that capture LLM calls, and the [`Capture`] core they share.
+//! Adapters: the client hooks that capture LLM calls.
 //!
-//! | adapter | hooks into |
-//! |---|---|
-//! | [`middleware`] (`LlmMiddleware`) | a `reqwest_middleware::ClientWithMiddleware` |
-//! | [`tower`] (`LlmLayer`) | async-openai's `Client::with_http_service` |
+//! | adapter | hooks into | feature |
+//! |---|---|---|
+//! | [`middleware`] (`LlmMiddleware`) | a `reqwest_middleware::ClientWithMiddleware` | `reqwest-middleware` |
+//! | [`tower`] (`LlmLayer`) | async-openai's `Client::with_http_service` | `async-openai` |
+//! | [`bedrock`] (`BedrockInterceptor`) | `aws-sdk-bedrockruntime`'s client config (an aws-smithy `Intercept`) | `bedrock` |
+//! | [`mcp`] (`TracedServer`, `TracedPeer`) | an rmcp `ServerHandler`, an rmcp client `Peer` | `mcp` |
 //!
-//! [`Capture`] works on `reqwest::Request` / `reqwest::Response`: it starts the span from
-//! the request (one typed read of the body the client serialised), and ends it from the
-//! response: an error status fails the span; a stream — the request asked for one
-//! (`"stream": true`, Ollama's default) or the content type says so (`text/event-stream`,
-//! `application/x-ndjson`) — passes through chunk by chunk while it is decoded and
-//! accumulated ([`tap`]), the span ending with it; any other body is read once, recorded,
-//! and handed back intact.
+//! The two HTTP adapters share the [`capture`] core and its stream [`tap`]; Bedrock has its
+//! own event-stream tap; MCP spans are no LLM spans.
 
-use reqwest::ResponseBuilderExt as _;
-
-use crate::model::{Api, Provider, ProviderError};
-use crate::providers;
-use crate::span::LlmSpan;
-
+#[cfg(feature = "bedrock")]
+pub(crate) mod bedrock;
+#[cfg(any(feature = "reqwest-middleware", feature = "async-openai"))]
+mod capture;
+#[cfg(feature = "mcp")]
+pub(crate) mod mcp;
 #[cfg(feature = "reqwest-middleware")]
 pub(crate) mod middleware;
+#[cfg(any(feature = "reqwest-middleware", feature = "async-openai"))]
 mod tap;
 #[cfg(feature = "async-openai")]
 pub(crate) mod tower;
 
-use tap::{Decoder, StreamTap};
-
-fn instrument_of(provider: &Provider, api: Api) -> llmetry::Instrument {
-    match (provider, api) {
-        (Provider::Anthropic, _) | (_, Api::AnthropicMessages) => llmetry::Instrument::Anthropic,
-        (_, Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed) => {
-            llmetry::Instrument::Ollama
-        }
-        _ => llmetry::Instrument::OpenAi,
-    }
-}
-
-const TRACEPARENT: &str = "traceparent";
-const TRACESTATE: &str = "tracestate";
-
-struct HeaderInjector<'a>(&'a mut reqwest::header::HeaderMap);
-
-impl HeaderInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        if let (Ok(k), Ok(v)) = (
-            reqwest::header::HeaderName::from_bytes(key.as_bytes()),
-            reqwest::header::HeaderValue::from_str(&value),
-        ) {
-            self.0.insert(k, v);
-        }
-    }
-}
-
-/// The error of a request that got no HTTP response, or whose body broke.
-pub(crate) fn reqwest_error(e: &reqwest::Error) -> ProviderError {
-    let error_type = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connection_error"
-    } else {
-        "transport_error"
-    };
-    ProviderError {
-        error_type: error_type.to_owned(),
-        message: e.to_string(),
-    }
-}
-
-fn rebuild(
-    status: reqwest::StatusCode,
-    version: reqwest::Version,
-    headers: reqwest::header::HeaderMap,
-    url: reqwest::Url,
-    body: reqwest::Body,
-) -> Result<reqwest::Response, http::Error> {
-    let mut builder = http::Response::builder()
-        .status(status)
-        .version(version)
-        .url(url);
-    if let Some(h) = builder.headers_mut() {
-        *h = headers;
-    }
-    builder.body(body).map(reqwest::Response::from)
-}
-
-/// Why [`Capture::respond`] could not hand the response on.
-#[derive(Debug)]
-pub(crate) enum RespondError {
-    /// Reading the (non-streamed) body failed; the span has failed with it.
-    Body(reqwest::Error),
-    /// Putting the response back together failed.
-    Rebuild(http::Error),
-}
-
-/// One LLM call in flight, shared by the adapters: [`Capture::start`] opens the span from
-/// the request, [`Capture::respond`] (or [`Capture::fail`]) ends it.
-#[derive(Debug)]
-pub(crate) struct Capture {
-    span: LlmSpan,
-    api: Api,
-    streamed_request: bool,
-}
-
-impl Capture {
-    /// Opens the LLM span and records the request, or `None` when `req` is no LLM call
-    /// (unknown endpoint, instrument blocked, no JSON body naming a model).
-    pub(crate) fn start(req: &reqwest::Request, overrides: &[(String, Provider)]) -> Option<Self> {
-        let (provider, api) = providers::detect::detect_with(req.url(), overrides)?;
-        if !llmetry::instrument_enabled(instrument_of(&provider, api)) {
-            return None;
-        }
-        let body = req.body().and_then(reqwest::Body::as_bytes)?;
-        // Only JSON bodies naming a model are LLM calls: `/api/chat` or `/v1/messages` on an
-        // unknown host may be something else entirely.
-        let (parsed, names_model) = providers::read_request(api, body)?;
-        if !names_model {
-            return None;
-        }
-        let streamed_request = parsed.stream;
-        let span = LlmSpan::start_with_request(api, provider, req.url(), parsed);
-        Some(Self {
-            span,
-            api,
-            streamed_request,
-        })
-    }
-
-    /// The context with the LLM span current: run the call under it.
-    pub(crate) fn context(&self) -> opentelemetry::Context {
-        self.span.context().clone()
-    }
-
-    /// Writes the span's W3C `traceparent` into `headers`, and `tracestate` when the trace
-    /// state is not empty: what Python's OpenAI instrumentation sends (it injects with the
-    /// W3C trace-context propagator itself, whatever the global propagators are, so no
-    /// `baggage` reaches the provider).
-    pub(crate) fn inject(&self, headers: &mut reqwest::header::HeaderMap) {
-        use opentelemetry::trace::TraceContextExt as _;
-        let span = self.span.context().span();
-        let sc = span.span_context();
-        if !sc.is_valid() {
-            return;
-        }
-        let flags = sc.trace_flags() & opentelemetry::trace::TraceFlags::SAMPLED;
-        let traceparent = format!(
-            "00-{}-{}-{:02x}",
-            sc.trace_id(),
-            sc.span_id(),
-            flags.to_u8()
-        );
-        let mut injector = HeaderInjector(headers);
-        injector.set(TRACEPARENT, traceparent);
-        let state = sc.trace_state().header();
-        if !state.is_empty() {
-            injector.set(TRACESTATE, state);
-        }
-    }
-
-    /// Ends the span of a call that got no response.
-    pub(crate) fn fail(self, e: &ProviderError) {
-        self.span.fail(e);
-    }
-
-    /// Records the response and hands it on: an error status fails the span; a stream passes
-    /// through chunk by chunk while it is accumulated, the span ending with the stream; any
-    /// other body is read, recorded, and handed back intact.
-    pub(crate) async fn respond(
-        self,
-        mut resp: reqwest::Response,
-    ) -> Result<reqwest::Response, RespondError> {
-        let Capture {
-            mut span,
-            api,
-            streamed_request,
-        } = self;
-        let status = resp.status();
-        let version = resp.version();
-        // Taken, not copied: reading the body does not look at them.
-        let headers = std::mem::take(resp.headers_mut());
-        let url = resp.url().clone();
-
-        if !status.is_success() {
-            let bytes = match resp.bytes().await {
-                Ok(b) => b,
-                Err(e) => {
-                    span.fail(&reqwest_error(&e));
-                    return Err(RespondError::Body(e));
-                }
-            };
-            span.fail(&providers::parse_error(status.as_u16(), &bytes));
-            return rebuild(status, version, headers, url, reqwest::Body::from(bytes))
-                .map_err(RespondError::Rebuild);
-        }
-
-        let content_type = headers
-            .get(reqwest::header::CONTENT_TYPE)
-            .map(|v| v.as_bytes())
-            .unwrap_or_default();
-        let is = |prefix: &str| {
-            content_type
-                .get(..prefix.len())
-                .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
-        };
-        let (sse, ndjson) = (is("text/event-stream"), is("application/x-ndjson"));
-        // A stream is never buffered, whatever its content type says: some
-        // OpenAI-compatible servers stream with none, or with `application/json`.
-        if sse || ndjson || streamed_request {
-            let decoder = match (sse, ndjson) {
-                (true, _) => Decoder::sse(),
-                (_, true) => Decoder::ndjson(),
-                // Asked for a stream, the content type does not say: SSE, unless the body
-                // turns out to be one JSON document (a server that ignored `stream`).
-                _ if api.streams_sse() => Decoder::Sniff,
-                _ => Decoder::ndjson(),
-            };
-            let tap = StreamTap::new(Box::pin(resp.bytes_stream()), decoder, api, span);
-            return rebuild(
-                status,
-                version,
-                headers,
-                url,
-                reqwest::Body::wrap_stream(tap),
-            )
-            .map_err(RespondError::Rebuild);
-        }
-
-        let bytes = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                span.fail(&reqwest_error(&e));
-                return Err(RespondError::Body(e));
-            }
-        };
-        if let Some(parsed) = providers::parse_response_bytes(api, &bytes) {
-            span.record_response_owned(parsed);
-        }
-        span.finish();
-        rebuild(status, version, headers, url, reqwest::Body::from(bytes))
-            .map_err(RespondError::Rebuild)
-    }
-}
+#[cfg(any(feature = "reqwest-middleware", feature = "async-openai"))]
+pub(crate) use capture::{Capture, RespondError, redact_error, redact_text, reqwest_error};

@@ -12,7 +12,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use bytes::Bytes;
 
-use crate::decode::{MAX_LINE, NdjsonDecoder, SseDecoder};
+use crate::decode::{JsonArrayDecoder, MAX_LINE, NdjsonDecoder, SseDecoder};
 use crate::model::{Api, CaptureCap};
 use crate::providers::{self, Accumulator};
 use crate::span::{LlmSpan, StreamEnd};
@@ -22,8 +22,10 @@ use crate::span::{LlmSpan, StreamEnd};
 pub(crate) enum Decoder {
     Sse(SseDecoder),
     Ndjson(NdjsonDecoder),
-    /// Not known yet: the first non-blank byte decides (`{` / `[`: one JSON document,
-    /// anything else: SSE).
+    /// Gemini's stream without `alt=sse`: one JSON array, element by element.
+    JsonArray(JsonArrayDecoder),
+    /// Not known yet: the first non-blank byte decides (`{` / `[`: one JSON document, or for
+    /// Gemini, `[`: a JSON-array stream; anything else: SSE).
     Sniff,
     /// One JSON document (kept up to [`MAX_LINE`]), parsed when the body ends.
     Json {
@@ -72,6 +74,7 @@ impl StreamTap {
     fn feed(&mut self, bytes: Option<&[u8]>) {
         let StreamTap {
             decoder,
+            api,
             acc,
             span,
             done,
@@ -97,6 +100,9 @@ impl StreamTap {
             && let Some(b) = bytes
         {
             match b.iter().find(|b| !b.is_ascii_whitespace()) {
+                Some(b'[') if *api == Api::GeminiGenerateContent => {
+                    *decoder = Decoder::JsonArray(JsonArrayDecoder::new())
+                }
                 Some(b'{' | b'[') => {
                     *decoder = Decoder::Json {
                         body: Vec::new(),
@@ -112,6 +118,12 @@ impl StreamTap {
             (Decoder::Sse(d), None) => d.finish_with(on_event),
             (Decoder::Ndjson(d), Some(b)) => d.feed(b, |line| on_event(None, line)),
             (Decoder::Ndjson(d), None) => d.finish_with(|line| on_event(None, line)),
+            (Decoder::JsonArray(d), Some(b)) => {
+                d.feed(b, |element| on_event(None, element));
+                // The closing `]`: the body is complete.
+                *done |= d.closed();
+            }
+            (Decoder::JsonArray(_), None) => {}
             (Decoder::Json { body, overflow }, Some(b)) => {
                 if *overflow || body.len() + b.len() > MAX_LINE {
                     *overflow = true;
@@ -133,6 +145,7 @@ impl StreamTap {
         let line_dropped = match &self.decoder {
             Decoder::Sse(d) => d.truncated(),
             Decoder::Ndjson(d) => d.truncated(),
+            Decoder::JsonArray(d) => d.truncated(),
             Decoder::Json { overflow, .. } => *overflow,
             Decoder::Sniff => false,
         };

@@ -1,5 +1,6 @@
 //! Push decoders for streamed HTTP bodies: Server-Sent Events ([`SseDecoder`]: OpenAI,
-//! Anthropic) and newline-delimited JSON ([`NdjsonDecoder`]: Ollama).
+//! Anthropic, Gemini with `alt=sse`), newline-delimited JSON ([`NdjsonDecoder`]: Ollama) and
+//! a streamed JSON array ([`JsonArrayDecoder`]: Gemini without `alt=sse`).
 //!
 //! Both are fed arbitrary byte chunks, as they come off the wire: a chunk may end in the
 //! middle of a line, of a `\r\n` pair, or of a multi-byte UTF-8 character. Lines are split
@@ -23,9 +24,11 @@
 //! assert_eq!(events[0].data, "café");
 //! ```
 
+mod json_array;
 mod ndjson;
 mod sse;
 
+pub use json_array::JsonArrayDecoder;
 pub use ndjson::NdjsonDecoder;
 pub use sse::{SseDecoder, SseEvent};
 

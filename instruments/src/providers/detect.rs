@@ -122,6 +122,10 @@ pub fn detect(url: &Url) -> Option<(Provider, Api)> {
 /// # Ok::<(), url::ParseError>(())
 /// ```
 pub fn detect_with(url: &Url, overrides: &[(String, Provider)]) -> Option<(Provider, Api)> {
+    if let Some((api, _)) = gemini_method(url.path()) {
+        let provider = override_for(url, overrides).unwrap_or_else(|| gemini_provider(url));
+        return Some((provider, api));
+    }
     let api = api_of_path(url.path())?;
     if let Some(p) = override_for(url, overrides) {
         return Some((p, api));
@@ -150,6 +154,89 @@ pub fn detect_with(url: &Url, overrides: &[(String, Provider)]) -> Option<(Provi
         Provider::OpenAi
     };
     Some((provider, api))
+}
+
+/// The Gemini API and method (`generateContent`, …) of a path whose last segment is
+/// `{model}:{method}` (the colon literal or `%3A`).
+fn gemini_method(path: &str) -> Option<(Api, &str)> {
+    let last = path.trim_end_matches('/').rsplit('/').next()?;
+    let (_, method) = split_method(last)?;
+    let api = match method {
+        "generateContent" | "streamGenerateContent" => Api::GeminiGenerateContent,
+        "embedContent" | "batchEmbedContents" => Api::GeminiEmbedContent,
+        _ => return None,
+    };
+    Some((api, method))
+}
+
+/// `gemini-2.5-flash:generateContent` → (`gemini-2.5-flash`, `generateContent`).
+fn split_method(segment: &str) -> Option<(&str, &str)> {
+    if let Some(at) = segment.rfind(':') {
+        return Some((segment.get(..at)?, segment.get(at + 1..)?));
+    }
+    let lower = segment.to_ascii_lowercase();
+    let at = lower.rfind("%3a")?;
+    Some((segment.get(..at)?, segment.get(at + 3..)?))
+}
+
+/// `gcp.vertex_ai` on `aiplatform.googleapis.com` (any region) or a Vertex path
+/// (`…/projects/{p}/locations/{l}/publishers/…`), else `gcp.gen_ai` (the Generative
+/// Language API, and what Python writes for Gemini).
+fn gemini_provider(url: &Url) -> Provider {
+    let host = url
+        .host_str()
+        .unwrap_or("")
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let vertex_host =
+        host == "aiplatform.googleapis.com" || host.ends_with("-aiplatform.googleapis.com");
+    let vertex_path = url.path().contains("/projects/") && url.path().contains("/publishers/");
+    if vertex_host || vertex_path {
+        Provider::GcpVertexAi
+    } else {
+        Provider::GcpGenAi
+    }
+}
+
+/// What a URL says about the request when the API puts it in the path rather than the body:
+/// [`url_facts`].
+///
+/// ```
+/// use llmetry_instruments::model::Api;
+/// use llmetry_instruments::providers::detect::url_facts;
+/// use url::Url;
+///
+/// let url = Url::parse("https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse")?;
+/// let facts = url_facts(Api::GeminiGenerateContent, &url);
+/// assert_eq!((facts.model.as_deref(), facts.stream), (Some("gemini-2.5-flash"), true));
+/// # Ok::<(), url::ParseError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UrlFacts {
+    /// The model named in the path (Gemini: `models/{model}:…`).
+    pub model: Option<String>,
+    /// The path asks for a stream (Gemini `:streamGenerateContent`).
+    pub stream: bool,
+}
+
+/// The model and streaming the path of `url` says for `api` (nothing for the APIs that say
+/// both in the body).
+pub fn url_facts(api: Api, url: &Url) -> UrlFacts {
+    if !matches!(api, Api::GeminiGenerateContent | Api::GeminiEmbedContent) {
+        return UrlFacts::default();
+    }
+    let Some(last) = url.path().trim_end_matches('/').rsplit('/').next() else {
+        return UrlFacts::default();
+    };
+    let Some((model, method)) = split_method(last) else {
+        return UrlFacts::default();
+    };
+    let model = percent_encoding::percent_decode_str(model).decode_utf8_lossy();
+    UrlFacts {
+        model: (!model.is_empty()).then(|| model.into_owned()),
+        stream: method == "streamGenerateContent",
+    }
 }
 
 fn override_for(url: &Url, overrides: &[(String, Provider)]) -> Option<Provider> {
@@ -353,12 +440,76 @@ mod tests {
                 "https://search.example.com/api/v2/embeddings",
                 Some((OpenAi, OpenAiEmbeddings)),
             ),
+            (
+                "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent?key=k",
+                Some((GcpGenAi, GeminiGenerateContent)),
+            ),
+            (
+                "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key=k",
+                Some((GcpGenAi, GeminiGenerateContent)),
+            ),
+            (
+                "https://generativelanguage.googleapis.com/v1/models/text-embedding-004:embedContent",
+                Some((GcpGenAi, GeminiEmbedContent)),
+            ),
+            (
+                "https://generativelanguage.googleapis.com/v1beta/models/gemini-embedding-001%3AbatchEmbedContents",
+                Some((GcpGenAi, GeminiEmbedContent)),
+            ),
+            (
+                "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:countTokens",
+                None,
+            ),
+            (
+                "https://generativelanguage.googleapis.com/v1beta/models",
+                None,
+            ),
+            (
+                "https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-pro:generateContent",
+                Some((GcpVertexAi, GeminiGenerateContent)),
+            ),
+            (
+                "https://aiplatform.googleapis.com/v1/projects/p/locations/global/publishers/google/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
+                Some((GcpVertexAi, GeminiGenerateContent)),
+            ),
+            (
+                "http://127.0.0.1:4010/v1/projects/p/locations/l/publishers/google/models/m:generateContent",
+                Some((GcpVertexAi, GeminiGenerateContent)),
+            ),
+            (
+                "http://127.0.0.1:4010/v1beta/models/m:generateContent",
+                Some((GcpGenAi, GeminiGenerateContent)),
+            ),
             ("https://example.com/", None),
             ("https://example.com/index.html", None),
         ];
         for (u, want) in table {
             assert_eq!(&d(u), want, "{u}");
         }
+    }
+
+    #[test]
+    fn url_facts_of_gemini_paths() {
+        let f = |api, u: &str| url_facts(api, &Url::parse(u).unwrap());
+        let generate = f(
+            Api::GeminiGenerateContent,
+            "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent?key=k",
+        );
+        assert_eq!(generate.model.as_deref(), Some("gemini-2.5-flash"));
+        assert!(!generate.stream);
+        let tuned = f(
+            Api::GeminiGenerateContent,
+            "https://generativelanguage.googleapis.com/v1beta/tunedModels/my%20model%3AstreamGenerateContent",
+        );
+        assert_eq!(tuned.model.as_deref(), Some("my model"));
+        assert!(tuned.stream);
+        assert_eq!(
+            f(
+                Api::OpenAiChat,
+                "https://api.openai.com/v1/chat/completions"
+            ),
+            UrlFacts::default()
+        );
     }
 
     #[test]

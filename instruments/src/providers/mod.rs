@@ -3,7 +3,7 @@
 //! never on any client crate's types.
 //!
 //! The functions at this level dispatch on [`Api`] to the per-provider modules (OpenAI and
-//! every OpenAI-compatible API, Anthropic Messages, Ollama), each split into request,
+//! every OpenAI-compatible API, Anthropic Messages, Ollama, Gemini, Bedrock Converse), each split into request,
 //! response and stream; [`detect`] finds the `Api` of a URL, and [`crate::decode`] splits
 //! streamed bodies into events. The per-provider parsers are private: the functions here
 //! and [`Accumulator`] are the whole parsing API.
@@ -32,14 +32,18 @@
 //! ```
 
 mod anthropic;
+pub(crate) mod bedrock;
 mod caps;
 pub mod detect;
+mod gemini;
 mod ollama;
 mod openai;
 pub(crate) mod parts;
 mod wire;
 
 use serde_json::Value;
+
+pub use bedrock::{BedrockModel, bedrock_model};
 
 use crate::model::{Api, CaptureCap, LlmRequest, LlmResponse, ProviderError, StreamProgress};
 
@@ -54,6 +58,8 @@ pub(crate) fn read_request(api: Api, body: &[u8]) -> Option<(LlmRequest, bool)> 
         Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed => {
             ollama::parse_request(api, body)
         }
+        Api::GeminiGenerateContent | Api::GeminiEmbedContent => gemini::parse_request(body),
+        Api::BedrockConverse => bedrock::parse_request(body),
     }
 }
 
@@ -146,6 +152,8 @@ pub fn parse_response_bytes(api: Api, body: &[u8]) -> Option<LlmResponse> {
         Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed => {
             ollama::parse_response(api, body)
         }
+        Api::GeminiGenerateContent | Api::GeminiEmbedContent => gemini::parse_response(body),
+        Api::BedrockConverse => bedrock::parse_response(body),
     }
 }
 
@@ -162,6 +170,24 @@ pub fn parse_response_bytes(api: Api, body: &[u8]) -> Option<LlmResponse> {
 /// ```
 pub fn parse_error(status: u16, body: &[u8]) -> ProviderError {
     parts::parse_error_body(status, body)
+}
+
+/// Parses an HTTP error body of `api`: the provider's own error shape where it has one
+/// (Gemini's `status`, Bedrock's `__type`), else [`parse_error`].
+///
+/// ```
+/// use llmetry_instruments::{model::Api, providers::parse_error_of};
+///
+/// let body = br#"{"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}}"#;
+/// let e = parse_error_of(Api::GeminiGenerateContent, 429, body);
+/// assert_eq!((e.error_type.as_str(), e.message.as_str()), ("RESOURCE_EXHAUSTED", "Quota exceeded"));
+/// ```
+pub fn parse_error_of(api: Api, status: u16, body: &[u8]) -> ProviderError {
+    match api {
+        Api::GeminiGenerateContent | Api::GeminiEmbedContent => gemini::parse_error(status, body),
+        Api::BedrockConverse => bedrock::parse_error(status, None, body),
+        _ => parts::parse_error_body(status, body),
+    }
 }
 
 /// Accumulates a streamed response event by event, for any [`Api`]: feed it what
@@ -200,6 +226,8 @@ enum Inner {
     OpenAi(openai::StreamAccumulator),
     Anthropic(anthropic::StreamAccumulator),
     Ollama(ollama::StreamAccumulator),
+    Gemini(gemini::StreamAccumulator),
+    Bedrock(bedrock::StreamAccumulator),
 }
 
 impl Accumulator {
@@ -220,11 +248,17 @@ impl Accumulator {
             Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed => {
                 Inner::Ollama(ollama::StreamAccumulator::new(api))
             }
+            Api::GeminiGenerateContent | Api::GeminiEmbedContent => {
+                Inner::Gemini(gemini::StreamAccumulator::default())
+            }
+            Api::BedrockConverse => Inner::Bedrock(bedrock::StreamAccumulator::default()),
         })
     }
 
     /// Feeds one event: for SSE, the event name (if any) and its `data` text; for NDJSON,
-    /// one line. An error event returns `Err`.
+    /// one line; for Gemini's JSON-array stream, one element; for a Bedrock event-stream
+    /// message, its `:event-type` (`:exception-type` for an exception) and JSON payload. An
+    /// error event returns `Err`.
     ///
     /// ```
     /// use llmetry_instruments::{model::Api, providers::Accumulator};
@@ -244,6 +278,8 @@ impl Accumulator {
             Inner::OpenAi(a) => a.push(event, data),
             Inner::Anthropic(a) => a.push(event, data),
             Inner::Ollama(a) => a.push(data),
+            Inner::Gemini(a) => a.push(data),
+            Inner::Bedrock(a) => a.push(event, data),
         }
     }
 
@@ -270,6 +306,8 @@ impl Accumulator {
             Inner::OpenAi(a) => a.response(),
             Inner::Anthropic(a) => a.response(),
             Inner::Ollama(a) => a.response(),
+            Inner::Gemini(a) => a.response(),
+            Inner::Bedrock(a) => a.response(),
         }
     }
 
@@ -294,6 +332,8 @@ impl Accumulator {
             Inner::OpenAi(a) => a.caps_hit(),
             Inner::Anthropic(a) => a.caps_hit(),
             Inner::Ollama(a) => a.caps_hit(),
+            Inner::Gemini(a) => a.caps_hit(),
+            Inner::Bedrock(a) => a.caps_hit(),
         }
     }
 }

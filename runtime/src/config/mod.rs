@@ -240,6 +240,7 @@ pub(crate) struct Settings {
     pub(crate) logs_to: Option<ExportTo>,
     pub(crate) tracing_events: Option<TracingEvents>,
     pub(crate) gen_ai_latest_conventions: Option<bool>,
+    pub(crate) association_mapping: Option<Vec<crate::AssociationMapping>>,
 }
 
 impl fmt::Debug for Settings {
@@ -270,6 +271,7 @@ impl fmt::Debug for Settings {
             .field("logs_to", &self.logs_to)
             .field("tracing_events", &self.tracing_events)
             .field("gen_ai_latest_conventions", &self.gen_ai_latest_conventions)
+            .field("association_mapping", &self.association_mapping)
             .finish_non_exhaustive()
     }
 }
@@ -404,6 +406,8 @@ pub(crate) struct ResolvedConfig<S, M, L> {
     pub(crate) shutdown_timeout: Option<Duration>,
     /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`.
     pub(crate) temporality: TemporalityPreference,
+    /// Where else user and session ids are written (`LLMETRY_ASSOCIATION_MAPPING`).
+    pub(crate) association_mapping: Vec<crate::AssociationMapping>,
     /// Accepted-but-suspicious input, printed once at install.
     pub(crate) warnings: Vec<String>,
     /// Where a builder value overrode an environment value, printed with the install line.
@@ -763,6 +767,25 @@ pub(crate) fn resolve<S, M, L>(
         None,
     )?;
     let temporality = delivery::temporality(env)?;
+    let association_mapping = pick(
+        s.association_mapping.clone(),
+        || {
+            const KEY: &str = "LLMETRY_ASSOCIATION_MAPPING";
+            env.get(KEY)
+                .map(|raw| {
+                    raw.split(',')
+                        .filter(|name| !name.trim().is_empty())
+                        .map(|name| {
+                            name.parse().map_err(|_| {
+                                invalid(KEY, &raw, "openinference (or phoenix, mlflow), langfuse or langsmith, comma-separated")
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()
+        },
+        Vec::new(),
+    )?;
     let notes = overrides(s, env);
 
     Ok(ResolvedConfig {
@@ -784,6 +807,7 @@ pub(crate) fn resolve<S, M, L>(
         logs_queue,
         shutdown_timeout,
         temporality,
+        association_mapping,
         warnings,
         notes,
     })
@@ -1416,7 +1440,7 @@ fn parse_instruments(key: &str, raw: &str) -> Result<Vec<Instrument>, InitError>
                 invalid(
                     key,
                     s,
-                    "a comma-separated list of openai, anthropic, ollama, rig",
+                    "a comma-separated list of openai, anthropic, ollama, rig, google_generativeai, vertexai, bedrock, mcp",
                 )
             })
         })

@@ -109,7 +109,7 @@ impl Ledger {
                     "llmetry: warning: {} queue full: {so_far} {} dropped so far; {} (later losses \
                      are counted, not printed: see the report of flush() and shutdown())",
                     self.signal,
-                    self.unit,
+                    crate::delivery::unit_of(so_far, self.unit),
                     LossCause::QueueFull { capacity, knob }
                 )
             });
@@ -134,7 +134,9 @@ impl Ledger {
         let line = format!(
             "llmetry: warning: {} export to {} failed: {cause} ({so_far} {} lost so far; later \
              failures are counted, not printed: see the report of flush() and shutdown())",
-            self.signal, self.destination, self.unit
+            self.signal,
+            self.destination,
+            crate::delivery::unit_of(so_far, self.unit)
         );
         {
             let mut first = self.cause.lock().unwrap_or_else(PoisonError::into_inner);
@@ -155,6 +157,8 @@ impl Ledger {
             return;
         }
         let fix = match self.signal {
+            // Not reached from the sender (traces refused that way are a failure); kept
+            // so the ledger says something true if it ever is.
             Signal::Traces => {
                 "send traces elsewhere (api_endpoint(..), TRACELOOP_BASE_URL or \
                  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), or turn telemetry off (enabled(false) / \

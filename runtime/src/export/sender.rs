@@ -20,6 +20,7 @@ use bytes::Bytes;
 use super::cause::{Failure, Retry};
 use super::ledger::Ledger;
 use super::wire::Wire;
+use crate::config::endpoint::Signal;
 use crate::delivery::LossCause;
 
 /// Retries of one batch, at most.
@@ -118,8 +119,10 @@ impl Sender {
     /// Starts exporting `body` (holding `items` items) once a slot is free; returns when
     /// it started. Called by the dispatcher thread.
     pub(crate) fn dispatch(self: &Arc<Self>, body: Bytes, items: u64) {
-        let slot = self.slots.acquire();
+        // Counted before the wait for a slot: a batch out of the queue but not yet sent is
+        // pending too (else a shutdown deadline would miss it).
         self.ledger.begin(items);
+        let slot = self.slots.acquire();
         let me = Arc::clone(self);
         self.runtime.spawn(async move {
             let _slot = slot;
@@ -132,8 +135,8 @@ impl Sender {
     /// For callers that export one thing at a time on their own thread (the metric
     /// reader).
     pub(crate) fn export_blocking(self: &Arc<Self>, body: Bytes, items: u64) -> Result<(), String> {
-        let slot = self.slots.acquire();
         self.ledger.begin(items);
+        let slot = self.slots.acquire();
         let me = Arc::clone(self);
         let (tx, rx) = std::sync::mpsc::channel();
         self.runtime.spawn(async move {
@@ -182,7 +185,12 @@ impl Sender {
                 // The configured timeout, not what was left of it to the microsecond.
                 *after = self.attempt_timeout.min(self.budget);
             }
-            if let Some(why) = failure.not_accepted {
+            // A traces-only backend answers metrics and logs this way: that signal is
+            // switched off, no loss. An endpoint that does not take traces is a wrong
+            // endpoint (every span would be lost): a failure like any other 4xx.
+            if self.ledger.signal() != Signal::Traces
+                && let Some(why) = failure.not_accepted.take()
+            {
                 self.ledger.not_accepted(items, why);
                 return Ok(());
             }

@@ -28,6 +28,7 @@ use crate::config::{
     self, Compression, ExportTo, Plugged, PropagatorKind, Protocol, ResolvedConfig, Route,
     Settings, TracesRoute, TracingEvents,
 };
+use crate::context::AssociationMapping;
 use crate::error::InitError;
 use crate::export::spans::Postprocess;
 use crate::export::{self, otlp::Transports};
@@ -588,6 +589,29 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Also writes the association properties `user_id` and `session_id` under the keys
+    /// a backend reads users and sessions from (see [`AssociationMapping`]); call again to
+    /// add another. Traceloop's `traceloop.association.properties.*` stay as they are.
+    /// Env: `LLMETRY_ASSOCIATION_MAPPING` (`openinference`, `phoenix`, `mlflow`,
+    /// `langfuse`, `langsmith`, comma-separated). Default: none.
+    ///
+    /// ```
+    /// use llmetry::AssociationMapping;
+    ///
+    /// // Phoenix shows sessions and users, MLflow fills mlflow.trace.session / .user.
+    /// let builder = llmetry::init().association_mapping(AssociationMapping::OpenInference);
+    /// ```
+    pub fn association_mapping(mut self, mapping: AssociationMapping) -> Self {
+        let all = self
+            .settings
+            .association_mapping
+            .get_or_insert_with(Vec::new);
+        if !all.contains(&mapping) {
+            all.push(mapping);
+        }
+        self
+    }
+
     /// Read environment variables from `env` instead of the process environment.
     ///
     /// ```
@@ -853,6 +877,7 @@ fn build(
         // already set a logger.
         let _ = tracing_log::LogTracer::init();
     }
+    crate::context::set_association_mappings(&cfg.association_mapping);
     state::activate(cfg.trace_content, cfg.value_length_limit);
 
     if !cfg.silence_init_message {

@@ -7,6 +7,7 @@
 //! | [`otlp`] | `otlp` | an in-process OTLP/HTTP + gRPC receiver, and plain views of what it received |
 //! | [`rotel`] | `rotel` | the rotel OTLP collector as a child process |
 //! | [`Harness`], [`attr`], … | `harness` | one installed in-memory pipeline per test binary, span and metric look-ups |
+//! | [`backends`] | `backends` | Arize Phoenix and MLflow (installed by `.ci/install-backends`) as child processes, and their query APIs |
 //! | [`scenario`] | `scenario` | the pipeline tests' unit of work and its checks at a receiver |
 //! | [`process`] | (always) | running a child process (an example, a re-executed test) with a hang guard |
 //!
@@ -16,6 +17,8 @@
 
 use std::time::Duration;
 
+#[cfg(feature = "backends")]
+pub mod backends;
 #[cfg(feature = "harness")]
 mod harness;
 #[cfg(feature = "llm-stub")]

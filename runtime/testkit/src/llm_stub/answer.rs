@@ -202,14 +202,16 @@ fn usage(ctx: &Ctx, conversation: &Conversation, answer: &Answer) -> Usage {
                     words(preamble) + TOOL_CALL_TOKENS * calls.len() as u64
                 }
             };
-            let openai = matches!(ctx.route, Route::Chat | Route::Responses);
-            let cached = openai || ctx.route == Route::Messages;
+            let gemini = matches!(ctx.route, Route::GeminiGenerate | Route::GeminiStream);
+            let bedrock = matches!(ctx.route, Route::Converse | Route::ConverseStream);
+            let reasoning = gemini || matches!(ctx.route, Route::Chat | Route::Responses);
+            let cached = reasoning || bedrock || ctx.route == Route::Messages;
             Usage {
                 input: ctx.input_tokens,
                 output,
-                reasoning: if openai { REASONING_TOKENS } else { 0 },
+                reasoning: if reasoning { REASONING_TOKENS } else { 0 },
                 cached: if cached { ctx.input_tokens / 2 } else { 0 },
-                cache_creation: if ctx.route == Route::Messages {
+                cache_creation: if bedrock || ctx.route == Route::Messages {
                     CACHE_CREATION_TOKENS
                 } else {
                     0

@@ -15,12 +15,12 @@ use super::answer::{Answer, Conversation, Usage, answer};
 use super::faults::{
     half_then_abort, invalid_request, rate_limited, server_error, stream_body, unauthorized,
 };
-use super::request::{Ctx, Fault, Provider, Route, input_words};
+use super::request::{Ctx, Fault, Provider, Route, input_words, path_model};
 use super::spec::{Answers, StubRequest};
 use super::wire::{
     Frame, json_content_type, plain, respond, set_header, stream_content_type, unix_now,
 };
-use super::{anthropic, ollama, openai};
+use super::{anthropic, bedrock, gemini, ollama, openai};
 
 /// Largest request body accepted.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -77,8 +77,10 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
             Some(format!("cannot read the request body: {e}")),
         ),
     };
+    let query = parts.uri.query().map(str::to_owned);
     shared.record(StubRequest {
         path: path.clone(),
+        query: query.clone(),
         headers: super::wire::header_pairs(&parts.headers),
         body: body.clone(),
     });
@@ -97,15 +99,26 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         );
     }
     let provider = route.provider();
-    if shared.require_api_key && !has_api_key(provider, &parts.headers) {
+    if shared.require_api_key && !has_api_key(provider, &parts.headers, query.as_deref()) {
         return unauthorized(provider, n);
     }
     if let Some(message) = parse_error {
         return invalid_request(provider, n, &message);
     }
-    let Some(model) = body["model"].as_str().map(str::to_owned) else {
+    let model = if route.model_in_path() {
+        path_model(&path).map(|(m, _)| m).filter(|m| !m.is_empty())
+    } else {
+        body["model"].as_str().map(str::to_owned)
+    };
+    let Some(model) = model else {
         return invalid_request(provider, n, "you must provide a model parameter");
     };
+    if route == Route::ConverseStream && !cfg!(feature = "bedrock-stub") {
+        return plain(
+            StatusCode::NOT_IMPLEMENTED,
+            "llm stub: built without the `bedrock-stub` feature (event-stream frames)".to_owned(),
+        );
+    }
 
     let fault = Fault::of(&model);
     match fault {
@@ -117,7 +130,12 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         && match provider {
             Provider::Ollama => body["stream"].as_bool() != Some(false),
             Provider::OpenAi | Provider::Anthropic => body["stream"].as_bool() == Some(true),
+            // The path says it.
+            Provider::Google | Provider::Bedrock => true,
         };
+    let sse = query
+        .as_deref()
+        .is_some_and(|q| q.split('&').any(|pair| pair == "alt=sse"));
     let ctx = Ctx {
         route,
         input_tokens: input_words(&body),
@@ -126,6 +144,7 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         n,
         created: unix_now(),
         stream,
+        sse,
         fault,
         answers: shared.answers,
     };
@@ -133,13 +152,13 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
 
     if stream {
         let body = stream_body(&ctx, frames(&ctx, &answer, usage));
-        let mut response = respond(
-            StatusCode::OK,
-            provider,
-            n,
-            stream_content_type(provider),
-            body,
-        );
+        // Gemini without `alt=sse` streams one JSON array.
+        let content_type = if provider == Provider::Google && !sse {
+            json_content_type(provider)
+        } else {
+            stream_content_type(provider)
+        };
+        let mut response = respond(StatusCode::OK, provider, n, content_type, body);
         set_header(&mut response, "cache-control", "no-cache");
         return response;
     }
@@ -160,8 +179,9 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
 }
 
 /// OpenAI: `Authorization: Bearer <key>`; Anthropic: `x-api-key` (or a bearer token);
-/// Ollama takes anything.
-fn has_api_key(provider: Provider, headers: &HeaderMap) -> bool {
+/// Google: `x-goog-api-key`, a `key=` query parameter, or a bearer token (Vertex AI);
+/// Bedrock: a SigV4 `Authorization` (not verified) or a bearer token; Ollama takes anything.
+fn has_api_key(provider: Provider, headers: &HeaderMap, query: Option<&str>) -> bool {
     let header = |name: &str| {
         headers
             .get(name)
@@ -175,6 +195,16 @@ fn has_api_key(provider: Provider, headers: &HeaderMap) -> bool {
     match provider {
         Provider::OpenAi => bearer,
         Provider::Anthropic => bearer || header("x-api-key").is_some(),
+        Provider::Google => {
+            let query_key = query.is_some_and(|q| {
+                q.split('&')
+                    .any(|pair| pair.strip_prefix("key=").is_some_and(|k| !k.is_empty()))
+            });
+            bearer || query_key || header("x-goog-api-key").is_some()
+        }
+        Provider::Bedrock => {
+            bearer || header("authorization").is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 "))
+        }
         Provider::Ollama => true,
     }
 }
@@ -188,7 +218,13 @@ fn conversation(ctx: &Ctx) -> Conversation {
         Route::Responses => openai::responses::conversation(body),
         Route::Messages => anthropic::conversation(body),
         Route::OllamaGenerate => ollama::generate_conversation(body),
-        Route::Embeddings | Route::OllamaEmbed | Route::OllamaEmbeddings => Conversation::default(),
+        Route::GeminiGenerate | Route::GeminiStream => gemini::conversation(body),
+        Route::Converse | Route::ConverseStream => bedrock::conversation(body),
+        Route::Embeddings
+        | Route::OllamaEmbed
+        | Route::OllamaEmbeddings
+        | Route::GeminiEmbed
+        | Route::GeminiBatchEmbed => Conversation::default(),
     }
 }
 
@@ -200,7 +236,15 @@ fn frames(ctx: &Ctx, answer: &Answer, usage: Usage) -> Vec<Frame> {
         Route::Responses => openai::responses::stream(ctx, answer, usage),
         Route::Messages => anthropic::stream(ctx, answer, usage),
         Route::OllamaChat | Route::OllamaGenerate => ollama::stream(ctx, answer, usage),
-        Route::Embeddings | Route::OllamaEmbed | Route::OllamaEmbeddings => Vec::new(),
+        Route::GeminiStream => gemini::stream(ctx, answer, usage),
+        Route::ConverseStream => bedrock::stream(ctx, answer, usage),
+        Route::Embeddings
+        | Route::OllamaEmbed
+        | Route::OllamaEmbeddings
+        | Route::GeminiGenerate
+        | Route::GeminiEmbed
+        | Route::GeminiBatchEmbed
+        | Route::Converse => Vec::new(),
     }
 }
 
@@ -215,5 +259,8 @@ fn json(ctx: &Ctx, answer: &Answer, usage: Usage) -> Value {
         Route::OllamaChat => ollama::chat_json(ctx, answer, usage),
         Route::OllamaGenerate => ollama::generate_json(ctx, answer, usage),
         Route::OllamaEmbed | Route::OllamaEmbeddings => ollama::embed_json(ctx),
+        Route::GeminiGenerate | Route::GeminiStream => gemini::json(ctx, answer, usage),
+        Route::GeminiEmbed | Route::GeminiBatchEmbed => gemini::embed_json(ctx),
+        Route::Converse | Route::ConverseStream => bedrock::json(ctx, answer, usage),
     }
 }

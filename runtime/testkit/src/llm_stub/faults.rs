@@ -53,10 +53,7 @@ pub(super) fn stream_body(ctx: &Ctx, frames: Vec<Frame>) -> Body {
         }
         Fault::ErrorEvent => {
             let mut steps = cut(frames);
-            steps.push(Step::Send(
-                stream_error(ctx.route, steps.len()),
-                Duration::ZERO,
-            ));
+            steps.push(Step::Send(stream_error(ctx, steps.len()), Duration::ZERO));
             steps
         }
         Fault::SlowStream => frames
@@ -107,8 +104,10 @@ fn steps_body(steps: Vec<Step>) -> Body {
 }
 
 /// The provider's in-stream error for [`Fault::ErrorEvent`], after `sent` events.
-fn stream_error(route: Route, sent: usize) -> Bytes {
-    match route {
+fn stream_error(ctx: &Ctx, sent: usize) -> Bytes {
+    match ctx.route {
+        Route::GeminiStream => super::gemini::stream_error(ctx),
+        Route::ConverseStream => super::bedrock::stream_error(),
         Route::Responses => sse_event(
             "error",
             &json!({
@@ -143,9 +142,29 @@ fn anthropic_error(n: u64, kind: &str, message: &str) -> Value {
     })
 }
 
+/// Google's error body: `{"error": {"code", "message", "status"}}`.
+fn google_error(code: u16, status: &str, message: &str) -> Value {
+    json!({"error": {"code": code, "message": message, "status": status}})
+}
+
+/// A Bedrock error: the type in `x-amzn-errortype`, `{"message"}` in the body.
+fn bedrock_error(status: StatusCode, n: u64, kind: &str, message: &str) -> Response {
+    let mut response = json_response(status, Provider::Bedrock, n, &json!({"message": message}));
+    set_header(
+        &mut response,
+        "x-amzn-errortype",
+        &format!("{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"),
+    );
+    response
+}
+
 /// `400` for a body that is not JSON or names no model.
 pub(super) fn invalid_request(provider: Provider, n: u64, message: &str) -> Response {
     let body = match provider {
+        Provider::Google => google_error(400, "INVALID_ARGUMENT", message),
+        Provider::Bedrock => {
+            return bedrock_error(StatusCode::BAD_REQUEST, n, "ValidationException", message);
+        }
         Provider::OpenAi => json!({"error": {
             "message": message, "type": "invalid_request_error", "param": null, "code": null
         }}),
@@ -158,6 +177,22 @@ pub(super) fn invalid_request(provider: Provider, n: u64, message: &str) -> Resp
 /// `401` for a request without an API key (when the stub requires one).
 pub(super) fn unauthorized(provider: Provider, n: u64) -> Response {
     let body = match provider {
+        Provider::Google => {
+            let body = google_error(
+                403,
+                "PERMISSION_DENIED",
+                "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+            );
+            return json_response(StatusCode::FORBIDDEN, provider, n, &body);
+        }
+        Provider::Bedrock => {
+            return bedrock_error(
+                StatusCode::FORBIDDEN,
+                n,
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token",
+            );
+        }
         Provider::Anthropic => {
             anthropic_error(n, "authentication_error", "x-api-key header is required")
         }
@@ -191,6 +226,21 @@ pub(super) fn rate_limited(provider: Provider, n: u64, model: &str) -> Response 
              per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits.",
         ),
         Provider::Ollama => json!({"error": "rate limit exceeded, please retry later"}),
+        Provider::Google => google_error(
+            429,
+            "RESOURCE_EXHAUSTED",
+            &format!(
+                "You exceeded your current quota, please check your plan and billing details. Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 10, model: {model}"
+            ),
+        ),
+        Provider::Bedrock => {
+            return bedrock_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                n,
+                "ThrottlingException",
+                "Too many requests, please wait before trying again.",
+            );
+        }
     };
     let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, provider, n, &body);
     match provider {
@@ -205,7 +255,7 @@ pub(super) fn rate_limited(provider: Provider, n: u64, model: &str) -> Response 
             set_header(&mut response, "anthropic-ratelimit-requests-limit", "50");
             set_header(&mut response, "anthropic-ratelimit-requests-remaining", "0");
         }
-        Provider::Ollama => {}
+        Provider::Ollama | Provider::Google | Provider::Bedrock => {}
     }
     response
 }
@@ -221,6 +271,19 @@ pub(super) fn server_error(provider: Provider, n: u64) -> Response {
         }}),
         Provider::Anthropic => anthropic_error(n, "api_error", "Internal server error"),
         Provider::Ollama => json!({"error": "llama runner process has terminated: exit status 2"}),
+        Provider::Google => google_error(
+            500,
+            "INTERNAL",
+            "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
+        ),
+        Provider::Bedrock => {
+            return bedrock_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                n,
+                "InternalServerException",
+                "The server encountered an internal error. Try again later.",
+            );
+        }
     };
     json_response(StatusCode::INTERNAL_SERVER_ERROR, provider, n, &body)
 }

@@ -17,9 +17,16 @@
 //! | `/api/generate`         | Ollama generate; NDJSON unless `"stream": false`               |
 //! | `/api/embed`            | Ollama `embeddings: [[..]]` (never streams)                    |
 //! | `/api/embeddings`       | Ollama legacy `embedding: [..]` (never streams)                |
+//! | `…/models/{m}:generateContent` | Gemini `GenerateContentResponse`                        |
+//! | `…/models/{m}:streamGenerateContent` | Gemini chunks: SSE with `alt=sse`, else one streamed JSON array |
+//! | `…/models/{m}:embedContent`, `:batchEmbedContents` | Gemini `embedding` / `embeddings` (no usage) |
+//! | `/model/{id}/converse`  | Bedrock Converse JSON                                          |
+//! | `/model/{id}/converse-stream` | Bedrock AWS event stream (feature `bedrock-stub`; `501` without) |
 //!
 //! OpenAI and Anthropic stream only when the request says `"stream": true`; Ollama streams
-//! unless it says `"stream": false` (its real default).
+//! unless it says `"stream": false` (its real default); Gemini and Bedrock stream on their
+//! stream paths. Gemini and Bedrock take the model from the path (percent-decoded), so the
+//! faults below select by that model.
 //!
 //! Every request is recorded as a [`StubRequest`] before it is answered. No authorization
 //! is required unless [`LlmStubBuilder::require_api_key`] asks for it. [`LlmStub::start`]
@@ -55,6 +62,11 @@
 //!
 //! * OpenAI chat and Responses: input `in`, cached `in / 2`, output `out +`
 //!   [`REASONING_TOKENS`] (reasoning [`REASONING_TOKENS`]), total their sum.
+//! * Gemini generate: `promptTokenCount` `in`, `cachedContentTokenCount` `in / 2`,
+//!   `candidatesTokenCount` `out`, `thoughtsTokenCount` [`REASONING_TOKENS`], total their sum
+//!   (input + output + thoughts); embeddings report none.
+//! * Bedrock: `inputTokens` `in`, `cacheReadInputTokens` `in / 2`, `cacheWriteInputTokens`
+//!   [`CACHE_CREATION_TOKENS`], `outputTokens` `out`, `totalTokens` all four.
 //! * OpenAI legacy completions: prompt `in`, completion `out`.
 //! * OpenAI embeddings: prompt and total `in`; Ollama embed: `prompt_eval_count` `in`.
 //! * Anthropic: `input_tokens` `in`, `cache_read_input_tokens` `in / 2`,
@@ -74,7 +86,9 @@
 //! * [`ERROR_EVENT`]: streaming: the first events up to the second content delta, then the
 //!   provider's in-stream error and a clean end of the body (OpenAI chat/completions:
 //!   `data: {"error":{..}}`; Responses: `event: error`; Anthropic: `event: error` with an
-//!   `overloaded_error`; Ollama: a `{"error":".."}` line). Non-streaming: a normal answer.
+//!   `overloaded_error`; Ollama: a `{"error":".."}` line; Gemini: an `{"error": {.., "status":
+//!   "INTERNAL"}}` chunk; Bedrock: a `modelStreamErrorException` exception message).
+//!   Non-streaming: a normal answer.
 //! * [`SLOW_STREAM`]: streaming: [`SLOW_CHUNKS`] content deltas (`chunk0`, ` chunk1`, …),
 //!   each sent [`SLOW_INTERVAL`] after the previous one. Non-streaming: a normal answer.
 //!
@@ -86,7 +100,7 @@
 //! answered from), `answer` (what to say: text or tool calls, token usage, both personas),
 //! `faults` (error bodies and cut, paced or erroring streams), `wire` (SSE / NDJSON
 //! framing, headers, time), and one module per protocol: `openai` (chat, completions,
-//! embeddings, responses), `anthropic`, `ollama`. Each protocol module reads its requests
+//! embeddings, responses), `anthropic`, `ollama`, `gemini`, `bedrock`. Each protocol module reads its requests
 //! into a conversation and renders answers; none imports another.
 
 // The examples ship this module as their embedded server: no panicking shortcuts here.
@@ -94,8 +108,10 @@
 
 mod answer;
 mod anthropic;
+mod bedrock;
 mod dispatch;
 mod faults;
+mod gemini;
 mod ollama;
 mod openai;
 mod request;

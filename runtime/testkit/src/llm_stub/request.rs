@@ -13,6 +13,10 @@ pub(super) enum Provider {
     OpenAi,
     Anthropic,
     Ollama,
+    /// Gemini (the Generative Language API and its Vertex AI form).
+    Google,
+    /// Bedrock Runtime (Converse, ConverseStream).
+    Bedrock,
 }
 
 /// One endpoint the stub answers.
@@ -27,12 +31,35 @@ pub(super) enum Route {
     OllamaGenerate,
     OllamaEmbed,
     OllamaEmbeddings,
+    /// `…/models/{model}:generateContent`.
+    GeminiGenerate,
+    /// `…/models/{model}:streamGenerateContent` (SSE with `alt=sse`, else a JSON array).
+    GeminiStream,
+    /// `…/models/{model}:embedContent`.
+    GeminiEmbed,
+    /// `…/models/{model}:batchEmbedContents`.
+    GeminiBatchEmbed,
+    /// `/model/{modelId}/converse`.
+    Converse,
+    /// `/model/{modelId}/converse-stream` (AWS event stream).
+    ConverseStream,
 }
 
 impl Route {
     /// The route whose suffix ends `path` (a trailing `/` ignored).
     pub(super) fn of(path: &str) -> Option<Route> {
         let p = path.trim_end_matches('/');
+        if let Some((_, method)) = path_model(p) {
+            return match method {
+                "generateContent" => Some(Route::GeminiGenerate),
+                "streamGenerateContent" => Some(Route::GeminiStream),
+                "embedContent" => Some(Route::GeminiEmbed),
+                "batchEmbedContents" => Some(Route::GeminiBatchEmbed),
+                "converse" => Some(Route::Converse),
+                "converse-stream" => Some(Route::ConverseStream),
+                _ => None,
+            };
+        }
         let routes = [
             ("/api/chat", Route::OllamaChat),
             ("/api/generate", Route::OllamaGenerate),
@@ -60,15 +87,79 @@ impl Route {
             | Route::OllamaGenerate
             | Route::OllamaEmbed
             | Route::OllamaEmbeddings => Provider::Ollama,
+            Route::GeminiGenerate
+            | Route::GeminiStream
+            | Route::GeminiEmbed
+            | Route::GeminiBatchEmbed => Provider::Google,
+            Route::Converse | Route::ConverseStream => Provider::Bedrock,
         }
     }
 
     pub(super) fn can_stream(self) -> bool {
         !matches!(
             self,
-            Route::Embeddings | Route::OllamaEmbed | Route::OllamaEmbeddings
+            Route::Embeddings
+                | Route::OllamaEmbed
+                | Route::OllamaEmbeddings
+                | Route::GeminiGenerate
+                | Route::GeminiEmbed
+                | Route::GeminiBatchEmbed
+                | Route::Converse
         )
     }
+
+    /// Whether the route names its model in the path (Gemini, Bedrock), not the body.
+    pub(super) fn model_in_path(self) -> bool {
+        matches!(self.provider(), Provider::Google | Provider::Bedrock)
+    }
+}
+
+/// The model and method a path names: Gemini `…/models/{model}:{method}` (the colon literal
+/// or `%3A`), Bedrock `/model/{modelId}/{converse|converse-stream}`; the model
+/// percent-decoded.
+pub(super) fn path_model(path: &str) -> Option<(String, &str)> {
+    let p = path.trim_end_matches('/');
+    let (head, last) = p.rsplit_once('/')?;
+    if matches!(last, "converse" | "converse-stream") {
+        let (prefix, id) = head.rsplit_once('/')?;
+        if prefix.ends_with("/model") || prefix == "/model" {
+            return Some((percent_decode(id), last));
+        }
+        return None;
+    }
+    let (model, method) = match last.rfind(':') {
+        Some(at) => (&last[..at], &last[at + 1..]),
+        None => {
+            let at = last.to_ascii_lowercase().rfind("%3a")?;
+            (&last[..at], &last[at + 3..])
+        }
+    };
+    Some((percent_decode(model), method))
+}
+
+/// `%XX` sequences decoded (invalid ones kept as they are).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied(),
+            bytes.get(i + 2).copied(),
+        ) {
+            (b'%', Some(h), Some(l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push(((hex(h).unwrap_or(0) << 4) | hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The fault a request's model selects.
@@ -106,6 +197,8 @@ pub(super) struct Ctx {
     /// Unix seconds.
     pub(super) created: u64,
     pub(super) stream: bool,
+    /// Gemini streams: SSE (`alt=sse`) rather than a JSON array.
+    pub(super) sse: bool,
     pub(super) fault: Fault,
     /// The words of the request's text ([`input_words`]).
     pub(super) input_tokens: u64,
@@ -168,7 +261,18 @@ pub(super) fn text_of(v: &Value) -> String {
 
 /// The words of the request's text, at least 1.
 pub(super) fn input_words(body: &Value) -> u64 {
-    const TOP: [&str; 5] = ["messages", "system", "instructions", "prompt", "input"];
+    const TOP: [&str; 9] = [
+        "messages",
+        "system",
+        "instructions",
+        "prompt",
+        "input",
+        // Gemini.
+        "contents",
+        "systemInstruction",
+        "content",
+        "requests",
+    ];
     const TEXT_KEYS: [&str; 5] = ["content", "text", "input", "output", "prompt"];
     fn count(v: &Value, text: bool) -> u64 {
         match v {

@@ -64,8 +64,10 @@ impl LlmStubBuilder {
     }
 
     /// When `true`, OpenAI routes answer `401` without `Authorization: Bearer <key>` and
-    /// the Anthropic route without `x-api-key` (or a bearer token), with the provider's
-    /// error body; Ollama never asks. Default `false`.
+    /// the Anthropic route without `x-api-key` (or a bearer token), Gemini routes `403`
+    /// without `x-goog-api-key` or a `key=` query parameter, Bedrock `403` without a SigV4
+    /// `Authorization`, each with the provider's error body; Ollama never asks. Default
+    /// `false`.
     pub fn require_api_key(mut self, require: bool) -> Self {
         self.require_api_key = require;
         self

@@ -68,6 +68,8 @@ pub enum Answers {
 pub struct StubRequest {
     /// The request path, e.g. `/v1/chat/completions` (no query).
     pub path: String,
+    /// The query string, when the URL has one (Gemini: `alt=sse&key=…`).
+    pub query: Option<String>,
     /// Every request header, names lower-cased, in arrival order.
     pub headers: Vec<(String, String)>,
     /// The JSON body; `Null` for an empty body, a JSON string holding the (lossy UTF-8)

@@ -54,8 +54,8 @@ pub(super) fn ndjson(v: &Value) -> Bytes {
 /// The content type of a provider's JSON bodies.
 pub(super) fn json_content_type(provider: Provider) -> &'static str {
     match provider {
-        Provider::Ollama => "application/json; charset=utf-8",
-        Provider::OpenAi | Provider::Anthropic => "application/json",
+        Provider::Ollama | Provider::Google => "application/json; charset=utf-8",
+        Provider::OpenAi | Provider::Anthropic | Provider::Bedrock => "application/json",
     }
 }
 
@@ -64,6 +64,9 @@ pub(super) fn stream_content_type(provider: Provider) -> &'static str {
     match provider {
         Provider::Ollama => "application/x-ndjson",
         Provider::OpenAi | Provider::Anthropic => "text/event-stream; charset=utf-8",
+        // With `alt=sse`; the JSON-array stream is `application/json` (see dispatch).
+        Provider::Google => "text/event-stream",
+        Provider::Bedrock => "application/vnd.amazon.eventstream",
     }
 }
 
@@ -94,6 +97,10 @@ pub(super) fn respond(
             set_header(&mut response, "openai-version", "2020-10-01");
         }
         Provider::Anthropic => set_header(&mut response, "request-id", &request_id),
+        Provider::Google => set_header(&mut response, "x-goog-request-id", &request_id),
+        Provider::Bedrock => {
+            set_header(&mut response, "x-amzn-requestid", &request_id);
+        }
         Provider::Ollama => {}
     }
     response
