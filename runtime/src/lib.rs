@@ -353,6 +353,7 @@
 mod capture;
 mod config;
 mod context;
+pub mod cost;
 mod entity;
 mod error;
 mod export;
