@@ -552,3 +552,255 @@ fn fault_garbage_config_values_run_the_job_without_telemetry() {
         "nothing is exported without telemetry"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 9: delivery you can trust. Every run prints its exit time (`--nocapture`).
+
+use llmetry_testkit::otlp::{RawAnswer, RawServer};
+
+/// The three protocols, each with how to point the job at an address.
+const PROTOCOLS: [&str; 3] = ["http/protobuf", "http/json", "grpc"];
+
+/// The job's environment for `protocol` to `addr` (`127.0.0.1:PORT`), over TLS when `tls`.
+fn job_env(protocol: &str, addr: &str, tls: bool) -> Vec<(&'static str, String)> {
+    let url = match (protocol, tls) {
+        ("grpc", false) => format!("grpc://{addr}"),
+        ("grpc", true) => format!("grpcs://{addr}"),
+        (_, false) => format!("http://{addr}"),
+        (_, true) => format!("https://{addr}"),
+    };
+    vec![
+        ("TRACELOOP_BASE_URL", url),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.to_owned()),
+    ]
+}
+
+fn run_job_env(label: &str, envs: &[(&'static str, String)]) -> Exited {
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    run_job(label, &envs)
+}
+
+/// The shutdown summary line, if any.
+fn lost_line(out: &Exited) -> Option<&str> {
+    out.stderr
+        .lines()
+        .find(|l| l.starts_with("llmetry: telemetry lost at shutdown: "))
+}
+
+/// Every signal's warning names `words`; the shutdown summary names every signal with its
+/// URL; the job itself succeeded (exit 0: telemetry does not decide the exit code).
+fn assert_every_signal_lost_with(out: &Exited, words: &[&str]) {
+    out.assert_survived();
+    for s in SIGNALS {
+        let w = out
+            .warning(s)
+            .unwrap_or_else(|| panic!("{}: no {s} warning:\n{}", out.label, out.stderr));
+        for word in words {
+            assert!(
+                w.contains(word),
+                "{}: {s} warning lacks {word:?}: {w}",
+                out.label
+            );
+        }
+    }
+    let summary = lost_line(out)
+        .unwrap_or_else(|| panic!("{}: no shutdown summary:\n{}", out.label, out.stderr));
+    for s in SIGNALS {
+        assert!(
+            summary.contains(&format!("{s} to ")),
+            "{}: {summary}",
+            out.label
+        );
+    }
+    assert!(summary.contains(words[0]), "{}: {summary}", out.label);
+    // The job's own line: shutdown() returned the error.
+    assert!(
+        out.stderr
+            .contains("llm_job: telemetry shutdown lost data: "),
+        "{}:\n{}",
+        out.label,
+        out.stderr
+    );
+}
+
+#[test]
+fn fault_refused_per_protocol_names_the_cause_and_exits_quickly() {
+    for protocol in PROTOCOLS {
+        let url = refusing_endpoint();
+        let addr = url.trim_start_matches("http://");
+        let out = run_job_env(
+            &format!("refused, {protocol}"),
+            &job_env(protocol, addr, false),
+        );
+        assert_every_signal_lost_with(&out, &["connection refused", addr]);
+    }
+}
+
+#[test]
+fn fault_silent_collector_per_protocol_times_out_once_per_signal() {
+    for protocol in PROTOCOLS {
+        let rx = OtlpReceiver::builder().hang().start();
+        let addr = if protocol == "grpc" {
+            rx.grpc_endpoint()
+        } else {
+            rx.http_endpoint()
+        };
+        let mut envs = job_env(protocol, addr.trim_start_matches("http://"), false);
+        envs.push(("OTEL_EXPORTER_OTLP_TIMEOUT", "2000".to_owned()));
+        let out = run_job_env(&format!("silent, 2 s timeout, {protocol}"), &envs);
+        assert_every_signal_lost_with(&out, &["no answer within 2s"]);
+    }
+}
+
+#[test]
+fn fault_slow_collector_per_protocol_gets_its_answers_in() {
+    for protocol in PROTOCOLS {
+        let rx = OtlpReceiver::builder().slow(Duration::from_secs(2)).start();
+        let addr = if protocol == "grpc" {
+            rx.grpc_endpoint()
+        } else {
+            rx.http_endpoint()
+        };
+        let envs = job_env(protocol, addr.trim_start_matches("http://"), false);
+        let out = run_job_env(&format!("slow (2 s), {protocol}"), &envs);
+        out.assert_survived();
+        assert!(!out.stderr.contains("llmetry: warning"), "{}", out.stderr);
+        assert_eq!(lost_line(&out), None, "{}", out.stderr);
+        assert_job_telemetry(&rx, "llm_job", "development", true);
+    }
+}
+
+#[test]
+fn fault_a_backend_slower_than_the_old_5s_deadline_still_gets_everything() {
+    // A fresh MLflow server takes 7.4 s to answer its first trace export; the old fixed 5 s
+    // shutdown deadline lost the job's task and workflow spans there.
+    let rx = OtlpReceiver::builder().slow(Duration::from_secs(6)).start();
+    let url = rx.http_endpoint();
+    let out = run_job("slow (6 s), http/protobuf", &[("TRACELOOP_BASE_URL", &url)]);
+    out.assert_survived();
+    assert!(!out.stderr.contains("llmetry: warning"), "{}", out.stderr);
+    assert_eq!(lost_line(&out), None, "{}", out.stderr);
+    assert_job_telemetry(&rx, "llm_job", "development", true);
+}
+
+#[test]
+fn fault_garbage_answers_per_protocol_are_named() {
+    for protocol in PROTOCOLS {
+        let server = RawServer::start(RawAnswer::Garbage(
+            b"\x00\x07garbage, not OTLP\r\n".to_vec(),
+        ));
+        let addr = server.addr().to_string();
+        let out = run_job_env(
+            &format!("garbage, {protocol}"),
+            &job_env(protocol, &addr, false),
+        );
+        assert_every_signal_lost_with(&out, &[&addr]);
+        assert!(
+            out.stderr.contains("garbage, not OTLP"),
+            "{protocol}: the first bytes are quoted:\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn fault_tls_to_a_plaintext_port_per_protocol_says_so() {
+    for protocol in PROTOCOLS {
+        let server = RawServer::start(RawAnswer::PlaintextHttp);
+        let addr = server.addr().to_string();
+        let out = run_job_env(
+            &format!("TLS to plaintext, {protocol}"),
+            &job_env(protocol, &addr, true),
+        );
+        assert_every_signal_lost_with(&out, &["TLS handshake failed", "plaintext"]);
+    }
+}
+
+#[test]
+fn fault_otlp_http_pointed_at_a_grpc_port_says_this_is_grpc() {
+    let rx = OtlpReceiver::start();
+    let addr = rx.grpc_endpoint();
+    let out = run_job_env(
+        "http/protobuf to the gRPC port",
+        &job_env("http/protobuf", addr.trim_start_matches("http://"), false),
+    );
+    assert_every_signal_lost_with(&out, &["gRPC"]);
+}
+
+#[test]
+fn fault_a_traces_only_backend_switches_metrics_and_logs_off_without_an_error() {
+    // Arize Phoenix and MLflow answer 405 (or 404) on /v1/metrics and /v1/logs.
+    let rx = OtlpReceiver::builder()
+        .respond_http("/v1/metrics", 405, vec![])
+        .respond_http("/v1/logs", 405, vec![])
+        .start();
+    let url = rx.http_endpoint();
+    let out = run_job(
+        "traces only (405), http/protobuf",
+        &[("TRACELOOP_BASE_URL", &url)],
+    );
+    check_traces_only(&out, &rx, "HTTP 405");
+
+    let rx = OtlpReceiver::builder()
+        .respond_grpc(GRPC_METRICS_PATH, 12, "metrics are not supported")
+        .respond_grpc(GRPC_LOGS_PATH, 12, "logs are not supported")
+        .start();
+    let url = rx.grpc_endpoint().replace("http://", "grpc://");
+    let out = run_job(
+        "traces only (UNIMPLEMENTED), grpc",
+        &[("TRACELOOP_BASE_URL", &url)],
+    );
+    check_traces_only(&out, &rx, "UNIMPLEMENTED");
+}
+
+fn check_traces_only(out: &Exited, rx: &OtlpReceiver, why: &str) {
+    out.assert_survived();
+    assert_eq!(out.warnings("traces"), 0, "{}", out.stderr);
+    for (s, fix) in [
+        ("metrics", "metrics_enabled(false)"),
+        ("logs", "logging_enabled(false)"),
+    ] {
+        let w = out.warning(s).unwrap_or_default();
+        for needle in ["does not take", why, fix, "switched off", "not an error"] {
+            assert!(
+                w.contains(needle),
+                "{}: {s} warning lacks {needle:?}: {w}",
+                out.label
+            );
+        }
+    }
+    assert_eq!(lost_line(out), None, "{}", out.stderr);
+    assert!(!out.stderr.contains("llm_job: telemetry"), "{}", out.stderr);
+    let (spans, _, _) = telemetry_of(rx, "llm_job");
+    assert_eq!(spans.len(), 3, "{spans:#?}");
+}
+
+#[test]
+fn fault_traces_rejected_with_422_quotes_the_body_and_shutdown_says_so() {
+    // What MLflow answers when the experiment id header is missing.
+    let body = br#"{"detail":[{"type":"missing","loc":["header","x-mlflow-experiment-id"],"msg":"Field required"}]}"#;
+    let rx = OtlpReceiver::builder()
+        .respond_http_with_body("/v1/traces", 422, "application/json", body)
+        .start();
+    let url = rx.http_endpoint();
+    let out = run_job("422 on /v1/traces", &[("TRACELOOP_BASE_URL", &url)]);
+    // The job succeeded: its exit code stays 0 (it prints the error and goes on).
+    out.assert_survived();
+    let quoted = r#"HTTP 422 Unprocessable Entity: {"detail":[{"type":"missing","loc":["header","x-mlflow-experiment-id"]"#;
+    let warning = out.warning("traces").unwrap_or_default();
+    assert!(warning.contains(quoted), "{warning}");
+    let summary = lost_line(&out).unwrap_or_default();
+    assert!(summary.contains("traces to "), "{summary}");
+    assert!(summary.contains("0 spans sent, 3 failed"), "{summary}");
+    assert!(summary.contains(quoted), "{summary}");
+    assert!(
+        !summary.contains("metrics") && !summary.contains("logs"),
+        "{summary}"
+    );
+    let job_line = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("llm_job: telemetry shutdown lost data: "))
+        .unwrap_or_default();
+    assert!(job_line.contains(quoted), "{}", out.stderr);
+}

@@ -30,25 +30,45 @@
 //! `#[tool]`:
 //!
 //! - span kind CLIENT, named as in Python (`openai.chat`, `anthropic.chat`,
-//!   `ollama.completion`, …; see [`model::Api::span_name`]);
-//! - `gen_ai.request.*` (model, max_tokens, temperature, top_p, stop sequences, …),
-//!   `gen_ai.response.model/id/finish_reasons`, `gen_ai.usage.*` tokens,
-//!   `gen_ai.is_streaming`, `server.address` / `server.port`;
+//!   `ollama.completion`, …; see [`model::Api::span_name`]), under the instrumentation
+//!   scope Python's instrumentation package uses (`opentelemetry.instrumentation.openai.v1`,
+//!   `.anthropic`, `.ollama`; [`model::Api::scope_name`]), version [`span::SCOPE_VERSION`];
+//! - the attributes the Python OpenLLMetry instrumentations 0.62 write, with their keys,
+//!   values and types: `gen_ai.request.*`, `gen_ai.response.model/id/finish_reasons`,
+//!   `gen_ai.usage.*` tokens (Anthropic input tokens with the cache reads and writes added),
+//!   `gen_ai.is_streaming`, `gen_ai.openai.api_base`,
+//!   `gen_ai.openai.response.system_fingerprint`, `openai.response.service_tier`; Ollama
+//!   spans also carry Traceloop's legacy flattened form (`gen_ai.system`,
+//!   `gen_ai.prompt.{i}.*`, `gen_ai.completion.0.*`, `llm.*`), which Python still writes for
+//!   Ollama; plus the conventions' `server.address` / `server.port`;
 //! - when content capture allows ([`llmetry::trace_content_enabled`]):
-//!   `gen_ai.input.messages`, `gen_ai.output.messages`, `gen_ai.tool.definitions`, or, with
-//!   `init().use_attributes(false)`, the log events of [`events`];
+//!   `gen_ai.input.messages`, `gen_ai.output.messages`, `gen_ai.system_instructions`,
+//!   `gen_ai.tool.definitions`, as the same JSON text Python writes (`json.dumps`
+//!   separators, its key order, non-ASCII escaped), or, with `init().use_attributes(false)`,
+//!   the log events of [`events`];
 //! - provider errors (HTTP error bodies, error events mid-stream): `error.type`, an
-//!   `exception` event, status ERROR; the caller still gets the response;
-//! - streams pass through chunk by chunk: `gen_ai.server.time_to_first_token`, and the span
+//!   `exception` event, status ERROR; the caller still gets the response. On success the
+//!   status is what Python sets (unset for OpenAI-API calls, OK for Anthropic and Ollama; OK
+//!   for a completed OpenAI or Anthropic stream);
+//! - streams pass through chunk by chunk: the time to the first chunk, a
+//!   `gen_ai.content.completion.chunk` event per chunk on OpenAI chat spans, and the span
 //!   ends with the stream ([`StreamEnd`]). A response is a stream when the request asked
 //!   for one (`"stream": true`; Ollama's chat and generate unless `"stream": false`) or its
 //!   content type says so (`text/event-stream`, `application/x-ndjson`): it is never
 //!   buffered. What the span keeps of a stream is bounded (128 choices, 128 tool calls per
 //!   choice, 1 MiB of text, 4 MiB per line); a cap hit sets `llmetry.capture.truncated`
 //!   ([`model::CaptureCap`]);
-//! - the metrics `gen_ai.client.token.usage`, `gen_ai.client.operation.duration`,
-//!   `gen_ai.server.time_to_first_token` and `gen_ai.client.generation.choices`
-//!   (association properties only with [`set_association_properties_on_metrics`]).
+//! - the metrics Python records, with its names, units, descriptions and attribute sets:
+//!   `gen_ai.client.token.usage`, `gen_ai.client.operation.duration`,
+//!   `gen_ai.client.generation.choices` (per finish reason), `gen_ai.server.time_to_first_token`
+//!   and `llm.chat_completions.streaming_time_to_generate` (streams),
+//!   `llm.openai.embeddings.vector_size`, and the exception counters
+//!   (association properties only with [`set_association_properties_on_metrics`]);
+//! - with the latest GenAI conventions ([`llmetry::gen_ai_latest_conventions`], semantic
+//!   conventions v1.41.1): spans named `{gen_ai.operation.name} {gen_ai.request.model}`, the
+//!   current keys instead of the deprecated ones, and the conventions' client metrics
+//!   (`gen_ai.client.operation.time_to_first_chunk`, `…time_per_output_chunk`, …) with their
+//!   advised buckets; every `traceloop.*` attribute in both modes.
 //!
 //! `init().instruments(..)` / `.block_instruments(..)` switch providers on and off
 //! ([`llmetry::Instrument`]).
@@ -143,6 +163,8 @@
 mod adapters;
 pub mod decode;
 pub mod events;
+mod json;
+mod legacy;
 mod metrics;
 pub mod model;
 pub mod providers;

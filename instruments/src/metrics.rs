@@ -1,68 +1,154 @@
 //! The GenAI client metrics, recorded once per call when its span ends.
 //!
-//! The four instruments are created once per installation: they are cached with the
-//! global meter provider they came from and created again only when that provider changes
-//! (a new `llmetry::init().install()`). A meter taken before `install()` is a no-op forever,
-//! so the cache is keyed on the provider itself, not filled once.
+//! Two sets, by the process's conventions ([`llmetry::gen_ai_latest_conventions`]):
+//!
+//! - Traceloop (the default), as the Python instrumentations record them, under each one's
+//!   scope: `gen_ai.client.token.usage` (unit `token`), `gen_ai.client.operation.duration`,
+//!   `gen_ai.server.time_to_first_token` and `llm.chat_completions.streaming_time_to_generate`
+//!   (streams), `gen_ai.client.generation.choices` (OpenAI API and Anthropic),
+//!   `llm.openai.embeddings.vector_size` (OpenAI API embeddings), and the exception counters
+//!   `llm.openai.chat_completions.exceptions`, `llm.openai.embeddings.exceptions`,
+//!   `llm.anthropic.completion.exceptions`. No bucket advice: the SDK default buckets, and the
+//!   install's view for token usage (as Python's only view).
+//! - The current conventions (semconv v1.41.1, opt-in): `gen_ai.client.token.usage` (unit
+//!   `{token}`), `gen_ai.client.operation.duration`,
+//!   `gen_ai.client.operation.time_to_first_chunk` and
+//!   `gen_ai.client.operation.time_per_output_chunk` (streams), with the advised buckets.
+//!
+//! The instruments are created once per installation, scope and set: they are cached with
+//! the global meter provider they came from and created again only when that provider
+//! changes (a new `llmetry::init().install()`). A meter taken before `install()` is a no-op
+//! forever, so the cache is keyed on the provider itself, not filled once.
 
-use std::sync::{Arc, PoisonError, RwLock, Weak};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
 
 use llmetry::semconv as k;
-use opentelemetry::metrics::{Counter, Histogram, MeterProvider};
-use opentelemetry::{KeyValue, StringValue};
+use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider};
+use opentelemetry::{InstrumentationScope, KeyValue, StringValue};
 
-use crate::model::Usage;
+use crate::model::{Api, Family, Usage};
 
-/// Instrumentation scope of the LLM spans and of these metrics (`llmetry_instruments::span::SCOPE`).
-pub(crate) const SCOPE: &str = "llmetry.instruments";
+/// Version of the instrumentation scopes (this crate's version).
+pub(crate) const SCOPE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// What one finished call contributes to the metrics (its values moved in, not copied).
 #[derive(Debug, Clone)]
 pub(crate) struct Call {
+    pub(crate) api: Api,
+    pub(crate) latest: bool,
     pub(crate) provider: StringValue,
-    pub(crate) operation: &'static str,
     pub(crate) request_model: Option<StringValue>,
     pub(crate) response_model: Option<StringValue>,
     pub(crate) server: Option<(StringValue, u16)>,
     pub(crate) stream: bool,
     pub(crate) error_type: Option<StringValue>,
     pub(crate) duration_s: f64,
-    pub(crate) time_to_first_token_s: Option<f64>,
+    /// Streams: seconds from the request to the first chunk.
+    pub(crate) first_chunk_s: Option<f64>,
+    /// Completed streams: seconds from the first chunk to the end.
+    pub(crate) generate_s: Option<f64>,
+    /// Opt-in mode, streams: seconds between consecutive chunks.
+    pub(crate) chunk_gaps_s: Vec<f32>,
     pub(crate) usage: Usage,
     pub(crate) choices: usize,
+    /// The finish reason of each choice that has one (mapped).
+    pub(crate) finish_reasons: Vec<StringValue>,
+    /// Embeddings: the length of the first vector.
+    pub(crate) vector_size: Option<usize>,
+}
+
+/// The Traceloop instruments of one scope (those its Python instrumentation records).
+struct Traceloop {
+    duration: Histogram<f64>,
+    tokens: Histogram<u64>,
+    ttft: Histogram<f64>,
+    generate: Histogram<f64>,
+    choices: Option<Counter<u64>>,
+    vector_size: Option<Counter<u64>>,
+    /// Chat (OpenAI API) or completion (Anthropic) exceptions.
+    exceptions: Option<Counter<u64>>,
+    embeddings_exceptions: Option<Counter<u64>>,
+}
+
+/// The instruments of the current conventions (semconv v1.41.1).
+struct Latest {
+    duration: Histogram<f64>,
+    tokens: Histogram<u64>,
+    ttfc: Histogram<f64>,
+    tpoc: Histogram<f64>,
+}
+
+enum Set {
+    Traceloop(Traceloop),
+    Latest(Latest),
 }
 
 type Provider = dyn MeterProvider + Send + Sync;
 
-/// The instruments of one meter provider.
-struct Instruments {
+/// The instruments made from one meter provider, per scope and set (filled lazily).
+struct Cached {
     /// The provider they belong to. Weak: the cache must not keep a replaced provider
     /// alive; the allocation it points at stays reserved, so its address is not reused
     /// while this is cached.
     provider: Weak<Provider>,
-    duration: Histogram<f64>,
-    tokens: Histogram<u64>,
-    ttft: Histogram<f64>,
-    choices: Counter<u64>,
+    sets: [OnceLock<Set>; 6],
 }
 
-static CACHE: RwLock<Option<Arc<Instruments>>> = RwLock::new(None);
+static CACHE: RwLock<Option<Arc<Cached>>> = RwLock::new(None);
 
 /// The instruments of the current global meter provider (created on its first call).
-fn instruments() -> Arc<Instruments> {
+fn cached() -> Arc<Cached> {
     let provider = opentelemetry::global::meter_provider();
-    let current = |i: &Instruments| std::ptr::addr_eq(i.provider.as_ptr(), Arc::as_ptr(&provider));
-    if let Some(i) = CACHE
+    let current = |c: &Cached| std::ptr::addr_eq(c.provider.as_ptr(), Arc::as_ptr(&provider));
+    if let Some(c) = CACHE
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .as_ref()
-        && current(i)
+        && current(c)
     {
-        return Arc::clone(i);
+        return Arc::clone(c);
     }
-    let meter = provider.meter(SCOPE);
-    let made = Arc::new(Instruments {
+    let mut slot = CACHE.write().unwrap_or_else(PoisonError::into_inner);
+    if let Some(c) = slot.as_ref()
+        && current(c)
+    {
+        return Arc::clone(c);
+    }
+    let made = Arc::new(Cached {
         provider: Arc::downgrade(&provider),
+        sets: Default::default(),
+    });
+    *slot = Some(Arc::clone(&made));
+    made
+}
+
+fn meter(family: Family) -> Meter {
+    let scope = InstrumentationScope::builder(family.scope_name())
+        .with_version(SCOPE_VERSION)
+        .build();
+    opentelemetry::global::meter_provider().meter_with_scope(scope)
+}
+
+fn traceloop(family: Family) -> Traceloop {
+    let meter = meter(family);
+    let counter = |name: &'static str, unit: &'static str, description: &'static str| {
+        meter
+            .u64_counter(name)
+            .with_unit(unit)
+            .with_description(description)
+            .build()
+    };
+    let (ttft_description, generate_description) = match family {
+        Family::Ollama => (
+            "Time to first token in streaming chat completions",
+            "Time from first token to completion in streaming responses",
+        ),
+        _ => (
+            "Time to first token in streaming chat completions",
+            "Time between first token and completion in streaming chat completions",
+        ),
+    };
+    Traceloop {
         duration: meter
             .f64_histogram(k::GEN_AI_CLIENT_OPERATION_DURATION)
             .with_unit("s")
@@ -76,32 +162,131 @@ fn instruments() -> Arc<Instruments> {
         ttft: meter
             .f64_histogram(k::GEN_AI_SERVER_TIME_TO_FIRST_TOKEN)
             .with_unit("s")
-            .with_description("Time to first token in streaming chat completions")
+            .with_description(ttft_description)
             .build(),
-        choices: meter
-            .u64_counter(k::GEN_AI_CLIENT_GENERATION_CHOICES)
-            .with_unit("choice")
-            .with_description("Number of choices returned by chat completions call")
+        generate: meter
+            .f64_histogram(k::LLM_CHAT_COMPLETIONS_STREAMING_TIME_TO_GENERATE)
+            .with_unit("s")
+            .with_description(generate_description)
             .build(),
-    });
-    *CACHE.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&made));
-    made
+        choices: (family != Family::Ollama).then(|| {
+            counter(
+                k::GEN_AI_CLIENT_GENERATION_CHOICES,
+                "choice",
+                "Number of choices returned by chat completions call",
+            )
+        }),
+        vector_size: (family == Family::OpenAi).then(|| {
+            // The description's missing "T" is in Python's source and output.
+            counter(
+                k::LLM_OPENAI_EMBEDDINGS_VECTOR_SIZE,
+                "element",
+                "he size of returned vector",
+            )
+        }),
+        exceptions: match family {
+            Family::OpenAi => Some(counter(
+                k::LLM_OPENAI_CHAT_COMPLETIONS_EXCEPTIONS,
+                "time",
+                "Number of exceptions occurred during chat completions",
+            )),
+            Family::Anthropic => Some(counter(
+                k::LLM_ANTHROPIC_COMPLETION_EXCEPTIONS,
+                "time",
+                "Number of exceptions occurred during chat completions",
+            )),
+            Family::Ollama => None,
+        },
+        embeddings_exceptions: (family == Family::OpenAi).then(|| {
+            counter(
+                k::LLM_OPENAI_EMBEDDINGS_EXCEPTIONS,
+                "time",
+                "Number of exceptions occurred during embeddings operation",
+            )
+        }),
+    }
 }
 
-/// Records `gen_ai.client.operation.duration`, `gen_ai.client.token.usage`,
-/// `gen_ai.server.time_to_first_token` and `gen_ai.client.generation.choices` (once per call).
+fn latest(family: Family) -> Latest {
+    let meter = meter(family);
+    let seconds = |name: &'static str, description: &'static str| {
+        meter
+            .f64_histogram(name)
+            .with_unit("s")
+            .with_description(description)
+            .with_boundaries(llmetry::DURATION_BOUNDARIES.to_vec())
+            .build()
+    };
+    Latest {
+        duration: seconds(
+            k::GEN_AI_CLIENT_OPERATION_DURATION,
+            "GenAI operation duration.",
+        ),
+        tokens: meter
+            .u64_histogram(k::GEN_AI_CLIENT_TOKEN_USAGE)
+            .with_unit("{token}")
+            .with_description("Number of input and output tokens used.")
+            .with_boundaries(llmetry::TOKEN_USAGE_BOUNDARIES.to_vec())
+            .build(),
+        ttfc: seconds(
+            k::GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+            "Time to receive the first chunk, measured from when the client issues the \
+             generation request to when the first chunk is received in the response stream.",
+        ),
+        tpoc: seconds(
+            k::GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK,
+            "Time per output chunk, recorded for each chunk received after the first one, \
+             measured as the time elapsed from the end of the previous chunk to the end of \
+             the current chunk.",
+        ),
+    }
+}
+
+/// Records the metrics of one finished call (see the module docs for which).
 pub(crate) fn record(call: Call) {
-    let mut attrs = Vec::with_capacity(10);
-    attrs.push(KeyValue::new(k::GEN_AI_PROVIDER_NAME, call.provider));
-    attrs.push(KeyValue::new(k::GEN_AI_OPERATION_NAME, call.operation));
-    attrs.push(KeyValue::new(k::STREAM, call.stream));
-    if let Some(m) = call.request_model {
+    let family = call.api.family();
+    let cached = cached();
+    let slot = family.index() * 2 + usize::from(call.latest);
+    let Some(set) = cached.sets.get(slot) else {
+        return;
+    };
+    match set.get_or_init(|| {
+        if call.latest {
+            Set::Latest(latest(family))
+        } else {
+            Set::Traceloop(traceloop(family))
+        }
+    }) {
+        Set::Traceloop(i) => record_traceloop(i, family, call),
+        Set::Latest(i) => record_latest(i, call),
+    }
+}
+
+/// The attributes every point of a call shares (the token type, finish reason and error
+/// type go last, into the same vector).
+fn shared_attributes(call: &mut Call, traceloop: bool, family: Family) -> Vec<KeyValue> {
+    let mut attrs = Vec::with_capacity(12);
+    attrs.push(KeyValue::new(
+        k::GEN_AI_PROVIDER_NAME,
+        call.provider.clone(),
+    ));
+    attrs.push(KeyValue::new(
+        k::GEN_AI_OPERATION_NAME,
+        call.api.operation(),
+    ));
+    if traceloop {
+        attrs.push(KeyValue::new(k::STREAM, call.stream));
+        if family == Family::Ollama {
+            attrs.push(KeyValue::new(k::GEN_AI_SYSTEM, "Ollama"));
+        }
+    }
+    if let Some(m) = call.request_model.take() {
         attrs.push(KeyValue::new(k::GEN_AI_REQUEST_MODEL, m));
     }
-    if let Some(m) = call.response_model {
+    if let Some(m) = call.response_model.take() {
         attrs.push(KeyValue::new(k::GEN_AI_RESPONSE_MODEL, m));
     }
-    if let Some((host, port)) = call.server {
+    if let Some((host, port)) = call.server.take() {
         attrs.push(KeyValue::new(k::SERVER_ADDRESS, host));
         attrs.push(KeyValue::new(k::SERVER_PORT, i64::from(port)));
     }
@@ -111,21 +296,94 @@ pub(crate) fn record(call: Call) {
     if crate::association_properties_on_metrics() {
         attrs.extend(llmetry::current_association_properties());
     }
-    let instruments = instruments();
+    attrs
+}
+
+fn record_traceloop(i: &Traceloop, family: Family, mut call: Call) {
+    let mut attrs = shared_attributes(&mut call, true, family);
     if let Some(e) = call.error_type {
-        // A failed call has a duration and nothing else.
+        // A failed call has a duration and an exception count, nothing else.
         attrs.push(KeyValue::new(k::ERROR_TYPE, e));
-        instruments.duration.record(call.duration_s, &attrs);
+        i.duration.record(call.duration_s, &attrs);
+        let exceptions = match call.api {
+            Api::OpenAiEmbeddings => i.embeddings_exceptions.as_ref(),
+            Api::OpenAiChat | Api::AnthropicMessages => i.exceptions.as_ref(),
+            _ => None,
+        };
+        if let Some(c) = exceptions {
+            c.add(1, &attrs);
+        }
         return;
     }
-    instruments.duration.record(call.duration_s, &attrs);
-    if let Some(t) = call.time_to_first_token_s {
-        instruments.ttft.record(t, &attrs);
+    i.duration.record(call.duration_s, &attrs);
+    if let Some(t) = call.first_chunk_s {
+        i.ttft.record(t, &attrs);
     }
-    if call.choices > 0 {
-        instruments.choices.add(call.choices as u64, &attrs);
+    if let Some(t) = call.generate_s {
+        i.generate.record(t, &attrs);
     }
-    // The token type goes last, into the same vector.
+    if let (Some(c), Some(n)) = (i.vector_size.as_ref(), call.vector_size)
+        && call.api == Api::OpenAiEmbeddings
+    {
+        c.add(n as u64, &attrs);
+    }
+    if let Some(c) = i.choices.as_ref()
+        && call.choices > 0
+    {
+        let choices = call.choices as u64;
+        if family == Family::Anthropic {
+            // One point: the content blocks, with the message's finish reason.
+            let reason = call
+                .finish_reasons
+                .first()
+                .cloned()
+                .unwrap_or_else(|| StringValue::from(""));
+            attrs.push(KeyValue::new(k::GEN_AI_RESPONSE_FINISH_REASON, reason));
+            c.add(choices, &attrs);
+            attrs.pop();
+        } else {
+            // As Python: the number of choices, plus 1 per choice with its finish reason
+            // (a choice without one adds to the point without a reason again).
+            let with_reason = call.finish_reasons.len().min(call.choices);
+            c.add(choices + (call.choices - with_reason) as u64, &attrs);
+            for reason in call.finish_reasons.drain(..with_reason) {
+                attrs.push(KeyValue::new(k::GEN_AI_RESPONSE_FINISH_REASON, reason));
+                c.add(1, &attrs);
+                attrs.pop();
+            }
+        }
+    }
+    // Python's OpenAI streams record only counts above 0; everything else counts from 0.
+    let min = i64::from(family == Family::OpenAi && call.stream);
+    for (kind, n) in [
+        ("input", call.usage.input_tokens),
+        ("output", call.usage.output_tokens),
+    ] {
+        if let Some(n) = n
+            && n >= min
+        {
+            attrs.push(KeyValue::new(k::GEN_AI_TOKEN_TYPE, kind));
+            i.tokens.record(n as u64, &attrs);
+            attrs.pop();
+        }
+    }
+}
+
+fn record_latest(i: &Latest, mut call: Call) {
+    let family = call.api.family();
+    let mut attrs = shared_attributes(&mut call, false, family);
+    if let Some(e) = call.error_type {
+        attrs.push(KeyValue::new(k::ERROR_TYPE, e));
+        i.duration.record(call.duration_s, &attrs);
+        return;
+    }
+    i.duration.record(call.duration_s, &attrs);
+    if let Some(t) = call.first_chunk_s {
+        i.ttfc.record(t, &attrs);
+    }
+    for gap in &call.chunk_gaps_s {
+        i.tpoc.record(f64::from(*gap), &attrs);
+    }
     for (kind, n) in [
         ("input", call.usage.input_tokens),
         ("output", call.usage.output_tokens),
@@ -134,7 +392,7 @@ pub(crate) fn record(call: Call) {
             && n >= 0
         {
             attrs.push(KeyValue::new(k::GEN_AI_TOKEN_TYPE, kind));
-            instruments.tokens.record(n as u64, &attrs);
+            i.tokens.record(n as u64, &attrs);
             attrs.pop();
         }
     }

@@ -93,6 +93,34 @@ impl Api {
         }
     }
 
+    /// The instrumentation scope of this API's spans and metrics, named as the Python
+    /// instrumentation package that traces it names its own (by the API a call speaks, not
+    /// the provider behind it: an OpenAI-API call to Groq is still
+    /// `opentelemetry.instrumentation.openai.v1`). The scope version is
+    /// [`crate::span::SCOPE_VERSION`].
+    ///
+    /// ```
+    /// use llmetry_instruments::model::Api;
+    /// assert_eq!(Api::OpenAiEmbeddings.scope_name(), "opentelemetry.instrumentation.openai.v1");
+    /// assert_eq!(Api::AnthropicMessages.scope_name(), "opentelemetry.instrumentation.anthropic");
+    /// assert_eq!(Api::OllamaChat.scope_name(), "opentelemetry.instrumentation.ollama");
+    /// ```
+    pub const fn scope_name(self) -> &'static str {
+        self.family().scope_name()
+    }
+
+    /// Which Python instrumentation this API's calls follow.
+    pub(crate) const fn family(self) -> Family {
+        match self {
+            Api::OpenAiChat
+            | Api::OpenAiCompletion
+            | Api::OpenAiEmbeddings
+            | Api::OpenAiResponses => Family::OpenAi,
+            Api::AnthropicMessages => Family::Anthropic,
+            Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed => Family::Ollama,
+        }
+    }
+
     /// Streamed responses of this API are SSE (`true`) or NDJSON (`false`, Ollama).
     ///
     /// ```
@@ -112,6 +140,37 @@ impl Api {
             self,
             Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed
         )
+    }
+}
+
+/// The Python instrumentation package whose output a call's span and metrics follow: its
+/// scope, span status on success, metric set and legacy attributes differ per package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Family {
+    /// `opentelemetry-instrumentation-openai` (every OpenAI-API call).
+    OpenAi,
+    /// `opentelemetry-instrumentation-anthropic`.
+    Anthropic,
+    /// `opentelemetry-instrumentation-ollama` (the native API).
+    Ollama,
+}
+
+impl Family {
+    pub(crate) const fn scope_name(self) -> &'static str {
+        match self {
+            Family::OpenAi => llmetry::semconv::OPENAI_SCOPE,
+            Family::Anthropic => llmetry::semconv::ANTHROPIC_SCOPE,
+            Family::Ollama => llmetry::semconv::OLLAMA_SCOPE,
+        }
+    }
+
+    /// Index into per-family tables.
+    pub(crate) const fn index(self) -> usize {
+        match self {
+            Family::OpenAi => 0,
+            Family::Anthropic => 1,
+            Family::Ollama => 2,
+        }
     }
 }
 
@@ -298,6 +357,9 @@ pub struct LlmRequest {
     pub model: Option<String>,
     /// `stream: true` (OpenAI/Anthropic) or Ollama's default streaming.
     pub stream: bool,
+    /// The body said `stream` (`true` or `false`). Anthropic spans carry
+    /// `gen_ai.is_streaming` only then, as Python writes it.
+    pub stream_explicit: bool,
     /// OpenAI `stream_options.include_usage`.
     pub include_usage: bool,
     /// `gen_ai.request.max_tokens` (`max_tokens`, `max_completion_tokens`, `max_output_tokens`, Ollama `options.num_predict`).
@@ -324,15 +386,20 @@ pub struct LlmRequest {
     pub user: Option<String>,
     /// `gen_ai.request.reasoning_effort`.
     pub reasoning_effort: Option<String>,
+    /// `openai.request.service_tier`.
+    pub service_tier: Option<String>,
     /// `gen_ai.request.structured_output_schema`: the JSON schema of `response_format` /
     /// `text.format` / Ollama `format`, serialised.
     pub structured_output_schema: Option<String>,
     /// `gen_ai.output.type` (`text`, `json`, …) from `response_format.type`.
     pub output_type: Option<String>,
-    /// Input messages (content; written only when content capture allows it). System
-    /// prompts given outside `messages` (Anthropic `system`, Responses `instructions`)
-    /// come first with role `system`. Embedding inputs are `user` text messages.
+    /// Input messages (content; written only when content capture allows it). A
+    /// Responses `instructions` comes first with role `system`. Embedding inputs are `user`
+    /// text messages.
     pub input_messages: Vec<Message>,
+    /// System instructions given apart from the messages (Anthropic `system`), as parts:
+    /// `gen_ai.system_instructions` (content).
+    pub system_instructions: Vec<Value>,
     /// Tool definitions `[{"type": "function", "name", "description", "parameters"}]`.
     pub tool_definitions: Vec<Value>,
 }
@@ -458,12 +525,17 @@ pub struct LlmResponse {
     pub finish_reasons: Vec<String>,
     /// Output messages (content).
     pub output_messages: Vec<Message>,
-    /// Number of choices returned (for `gen_ai.client.generation.choices`).
+    /// Number of choices returned (for `gen_ai.client.generation.choices`); for Anthropic,
+    /// the number of content blocks, as Python counts them.
     pub choice_count: usize,
     /// Token usage.
     pub usage: Usage,
     /// Embeddings: the dimension of the first vector.
     pub embedding_dimensions: Option<usize>,
+    /// OpenAI `system_fingerprint`.
+    pub system_fingerprint: Option<String>,
+    /// OpenAI `service_tier`.
+    pub service_tier: Option<String>,
     /// An error reported in the body.
     pub error: Option<ProviderError>,
 }
@@ -490,6 +562,10 @@ pub struct StreamProgress {
     pub first_token: bool,
     /// The stream said it is complete (`[DONE]`, `message_stop`, `"done": true`, `response.completed`).
     pub done: bool,
+    /// This event was a chunk of the response (a JSON event or line; not `[DONE]`, not
+    /// text that is not JSON): time to first chunk, per-chunk events and timings are
+    /// measured on these.
+    pub chunk: bool,
 }
 
 /// A memory cap an LLM span's capture hit: the span records
@@ -513,6 +589,9 @@ pub enum CaptureCap {
     Text,
     /// An SSE / NDJSON line (or SSE event) longer than [`crate::decode::MAX_LINE`], dropped.
     Line,
+    /// More chunks in one stream than the per-chunk timings kept for
+    /// `gen_ai.client.operation.time_per_output_chunk` (16384; opt-in conventions only).
+    ChunkTimings,
 }
 
 impl CaptureCap {
@@ -527,6 +606,7 @@ impl CaptureCap {
             CaptureCap::ToolCalls => "tool_calls",
             CaptureCap::Text => "text",
             CaptureCap::Line => "line",
+            CaptureCap::ChunkTimings => "chunk_timings",
         }
     }
 }

@@ -61,27 +61,41 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
-use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
+use opentelemetry::{Array, Context, InstrumentationScope, KeyValue, StringValue, Value};
 use serde_json::Value as Json;
+use url::Url;
 
 use llmetry::semconv as k;
 
+use crate::json::{self, Style};
 use crate::metrics;
 use crate::model::{
-    Api, CaptureCap, LlmRequest, LlmResponse, Message, Provider, ProviderError, Usage,
+    Api, CaptureCap, Family, LlmRequest, LlmResponse, Message, Provider, ProviderError, Usage,
 };
 
-/// Instrumentation scope of LLM spans.
+/// The instrumentation scopes of LLM spans and metrics, one per Python instrumentation
+/// package ([`Api::scope_name`]): OpenAI API, Anthropic, Ollama.
 ///
 /// ```
 /// use opentelemetry_sdk::trace::SpanData;
 /// /// The LLM calls among exported spans.
 /// fn llm_calls(spans: &[SpanData]) -> impl Iterator<Item = &SpanData> {
-///     spans.iter().filter(|s| s.instrumentation_scope.name() == llmetry_instruments::span::SCOPE)
+///     spans.iter().filter(|s| llmetry_instruments::span::SCOPES.contains(&s.instrumentation_scope.name()))
 /// }
 /// assert_eq!(llm_calls(&[]).count(), 0);
 /// ```
-pub const SCOPE: &str = metrics::SCOPE;
+pub const SCOPES: [&str; 3] = [k::OPENAI_SCOPE, k::ANTHROPIC_SCOPE, k::OLLAMA_SCOPE];
+
+/// The version of the instrumentation scopes: this crate's version.
+///
+/// ```
+/// assert!(!llmetry_instruments::span::SCOPE_VERSION.is_empty());
+/// ```
+pub const SCOPE_VERSION: &str = metrics::SCOPE_VERSION;
+
+/// Per-chunk timings kept for `gen_ai.client.operation.time_per_output_chunk` (opt-in
+/// conventions): 64 KiB at most per stream.
+const MAX_CHUNK_GAPS: usize = 16384;
 
 /// How a streamed response ended: what to pass to [`LlmSpan::finish_stream`].
 ///
@@ -104,8 +118,8 @@ pub const SCOPE: &str = metrics::SCOPE;
 ///     for event in decoder.push(chunk) {
 ///         match acc.push(event.event.as_deref(), &event.data) {
 ///             Ok(progress) => {
-///                 if progress.first_token {
-///                     span.first_token();
+///                 if progress.chunk {
+///                     span.chunk();
 ///                 }
 ///                 if progress.done {
 ///                     end = StreamEnd::Completed;
@@ -122,11 +136,15 @@ pub const SCOPE: &str = metrics::SCOPE;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StreamEnd {
-    /// The provider said the stream is complete: status OK.
+    /// The provider said the stream is complete: status OK (Ollama: left unset, as Python
+    /// leaves it).
     Completed,
-    /// The stream broke (transport error or an error event): status ERROR.
+    /// The stream broke (transport error or an error event): status ERROR, `error.type`
+    /// `stream_error` unless an error was recorded. (Python ends such a stream with status
+    /// OK; see the README's "Coming from Python".)
     Failed,
-    /// The consumer dropped the stream before its end: status left unset.
+    /// The consumer dropped the stream before its end: status left unset, a
+    /// `gen_ai.stream.dropped` event. (Python: status OK, no event.)
     Dropped,
 }
 
@@ -154,10 +172,19 @@ pub struct LlmSpan {
     response_model: Option<StringValue>,
     stream: bool,
     content: bool,
+    /// The process follows the latest GenAI conventions (decided at start).
+    latest: bool,
+    /// The span name says the request model (opt-in mode).
+    named: bool,
     start: Instant,
-    first_token: Option<Instant>,
+    first_chunk: Option<Instant>,
+    last_chunk: Option<Instant>,
+    chunk_gaps: Vec<f32>,
     usage: Usage,
     choices: usize,
+    finish_reasons: Vec<StringValue>,
+    vector_size: Option<usize>,
+    caps: Vec<CaptureCap>,
     error_type: Option<StringValue>,
     ended: bool,
 }
@@ -171,16 +198,62 @@ fn shared(s: String) -> StringValue {
     StringValue::from(Arc::<str>::from(s))
 }
 
+/// A finish reason as an attribute value: the common ones without an allocation.
+fn reason_value(s: String) -> StringValue {
+    match s.as_str() {
+        "stop" => StringValue::from("stop"),
+        "length" => StringValue::from("length"),
+        "tool_call" => StringValue::from("tool_call"),
+        "content_filter" => StringValue::from("content_filter"),
+        _ => StringValue::from(s),
+    }
+}
+
 fn strings(v: Vec<String>) -> Value {
     Value::Array(Array::String(
         v.into_iter().map(StringValue::from).collect(),
     ))
 }
 
-/// Messages as the JSON of `gen_ai.*.messages`, cut to the attribute value length limit.
-fn messages_json(messages: &[Message]) -> String {
-    let mut s = serde_json::to_string(messages).unwrap_or_default();
+/// Cut to the attribute value length limit.
+fn truncated(mut s: String) -> String {
     llmetry::truncate_value(&mut s);
+    s
+}
+
+/// The part after the last `/` of a `provider/model` name (what Python's OpenAI
+/// instrumentation writes as `gen_ai.response.model`, and as `gen_ai.request.model` for
+/// OpenRouter).
+fn model_after_slash(m: &StringValue) -> Option<String> {
+    let s = m.as_str();
+    s.rfind('/')
+        .map(|i| s.get(i + 1..).unwrap_or_default().to_owned())
+}
+
+/// `gen_ai.openai.api_base` of an OpenAI-API request URL: the URL up to the API path
+/// (`…/chat/completions`, `…/embeddings`, …), with a trailing `/`, no query: what
+/// `str(client.base_url)` is in Python (`http://127.0.0.1:8080/v1/`).
+fn api_base(url: &Url, api: Api) -> String {
+    let suffix = match api {
+        Api::OpenAiChat => "chat/completions",
+        Api::OpenAiCompletion => "completions",
+        Api::OpenAiEmbeddings => "embeddings",
+        _ => "responses",
+    };
+    let path = url.path().trim_end_matches('/');
+    let base_path = path.strip_suffix(suffix).unwrap_or(path);
+    let mut s = String::with_capacity(url.as_str().len());
+    s.push_str(url.scheme());
+    s.push_str("://");
+    s.push_str(url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        s.push(':');
+        s.push_str(&port.to_string());
+    }
+    s.push_str(base_path);
+    if !s.ends_with('/') {
+        s.push('/');
+    }
     s
 }
 
@@ -194,11 +267,11 @@ impl LlmSpan {
     /// span.finish();
     /// ```
     pub fn start(api: Api, provider: Provider, server: Option<(&str, u16)>) -> Self {
-        Self::open(api, provider, server, None)
+        Self::open(api, provider, server, None, None)
     }
 
-    /// Opens the span with the request's attributes among its start attributes (what the
-    /// adapters do: one attribute vector, moved into the span).
+    /// Opens the span for a request to `url`, with the request's attributes among its start
+    /// attributes (what the adapters do: one attribute vector, moved into the span).
     #[cfg_attr(
         not(any(feature = "reqwest-middleware", feature = "async-openai")),
         allow(dead_code)
@@ -206,31 +279,61 @@ impl LlmSpan {
     pub(crate) fn start_with_request(
         api: Api,
         provider: Provider,
-        server: Option<(&str, u16)>,
+        url: &Url,
         req: LlmRequest,
     ) -> Self {
-        Self::open(api, provider, server, Some(req))
+        let server = url
+            .host_str()
+            .map(|h| (h, url.port_or_known_default().unwrap_or(0)));
+        Self::open(api, provider, server, Some(url), Some(req))
     }
 
     fn open(
         api: Api,
         provider: Provider,
         server: Option<(&str, u16)>,
+        url: Option<&Url>,
         req: Option<LlmRequest>,
     ) -> Self {
-        let tracer = opentelemetry::global::tracer(SCOPE);
+        let family = api.family();
+        let latest = llmetry::gen_ai_latest_conventions();
+        let tracer = opentelemetry::global::tracer_with_scope(
+            InstrumentationScope::builder(family.scope_name())
+                .with_version(SCOPE_VERSION)
+                .build(),
+        );
         let parent = Context::current();
         let provider_value = match provider.static_str() {
             Some(s) => StringValue::from(s),
             None => shared(provider.as_str().to_owned()),
         };
         let server = server.map(|(h, p)| (shared(h.to_owned()), p));
-        let mut attrs = Vec::with_capacity(if req.is_some() { 16 } else { 4 });
+        let mut attrs = Vec::with_capacity(if req.is_some() { 20 } else { 6 });
         attrs.push(kv(k::GEN_AI_OPERATION_NAME, api.operation()));
         attrs.push(kv(k::GEN_AI_PROVIDER_NAME, provider_value.clone()));
+        if family == Family::Ollama && !latest {
+            // What Python's Ollama instrumentation starts its spans with.
+            attrs.push(kv(k::GEN_AI_SYSTEM, "Ollama"));
+            let request_type = match api {
+                Api::OllamaChat => "chat",
+                Api::OllamaGenerate => "completion",
+                _ => "embedding",
+            };
+            attrs.push(kv(k::LLM_REQUEST_TYPE, request_type));
+        }
         if let Some((host, port)) = &server {
             attrs.push(kv(k::SERVER_ADDRESS, host.clone()));
             attrs.push(kv(k::SERVER_PORT, i64::from(*port)));
+        }
+        if let Some(url) = url
+            && family == Family::OpenAi
+        {
+            attrs.push(kv(k::GEN_AI_OPENAI_API_BASE, api_base(url, api)));
+            if provider == Provider::AzureOpenAi
+                && let Some((_, v)) = url.query_pairs().find(|(k, _)| k == "api-version")
+            {
+                attrs.push(kv(k::GEN_AI_OPENAI_API_VERSION, v.into_owned()));
+            }
         }
         let mut this = Self {
             cx: Context::new(),
@@ -242,16 +345,31 @@ impl LlmSpan {
             response_model: None,
             stream: false,
             content: llmetry::trace_content_enabled(),
+            latest,
+            named: false,
             start: Instant::now(),
-            first_token: None,
+            first_chunk: None,
+            last_chunk: None,
+            chunk_gaps: Vec::new(),
             usage: Usage::default(),
             choices: 0,
+            finish_reasons: Vec::new(),
+            vector_size: None,
+            caps: Vec::new(),
             error_type: None,
             ended: false,
         };
         let messages = req.map(|req| this.request_attributes(req, &mut attrs));
+        let name: std::borrow::Cow<'static, str> = match (&this.request_model, latest) {
+            (Some(m), true) => {
+                this.named = true;
+                format!("{} {}", api.operation(), m.as_str()).into()
+            }
+            (None, true) => api.operation().into(),
+            (_, false) => api.span_name().into(),
+        };
         let span = tracer
-            .span_builder(api.span_name())
+            .span_builder(name)
             .with_kind(SpanKind::Client)
             .with_attributes(attrs)
             .start_with_context(&tracer, &parent);
@@ -327,12 +445,31 @@ impl LlmSpan {
     /// messages when they go out as log events (`use_attributes(false)`), after the span
     /// exists.
     fn request_attributes(&mut self, req: LlmRequest, attrs: &mut Vec<KeyValue>) -> Vec<Message> {
+        let family = self.api.family();
         self.stream = req.stream;
-        attrs.push(kv(k::GEN_AI_IS_STREAMING, req.stream));
+        // `gen_ai.is_streaming`: always for OpenAI-API calls and Ollama (ours), for
+        // Anthropic only when the body said `stream`, as Python writes it.
+        if family != Family::Anthropic || req.stream_explicit {
+            attrs.push(kv(k::GEN_AI_IS_STREAMING, req.stream));
+        }
+        if self.latest {
+            if req.stream {
+                attrs.push(kv(k::GEN_AI_REQUEST_STREAM, true));
+            }
+        } else if family == Family::Ollama {
+            attrs.push(kv(k::LLM_IS_STREAMING, req.stream));
+        }
         if let Some(m) = req.model {
             let m = shared(m);
-            self.request_model = Some(m.clone());
-            attrs.push(kv(k::GEN_AI_REQUEST_MODEL, m));
+            let span_value = match (&self.provider, self.latest) {
+                (Provider::OpenRouter, false) => model_after_slash(&m).map(StringValue::from),
+                _ => None,
+            };
+            attrs.push(kv(
+                k::GEN_AI_REQUEST_MODEL,
+                span_value.unwrap_or_else(|| m.clone()),
+            ));
+            self.request_model = Some(m);
         }
         let ints = [
             (k::GEN_AI_REQUEST_MAX_TOKENS, req.max_tokens),
@@ -370,6 +507,7 @@ impl LlmSpan {
         let texts = [
             (k::GEN_AI_USER, req.user),
             (k::GEN_AI_REQUEST_REASONING_EFFORT, req.reasoning_effort),
+            (k::OPENAI_REQUEST_SERVICE_TIER, req.service_tier),
             (k::GEN_AI_OUTPUT_TYPE, req.output_type),
             (
                 k::GEN_AI_REQUEST_STRUCTURED_OUTPUT_SCHEMA,
@@ -382,19 +520,39 @@ impl LlmSpan {
                 .filter_map(|(key, v)| v.map(|v| kv(key, v))),
         );
         if !llmetry::use_attributes() {
-            return req.input_messages;
+            // Log events: system instructions as the first (system) message.
+            let mut messages = req.input_messages;
+            if !req.system_instructions.is_empty() {
+                messages.insert(
+                    0,
+                    crate::providers::parts::message("system", req.system_instructions),
+                );
+            }
+            return messages;
         }
         if self.content {
+            let style = Style::of(self.api);
             if !req.input_messages.is_empty() {
                 attrs.push(kv(
                     k::GEN_AI_INPUT_MESSAGES,
-                    messages_json(&req.input_messages),
+                    truncated(json::messages(&req.input_messages, style, false)),
+                ));
+            }
+            if !req.system_instructions.is_empty() {
+                attrs.push(kv(
+                    k::GEN_AI_SYSTEM_INSTRUCTIONS,
+                    truncated(json::parts(&req.system_instructions, style)),
                 ));
             }
             if !req.tool_definitions.is_empty() {
-                let mut s = serde_json::to_string(&req.tool_definitions).unwrap_or_default();
-                llmetry::truncate_value(&mut s);
-                attrs.push(kv(k::GEN_AI_TOOL_DEFINITIONS, s));
+                attrs.push(kv(
+                    k::GEN_AI_TOOL_DEFINITIONS,
+                    truncated(json::tool_definitions(&req.tool_definitions, style)),
+                ));
+            }
+            if family == Family::Ollama && !self.latest {
+                crate::legacy::prompts(self.api, &req.input_messages, attrs);
+                crate::legacy::functions(&req.tool_definitions, attrs);
             }
         }
         Vec::new()
@@ -416,7 +574,15 @@ impl LlmSpan {
     pub fn record_request(&mut self, req: &LlmRequest) {
         let mut attrs = Vec::with_capacity(12);
         let messages = self.request_attributes(req.clone(), &mut attrs);
-        self.cx.span().set_attributes(attrs);
+        let span = self.cx.span();
+        span.set_attributes(attrs);
+        if self.latest
+            && !self.named
+            && let Some(m) = &self.request_model
+        {
+            self.named = true;
+            span.update_name(format!("{} {}", self.api.operation(), m.as_str()));
+        }
         if !messages.is_empty() {
             crate::events::input_messages(
                 &self.cx,
@@ -440,29 +606,91 @@ impl LlmSpan {
         self.record_request(&req);
     }
 
-    /// Marks the arrival of the first generated token of a stream
-    /// (`gen_ai.server.time_to_first_token`). Later calls change nothing.
+    /// Records the arrival of one chunk of a streamed response (an SSE event or NDJSON line
+    /// the provider sent, see [`crate::model::StreamProgress::chunk`]): the first one is the
+    /// time to first chunk (`gen_ai.server.time_to_first_token`); on OpenAI chat spans each
+    /// adds a `gen_ai.content.completion.chunk` event, as Python writes them; with the latest
+    /// conventions, each after the first is timed for
+    /// `gen_ai.client.operation.time_per_output_chunk`.
+    ///
+    /// ```
+    /// use llmetry_instruments::{LlmSpan, StreamEnd, model::{Api, Provider}};
+    /// let mut span = LlmSpan::start(Api::OpenAiChat, Provider::OpenAi, None);
+    /// span.chunk(); // the role chunk: time to first chunk
+    /// span.chunk(); // a content chunk
+    /// span.finish_stream(StreamEnd::Completed);
+    /// ```
+    pub fn chunk(&mut self) {
+        let now = Instant::now();
+        if self.first_chunk.is_none() {
+            self.mark_first_chunk(now);
+        }
+        if self.latest {
+            if let Some(last) = self.last_chunk {
+                if self.chunk_gaps.len() < MAX_CHUNK_GAPS {
+                    self.chunk_gaps
+                        .push(now.duration_since(last).as_secs_f64() as f32);
+                } else if !self.caps.contains(&CaptureCap::ChunkTimings) {
+                    self.caps.push(CaptureCap::ChunkTimings);
+                }
+            }
+            self.last_chunk = Some(now);
+        } else if self.api == Api::OpenAiChat {
+            self.cx
+                .span()
+                .add_event(k::GEN_AI_CONTENT_COMPLETION_CHUNK_EVENT, Vec::new());
+        }
+    }
+
+    /// Marks the arrival of the first chunk of a stream (time to first chunk,
+    /// `gen_ai.server.time_to_first_token`) without the per-chunk bookkeeping of
+    /// [`LlmSpan::chunk`]. Later calls (and calls after a chunk) change nothing.
     ///
     /// ```
     /// use llmetry_instruments::{LlmSpan, StreamEnd, model::{Api, Provider}};
     /// let mut span = LlmSpan::start(Api::AnthropicMessages, Provider::Anthropic, None);
-    /// span.first_token(); // when the first text delta arrives
+    /// span.first_token(); // when the first event arrives
     /// span.first_token(); // ignored
     /// span.finish_stream(StreamEnd::Completed);
     /// ```
     pub fn first_token(&mut self) {
-        if self.first_token.is_none() {
-            let now = Instant::now();
-            self.first_token = Some(now);
-            let ttft = now.duration_since(self.start).as_secs_f64();
-            self.cx
-                .span()
-                .set_attribute(kv(k::GEN_AI_SERVER_TIME_TO_FIRST_TOKEN, ttft));
+        if self.first_chunk.is_none() {
+            self.mark_first_chunk(Instant::now());
         }
     }
 
-    fn usage_attributes(&mut self, usage: Usage, attrs: &mut Vec<KeyValue>) {
+    fn mark_first_chunk(&mut self, now: Instant) {
+        self.first_chunk = Some(now);
+        let ttft = now.duration_since(self.start).as_secs_f64();
+        let key = if self.latest {
+            k::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK
+        } else {
+            k::GEN_AI_SERVER_TIME_TO_FIRST_TOKEN
+        };
+        self.cx.span().set_attribute(kv(key, ttft));
+    }
+
+    fn usage_attributes(&mut self, mut usage: Usage, attrs: &mut Vec<KeyValue>) {
+        let legacy_ollama =
+            self.api.family() == Family::Ollama && self.api != Api::OllamaEmbed && !self.latest;
+        if legacy_ollama {
+            // Python's Ollama instrumentation writes both counts, 0 when not reported, and
+            // their sum as `llm.usage.total_tokens`.
+            let input = *usage.input_tokens.get_or_insert(0);
+            let output = *usage.output_tokens.get_or_insert(0);
+            usage.total_tokens = Some(input + output);
+            attrs.push(kv(k::LLM_USAGE_TOTAL_TOKENS, input + output));
+        }
+        if self.api.family() == Family::OpenAi && self.stream && !self.latest {
+            // Python's OpenAI stream wrapper records no reasoning tokens.
+            usage.reasoning_tokens = None;
+        }
         self.usage = usage;
+        let reasoning_key = if self.latest {
+            k::GEN_AI_USAGE_REASONING_OUTPUT_TOKENS
+        } else {
+            k::GEN_AI_USAGE_REASONING_TOKENS
+        };
         let fields = [
             (k::GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens),
             (k::GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens),
@@ -475,7 +703,7 @@ impl LlmSpan {
                 k::GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
                 usage.cache_creation_input_tokens,
             ),
-            (k::GEN_AI_USAGE_REASONING_TOKENS, usage.reasoning_tokens),
+            (reasoning_key, usage.reasoning_tokens),
         ];
         attrs.extend(
             fields
@@ -497,7 +725,7 @@ impl LlmSpan {
     /// span.finish();
     /// ```
     pub fn record_usage(&mut self, usage: Usage) {
-        let mut attrs = Vec::with_capacity(6);
+        let mut attrs = Vec::with_capacity(7);
         self.usage_attributes(usage, &mut attrs);
         self.cx.span().set_attributes(attrs);
     }
@@ -524,23 +752,47 @@ impl LlmSpan {
 
     /// [`LlmSpan::record_response`], moving the response's strings into the attributes.
     pub(crate) fn record_response_owned(&mut self, resp: LlmResponse) {
-        let mut attrs = Vec::with_capacity(12);
+        let family = self.api.family();
+        let mut attrs = Vec::with_capacity(14);
         if let Some(id) = resp.id {
             attrs.push(kv(k::GEN_AI_RESPONSE_ID, id));
         }
         if let Some(m) = resp.model {
             let m = shared(m);
-            self.response_model = Some(m.clone());
-            attrs.push(kv(k::GEN_AI_RESPONSE_MODEL, m));
+            // Python's OpenAI spans say the model after the last `/` (its metrics the whole).
+            let span_value = match (family, self.latest) {
+                (Family::OpenAi, false) => model_after_slash(&m).map(StringValue::from),
+                _ => None,
+            };
+            attrs.push(kv(
+                k::GEN_AI_RESPONSE_MODEL,
+                span_value.unwrap_or_else(|| m.clone()),
+            ));
+            self.response_model = Some(m);
         }
         if !resp.finish_reasons.is_empty() {
+            let reasons: Vec<StringValue> =
+                resp.finish_reasons.into_iter().map(reason_value).collect();
             attrs.push(kv(
                 k::GEN_AI_RESPONSE_FINISH_REASONS,
-                strings(resp.finish_reasons),
+                Value::Array(Array::String(reasons.clone())),
             ));
+            self.finish_reasons = reasons;
         }
         if let Some(d) = resp.embedding_dimensions {
             attrs.push(kv(k::GEN_AI_EMBEDDINGS_DIMENSION_COUNT, d as i64));
+            self.vector_size = Some(d);
+        }
+        if let Some(f) = resp.system_fingerprint {
+            let key = if self.latest {
+                k::OPENAI_RESPONSE_SYSTEM_FINGERPRINT
+            } else {
+                k::GEN_AI_OPENAI_RESPONSE_SYSTEM_FINGERPRINT
+            };
+            attrs.push(kv(key, f));
+        }
+        if let Some(t) = resp.service_tier {
+            attrs.push(kv(k::OPENAI_RESPONSE_SERVICE_TIER, t));
         }
         self.choices = resp.choice_count;
         self.usage_attributes(resp.usage, &mut attrs);
@@ -548,8 +800,15 @@ impl LlmSpan {
         if !events && self.content && !resp.output_messages.is_empty() {
             attrs.push(kv(
                 k::GEN_AI_OUTPUT_MESSAGES,
-                messages_json(&resp.output_messages),
+                truncated(json::messages(
+                    &resp.output_messages,
+                    Style::of(self.api),
+                    true,
+                )),
             ));
+            if family == Family::Ollama && !self.latest {
+                crate::legacy::completions(&resp.output_messages, &mut attrs);
+            }
         }
         self.cx.span().set_attributes(attrs);
         if events {
@@ -582,8 +841,8 @@ impl LlmSpan {
     }
 
     /// Says on the span that its capture hit memory caps (`llmetry.capture.truncated` and
-    /// `llmetry.capture.truncated_caps`): what it records of the response was cut, the
-    /// caller's data was not. Nothing happens for an empty list.
+    /// `llmetry.capture.truncated_caps`, every cap said so far): what it records of the
+    /// response was cut, the caller's data was not. Nothing happens for an empty list.
     ///
     /// ```
     /// use llmetry_instruments::{LlmSpan, model::{Api, CaptureCap, Provider}, providers::Accumulator};
@@ -600,7 +859,20 @@ impl LlmSpan {
         if caps.is_empty() {
             return;
         }
-        let names = caps.iter().map(|c| StringValue::from(c.as_str())).collect();
+        for c in caps {
+            if !self.caps.contains(c) {
+                self.caps.push(*c);
+            }
+        }
+        self.write_caps();
+    }
+
+    fn write_caps(&self) {
+        let names = self
+            .caps
+            .iter()
+            .map(|c| StringValue::from(c.as_str()))
+            .collect();
         self.cx.span().set_attributes([
             kv(k::LLMETRY_CAPTURE_TRUNCATED, true),
             kv(
@@ -634,8 +906,8 @@ impl LlmSpan {
         span.set_status(Status::error(e.message.clone()));
     }
 
-    /// Ends a non-streamed call (status stays unset on success, as in Python) and records
-    /// the `gen_ai.client.*` metrics.
+    /// Ends a non-streamed call and records the `gen_ai.client.*` metrics. Status on
+    /// success as Python sets it: unset for OpenAI-API calls, OK for Anthropic and Ollama.
     ///
     /// ```
     /// use llmetry_instruments::{LlmSpan, model::{Api, Provider}};
@@ -643,7 +915,7 @@ impl LlmSpan {
     /// span.finish();
     /// ```
     pub fn finish(mut self) {
-        self.end(None);
+        self.end(End::Finished);
     }
 
     /// Ends a failed call: [`LlmSpan::record_error`], then [`LlmSpan::finish`].
@@ -657,12 +929,12 @@ impl LlmSpan {
     /// ```
     pub fn fail(mut self, e: &ProviderError) {
         self.record_error(e);
-        self.end(None);
+        self.end(End::Finished);
     }
 
-    /// Ends a streamed call: status OK when [`StreamEnd::Completed`] (and no error was
-    /// recorded), ERROR when [`StreamEnd::Failed`], unset with a `gen_ai.stream.dropped`
-    /// event when [`StreamEnd::Dropped`].
+    /// Ends a streamed call: on [`StreamEnd::Completed`] (and no error recorded) status OK
+    /// (Ollama: unset, as Python), ERROR on [`StreamEnd::Failed`], unset with a
+    /// `gen_ai.stream.dropped` event on [`StreamEnd::Dropped`].
     ///
     /// ```
     /// use llmetry_instruments::{LlmSpan, StreamEnd, model::{Api, Provider}};
@@ -672,43 +944,67 @@ impl LlmSpan {
     /// span.finish_stream(StreamEnd::Dropped);
     /// ```
     pub fn finish_stream(mut self, how: StreamEnd) {
-        self.end(Some(how));
+        self.end(End::Stream(how));
     }
 
-    fn end(&mut self, stream: Option<StreamEnd>) {
+    fn end(&mut self, how: End) {
         if self.ended {
             return;
         }
         self.ended = true;
+        let now = Instant::now();
+        let family = self.api.family();
         let span = self.cx.span();
-        match stream {
-            Some(StreamEnd::Completed) if self.error_type.is_none() => span.set_status(Status::Ok),
-            Some(StreamEnd::Failed) if self.error_type.is_none() => {
+        let ok = |span: &opentelemetry::trace::SpanRef<'_>| span.set_status(Status::Ok);
+        // Status on success as Python sets it: OpenAI unset (non-streamed) / OK (streamed),
+        // Anthropic OK, Ollama OK (non-streamed) / unset (streamed).
+        match how {
+            End::Finished if self.error_type.is_none() && family != Family::OpenAi => ok(&span),
+            End::Stream(StreamEnd::Completed)
+                if self.error_type.is_none() && family != Family::Ollama =>
+            {
+                ok(&span)
+            }
+            End::Stream(StreamEnd::Failed) if self.error_type.is_none() => {
                 self.error_type = Some(StringValue::from(k::STREAM_ERROR_TYPE));
                 span.set_attribute(kv(k::ERROR_TYPE, k::STREAM_ERROR_TYPE));
                 span.set_status(Status::error("the stream failed before completing"));
             }
-            Some(StreamEnd::Dropped) => {
+            End::Stream(StreamEnd::Dropped) => {
                 span.add_event(k::GEN_AI_STREAM_DROPPED_EVENT, Vec::new());
             }
             _ => {}
         }
-        let elapsed = self.start.elapsed().as_secs_f64();
-        let ttft = self
-            .first_token
-            .map(|t| t.duration_since(self.start).as_secs_f64());
+        let stream = match how {
+            End::Stream(s) => Some(s),
+            _ => None,
+        };
+        if self.caps.contains(&CaptureCap::ChunkTimings) {
+            self.write_caps();
+        }
+        let completed = stream == Some(StreamEnd::Completed);
         metrics::record(metrics::Call {
+            api: self.api,
+            latest: self.latest,
             provider: self.provider_value.clone(),
-            operation: self.api.operation(),
             request_model: self.request_model.take(),
             response_model: self.response_model.take(),
             server: self.server.take(),
             stream: self.stream,
             error_type: self.error_type.take(),
-            duration_s: elapsed,
-            time_to_first_token_s: ttft,
+            duration_s: now.duration_since(self.start).as_secs_f64(),
+            first_chunk_s: self
+                .first_chunk
+                .map(|t| t.duration_since(self.start).as_secs_f64()),
+            generate_s: self
+                .first_chunk
+                .filter(|_| completed)
+                .map(|t| now.duration_since(t).as_secs_f64()),
+            chunk_gaps_s: std::mem::take(&mut self.chunk_gaps),
             usage: self.usage,
             choices: self.choices,
+            finish_reasons: std::mem::take(&mut self.finish_reasons),
+            vector_size: self.vector_size,
         });
         span.end();
     }
@@ -716,11 +1012,24 @@ impl LlmSpan {
 
 impl Drop for LlmSpan {
     fn drop(&mut self) {
+        // Dropped without an end: a stream the consumer dropped, or a call abandoned before
+        // its response (status left unset: nothing says it succeeded).
         let how = if self.stream {
-            Some(StreamEnd::Dropped)
+            End::Stream(StreamEnd::Dropped)
         } else {
-            None
+            End::Abandoned
         };
         self.end(how);
     }
+}
+
+/// How an [`LlmSpan`] ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// [`LlmSpan::finish`] / [`LlmSpan::fail`].
+    Finished,
+    /// [`LlmSpan::finish_stream`], or a streamed span dropped.
+    Stream(StreamEnd),
+    /// A non-streamed span dropped without [`LlmSpan::finish`].
+    Abandoned,
 }

@@ -113,10 +113,12 @@ fn manual_api_records_a_full_llm_span() {
         Some("house-model-7b")
     );
     assert_eq!(attr(s, "gen_ai.usage.total_tokens"), Some(Value::I64(5)));
+    // The JSON text Python writes (issue 10: `json.dumps` separators and key order; was
+    // compact with sorted keys).
     assert_eq!(
         attr_str(s, "gen_ai.output.messages").as_deref(),
         Some(
-            r#"[{"finish_reason":"stop","parts":[{"content":"pong","type":"text"}],"role":"assistant"}]"#
+            r#"[{"role": "assistant", "parts": [{"content": "pong", "type": "text"}], "finish_reason": "stop"}]"#
         )
     );
     assert_eq!(

@@ -2,10 +2,13 @@
 //! it carries ([`EndpointError`], [`HeaderError`], [`ParseProtocolError`]), and
 //! [`ShutdownError`] (why `flush()` / `shutdown()` did not complete cleanly).
 //!
-//! This module depends on nothing else in the crate, so every other module can return
-//! these errors without importing a module that imports it back.
+//! This module depends only on `delivery` (the report a [`ShutdownError`] carries), which
+//! depends on nothing, so every other module can return these errors without importing a
+//! module that imports it back.
 
 use std::time::Duration;
+
+use crate::delivery::DeliveryReport;
 
 /// Why [`TelemetryBuilder::install`](crate::TelemetryBuilder::install) refused the
 /// configuration.
@@ -84,14 +87,15 @@ pub enum InitError {
         signal: &'static str,
         /// Where the exporter was to send (`http://h:4318/v1/traces (http/protobuf)`).
         destination: String,
-        /// The cause: an `opentelemetry_otlp::ExporterBuildError`, a `reqwest::Error`
-        /// (the HTTP client) or a `tonic::transport::Error` (the gRPC channel); downcast
-        /// to inspect it. (Boxed because each transport is an optional cargo feature.)
+        /// The cause: a `reqwest::Error` (the HTTP client), a `tonic::transport::Error`
+        /// (the gRPC channel) or an `std::io::Error` (a thread that could not start);
+        /// downcast to inspect it. (Boxed because each transport is an optional cargo
+        /// feature.)
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
-    /// The small runtime the gRPC exporters run on could not be started.
-    #[error("could not start the gRPC exporters' runtime: {source}")]
-    GrpcRuntime {
+    /// The small runtime the OTLP exports run on could not be started.
+    #[error("could not start the OTLP exports' runtime: {source}")]
+    ExportRuntime {
         /// Why the runtime's thread could not be started.
         source: std::io::Error,
     },
@@ -114,6 +118,22 @@ pub enum InitError {
         "llmetry is already installed in this process: install() works once per process (the global tracing subscriber and providers cannot be replaced)"
     )]
     AlreadyInstalled,
+}
+
+/// Values longer than this are shortened in messages ([`shorten`]).
+const LONG_VALUE: usize = 200;
+
+/// `value` as messages show it: whole when short, else its start and end around the
+/// number of bytes left out, so a 70 KB bad URL costs one line, once.
+pub(crate) fn shorten(value: &str) -> String {
+    if value.chars().count() <= LONG_VALUE {
+        return value.to_owned();
+    }
+    let head: String = value.chars().take(120).collect();
+    let tail_rev: String = value.chars().rev().take(40).collect();
+    let tail: String = tail_rev.chars().rev().collect();
+    let omitted = value.len() - head.len() - tail.len();
+    format!("{head}…[{omitted} bytes]…{tail}")
 }
 
 /// What an endpoint may look like, for error messages.
@@ -189,6 +209,12 @@ pub(crate) enum EndpointProblem {
     /// A gRPC endpoint (`grpc://`, `grpcs://`, no scheme) with a path, query or fragment.
     #[error("a gRPC endpoint takes no path, query or fragment (got {0:?})")]
     GrpcPath(String),
+    /// An OTLP/HTTP base URL with a query or fragment (a signal's own URL may keep its
+    /// query).
+    #[error(
+        "a base URL takes no query or fragment (got {0:?}): a full per-signal URL with a query goes in OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT"
+    )]
+    QueryOrFragment(String),
     /// A gRPC endpoint with `user:password@`.
     #[error("a gRPC endpoint takes no user name or password (send credentials as headers)")]
     GrpcCredentials,
@@ -300,11 +326,13 @@ impl ParseProtocolError {
 /// Why [`Telemetry::flush`](crate::Telemetry::flush) or
 /// [`Telemetry::shutdown`](crate::Telemetry::shutdown) did not complete cleanly.
 ///
-/// Neither is fatal: the app can log it and go on. Here an exporter fails every export (a
-/// collector that is down would do the same):
+/// Neither is fatal: the app can log it and go on (see the README on keeping a job's exit
+/// code independent of telemetry). An endpoint that does not take a signal (HTTP 404/405,
+/// gRPC `UNIMPLEMENTED`) is no error: that signal is switched off with one warning. Here
+/// an exporter fails every export (a collector that is down would do the same):
 ///
 /// ```rust,standalone_crate
-/// use llmetry::ShutdownError;
+/// use llmetry::{LossCause, ShutdownError};
 /// use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 /// use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 ///
@@ -325,38 +353,88 @@ impl ParseProtocolError {
 ///     .install()?;
 /// tracing::info_span!("step").in_scope(|| {});
 /// match telemetry.flush() {
-///     Err(ShutdownError::Export { operation, message }) => {
+///     Err(ShutdownError::Export { operation, report, .. }) => {
 ///         assert_eq!(operation, "flush");
-///         eprintln!("some telemetry was lost: {message}");
+///         assert_eq!(report.traces.failed, 1);
+///         assert!(matches!(report.traces.cause, Some(LossCause::Exporter { .. })));
+///         eprintln!("some telemetry was lost: {}", report.losses());
 ///     }
 ///     Err(ShutdownError::Timeout { pending, .. }) => eprintln!("still waiting for {pending}"),
 ///     Err(other) => eprintln!("{other}"),
-///     Ok(()) => panic!("the exporter always fails"),
+///     Ok(report) => panic!("the exporter always fails, yet: {report}"),
 /// }
 /// # Ok(()) }
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum ShutdownError {
-    /// Some signals' exporters did not finish within the bound.
+    /// `flush()` only: some signals were still being delivered when its deadline came.
+    /// Nothing is lost yet: the export goes on.
     #[error(
-        "telemetry {operation} did not finish within {timeout:?} for {pending}; data still buffered for them was dropped"
+        "telemetry {operation} did not finish within {timeout:?} for {pending}; the export goes on"
     )]
     Timeout {
-        /// `flush` or `shutdown`.
+        /// `flush`.
         operation: &'static str,
         /// The bound that was hit.
         timeout: Duration,
         /// The unfinished signals and their destinations.
         pending: String,
     },
-    /// Some exports failed (each signal's failure is summarised in `message`: several
-    /// signals may fail at once, so there is no single typed cause).
-    #[error("telemetry {operation} incomplete: {message}")]
+    /// Telemetry was lost: dropped (queue full), failed (after retries), or, at shutdown,
+    /// still pending at the deadline. `message` names each signal that lost something,
+    /// with its destination, its counts and their causes; `report` has the numbers.
+    #[error("telemetry {operation} lost data: {message}")]
     Export {
         /// `flush` or `shutdown`.
         operation: &'static str,
-        /// Per signal, what failed.
+        /// Per signal that lost something: destination, counts, causes
+        /// ([`DeliveryReport::losses`]).
         message: String,
+        /// What became of every signal's telemetry.
+        report: Box<DeliveryReport>,
     },
+}
+
+impl std::fmt::Debug for ShutdownError {
+    /// Readable as is: `fn main() -> Result<(), Box<dyn Error>>` prints an error it
+    /// returns with `Debug` (`Error: Export { operation: "shutdown", message: "traces to
+    /// …: 0 spans sent, 3 failed (HTTP 422 …)" }`). The report's numbers are in the message.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShutdownError::Timeout {
+                operation,
+                timeout,
+                pending,
+            } => f
+                .debug_struct("Timeout")
+                .field("operation", operation)
+                .field("timeout", timeout)
+                .field("pending", pending)
+                .finish(),
+            ShutdownError::Export {
+                operation, message, ..
+            } => f
+                .debug_struct("Export")
+                .field("operation", operation)
+                .field("message", message)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl ShutdownError {
+    /// The delivery report, when the error carries one (it does when data was lost).
+    ///
+    /// ```
+    /// fn lost(e: &llmetry::ShutdownError) -> u64 {
+    ///     e.report().map_or(0, |r| r.signals().map(|(_, s)| s.lost()).sum())
+    /// }
+    /// ```
+    pub fn report(&self) -> Option<&DeliveryReport> {
+        match self {
+            ShutdownError::Export { report, .. } => Some(report),
+            ShutdownError::Timeout { .. } => None,
+        }
+    }
 }

@@ -45,13 +45,14 @@
 //!
 //! | area | items | module |
 //! |---|---|---|
-//! | setting up | [`init()`] returns a [`TelemetryBuilder`]; [`TelemetryBuilder::install`] returns the [`Telemetry`] guard ([`Telemetry::flush`], [`Telemetry::shutdown`], [`Telemetry::layer`]) or an [`InitError`] | `install` (the builder, one pipeline per signal), `guard` (the guard), `subscriber` (the `tracing` layers) |
-//! | errors | [`InitError`] with its causes [`EndpointError`], [`HeaderError`], [`ParseProtocolError`]; [`ShutdownError`] | `error` |
-//! | configuration values | [`EnvSource`] (where configuration reads the environment), [`Protocol`], [`Compression`], [`Instrument`]; [`SHUTDOWN_TIMEOUT`], [`DEFAULT_EXPORT_TIMEOUT`], [`DEFAULT_METRIC_EXPORT_INTERVAL`], [`DEFAULT_VALUE_LENGTH_LIMIT`], [`TRACELOOP_DEFAULT_ENDPOINT`] | `config` (builder > environment > default; endpoints, headers), `instrument` |
+//! | setting up | [`init()`] returns a [`TelemetryBuilder`]; [`TelemetryBuilder::install`] returns the [`Telemetry`] guard ([`Telemetry::flush`], [`Telemetry::shutdown`], [`Telemetry::report`], [`Telemetry::layer`]) or an [`InitError`] | `install` (the builder, one pipeline per signal), `guard` (the guard), `subscriber` (the `tracing` layers) |
+//! | delivery | [`DeliveryReport`] with a [`SignalReport`] per signal (sent, dropped, failed, pending, and the [`LossCause`]) | `delivery` (the report), `export` (the counting) |
+//! | errors | [`InitError`] with its causes [`EndpointError`], [`HeaderError`], [`ParseProtocolError`]; [`ShutdownError`] (carrying the report) | `error` |
+//! | configuration values | [`EnvSource`] (where configuration reads the environment), [`Protocol`], [`Compression`], [`Instrument`]; [`DEFAULT_SHUTDOWN_TIMEOUT`], [`DEFAULT_EXPORT_TIMEOUT`], [`DEFAULT_METRIC_EXPORT_INTERVAL`], [`DEFAULT_VALUE_LENGTH_LIMIT`], [`TRACELOOP_DEFAULT_ENDPOINT`] | `config` (builder > environment > default; endpoints, headers, queues), `instrument` |
 //! | annotations | [`workflow`], [`task`], [`agent`], [`tool`] (see [Annotations](#annotations) below); [`EntityKind`] | `entity`, `capture` |
 //! | context | [`set_association_properties`], [`with_association_properties`], [`set_conversation_id`], [`with_conversation_id`], [`with_trace_content`], [`propagate`], [`propagate_fn`]; [`InContext`] with its markers [`ClosureMarker`] and [`FutureMarker`] | `context` |
 //! | for instrumentations | [`trace_content_enabled`], [`current_workflow_name`], [`current_association_properties`], [`truncate_value`], [`instrument_enabled`], [`use_attributes`], [`TOKEN_USAGE_BOUNDARIES`], [`DURATION_BOUNDARIES`] | `context`, `state`, `install::metrics` |
-//! | export building blocks | [`ConsoleExporter`] (the default without a collector), [`SharedBuffer`], [`EnrichmentProcessor`] (for a tracer provider built by hand) | `export` (also the OTLP exporters and their HTTP client, gRPC channel and TLS), `processor` |
+//! | export building blocks | [`ConsoleExporter`] (the default without a collector), [`SharedBuffer`], [`EnrichmentProcessor`] (for a tracer provider built by hand) | `export` (also the queues, the delivery accounting, our OTLP transport over HTTP and gRPC, TLS), `processor` |
 //! | conventions | [`semconv`]: the attribute keys llmetry writes, and the GenAI events target | `semconv` |
 //!
 //! # Cargo features
@@ -354,6 +355,7 @@ mod capture;
 mod config;
 mod context;
 pub mod cost;
+mod delivery;
 mod entity;
 mod error;
 mod export;
@@ -377,16 +379,20 @@ pub use context::{
     trace_content_enabled, truncate_value, with_association_properties, with_conversation_id,
     with_trace_content,
 };
+pub use delivery::{DeliveryReport, LossCause, SignalReport};
 pub use entity::EntityKind;
 pub use error::{EndpointError, HeaderError, InitError, ParseProtocolError, ShutdownError};
 pub use export::console::{ConsoleExporter, SharedBuffer};
-pub use guard::{SHUTDOWN_TIMEOUT, Telemetry};
+pub use guard::{DEFAULT_SHUTDOWN_TIMEOUT, Telemetry};
 pub use install::metrics::{DURATION_BOUNDARIES, TOKEN_USAGE_BOUNDARIES};
 pub use install::{TelemetryBuilder, init};
 pub use instrument::Instrument;
 pub use llmetry_macros::{agent, task, tool, workflow};
 pub use processor::EnrichmentProcessor;
-pub use state::{DEFAULT_VALUE_LENGTH_LIMIT, instrument_enabled, use_attributes};
+pub use state::{
+    __set_gen_ai_latest_conventions, DEFAULT_VALUE_LENGTH_LIMIT, gen_ai_latest_conventions,
+    instrument_enabled, use_attributes,
+};
 pub use value::{AttributeText, AttributeValue};
 
 /// Not public API: what the macros' generated code names. May change in any release.

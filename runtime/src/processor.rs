@@ -30,33 +30,7 @@ pub struct EnrichmentProcessor {
 
 impl SpanProcessor for EnrichmentProcessor {
     fn on_start(&self, span: &mut Span, cx: &Context) {
-        let Some(e) = cx.get::<EntityContext>() else {
-            return;
-        };
-        if let Some(w) = e.workflow {
-            span.set_attribute(KeyValue::new(semconv::TRACELOOP_WORKFLOW_NAME, w));
-        }
-        if let Some(a) = e.agent {
-            span.set_attribute(KeyValue::new(semconv::GEN_AI_AGENT_NAME, a));
-        }
-        let parent_span_id = cx.span().span_context().span_id();
-        if parent_span_id == e.parent_span_id
-            && let Some(owner) = &e.owner
-        {
-            owner.write(span);
-        }
-        if let Some(p) = e.path_for(parent_span_id) {
-            span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_PATH, p.clone()));
-        }
-        if let Some(cell) = &e.associations {
-            let snap = cell.snapshot();
-            if let Some(id) = snap.conversation_id {
-                span.set_attribute(KeyValue::new(semconv::GEN_AI_CONVERSATION_ID, id));
-            }
-            for kv in snap.props.iter() {
-                span.set_attribute(kv.clone());
-            }
-        }
+        enrich(span, cx);
     }
 
     fn on_end(&self, _span: SpanData) {}
@@ -67,5 +41,37 @@ impl SpanProcessor for EnrichmentProcessor {
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
         Ok(())
+    }
+}
+
+/// The enrichment itself, also run by the delivery processor `install()` registers (one
+/// processor that enriches and exports, so the SDK does not clone each ended span).
+pub(crate) fn enrich(span: &mut Span, cx: &Context) {
+    let Some(e) = cx.get::<EntityContext>() else {
+        return;
+    };
+    if let Some(w) = e.workflow {
+        span.set_attribute(KeyValue::new(semconv::TRACELOOP_WORKFLOW_NAME, w));
+    }
+    if let Some(a) = e.agent {
+        span.set_attribute(KeyValue::new(semconv::GEN_AI_AGENT_NAME, a));
+    }
+    let parent_span_id = cx.span().span_context().span_id();
+    if parent_span_id == e.parent_span_id
+        && let Some(owner) = &e.owner
+    {
+        owner.write(span);
+    }
+    if let Some(p) = e.path_for(parent_span_id) {
+        span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_PATH, p.clone()));
+    }
+    if let Some(cell) = &e.associations {
+        let snap = cell.snapshot();
+        if let Some(id) = snap.conversation_id {
+            span.set_attribute(KeyValue::new(semconv::GEN_AI_CONVERSATION_ID, id));
+        }
+        for kv in snap.props.iter() {
+            span.set_attribute(kv.clone());
+        }
     }
 }

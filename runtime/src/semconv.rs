@@ -90,12 +90,64 @@ pub const TRACER_NAME: &str = "traceloop.tracer";
 /// Target of the GenAI content events (log records only, never span events).
 pub const GENAI_EVENTS_TARGET: &str = "llmetry::genai";
 
+// Instrumentation scopes of LLM spans and metrics: one per Python instrumentation package,
+// named as Python names them (by the API a call speaks, not by the provider behind it).
+
+/// Scope of OpenAI-API calls (Chat Completions, Completions, Embeddings, Responses; also on
+/// Azure, Groq, vLLM, …), as Python's `opentelemetry-instrumentation-openai` names it.
+pub const OPENAI_SCOPE: &str = "opentelemetry.instrumentation.openai.v1";
+/// Scope of Anthropic Messages calls (`opentelemetry-instrumentation-anthropic`).
+pub const ANTHROPIC_SCOPE: &str = "opentelemetry.instrumentation.anthropic";
+/// Scope of Ollama native API calls (`opentelemetry-instrumentation-ollama`).
+pub const OLLAMA_SCOPE: &str = "opentelemetry.instrumentation.ollama";
+
 /// Host name of the LLM endpoint.
 pub const SERVER_ADDRESS: &str = "server.address";
 /// Port of the LLM endpoint.
 pub const SERVER_PORT: &str = "server.port";
 /// Whether the response was requested as a stream (bool).
 pub const GEN_AI_IS_STREAMING: &str = "gen_ai.is_streaming";
+
+/// Base URL of an OpenAI-API client (`http://127.0.0.1:8080/v1/`), on OpenAI-API spans.
+pub const GEN_AI_OPENAI_API_BASE: &str = "gen_ai.openai.api_base";
+/// Azure OpenAI `api-version`, on Azure OpenAI spans.
+pub const GEN_AI_OPENAI_API_VERSION: &str = "gen_ai.openai.api_version";
+/// The response's `system_fingerprint` (the key Python 0.62 writes; deprecated in the
+/// conventions for [`OPENAI_RESPONSE_SYSTEM_FINGERPRINT`], written in opt-in mode).
+pub const GEN_AI_OPENAI_RESPONSE_SYSTEM_FINGERPRINT: &str =
+    "gen_ai.openai.response.system_fingerprint";
+/// The response's `system_fingerprint` (current conventions; opt-in mode).
+pub const OPENAI_RESPONSE_SYSTEM_FINGERPRINT: &str = "openai.response.system_fingerprint";
+/// The `service_tier` the request asked for.
+pub const OPENAI_REQUEST_SERVICE_TIER: &str = "openai.request.service_tier";
+/// The `service_tier` the response says served it.
+pub const OPENAI_RESPONSE_SERVICE_TIER: &str = "openai.response.service_tier";
+/// Whether the request asked for a stream, set only when it did (current conventions;
+/// opt-in mode).
+pub const GEN_AI_REQUEST_STREAM: &str = "gen_ai.request.stream";
+/// System instructions given apart from the messages (Anthropic `system`), JSON parts
+/// (content capture only).
+pub const GEN_AI_SYSTEM_INSTRUCTIONS: &str = "gen_ai.system_instructions";
+/// The GenAI system, as Python's Ollama instrumentation writes it (`Ollama`): deprecated in
+/// the conventions for [`GEN_AI_PROVIDER_NAME`].
+pub const GEN_AI_SYSTEM: &str = "gen_ai.system";
+/// Traceloop's request type (`chat`, `completion`, `embedding`), on Ollama spans as Python
+/// writes them.
+pub const LLM_REQUEST_TYPE: &str = "llm.request.type";
+/// Traceloop's streaming flag (bool), on Ollama spans as Python writes them.
+pub const LLM_IS_STREAMING: &str = "llm.is_streaming";
+/// Traceloop's total token count, on Ollama spans as Python writes them.
+pub const LLM_USAGE_TOTAL_TOKENS: &str = "llm.usage.total_tokens";
+/// Prefix of Traceloop's flattened tool definitions (`llm.request.functions.{i}.name`,
+/// `.description`, `.parameters`), on Ollama spans as Python writes them.
+pub const LLM_REQUEST_FUNCTIONS: &str = "llm.request.functions";
+/// Prefix of Traceloop's flattened prompts (`gen_ai.prompt.{i}.role`, `.content`,
+/// `.tool_call_id`, `.tool_calls.{j}.id` / `.name` / `.arguments`), on Ollama spans as Python
+/// writes them (content capture only).
+pub const GEN_AI_PROMPT: &str = "gen_ai.prompt";
+/// Prefix of Traceloop's flattened completions (`gen_ai.completion.{i}.role`, `.content`),
+/// on Ollama spans as Python writes them (content capture only).
+pub const GEN_AI_COMPLETION: &str = "gen_ai.completion";
 
 /// Model the request asked for.
 pub const GEN_AI_REQUEST_MODEL: &str = "gen_ai.request.model";
@@ -142,11 +194,15 @@ pub const GEN_AI_RESPONSE_MODEL: &str = "gen_ai.response.model";
 pub const GEN_AI_RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
 /// Dimension of the returned embedding vectors.
 pub const GEN_AI_EMBEDDINGS_DIMENSION_COUNT: &str = "gen_ai.embeddings.dimension.count";
-/// Seconds from the request to the first generated token of a stream: a span attribute
-/// and the name of the histogram.
+/// Seconds from the request to the first chunk of a stream (what Python measures): a span
+/// attribute and the name of the histogram.
 pub const GEN_AI_SERVER_TIME_TO_FIRST_TOKEN: &str = "gen_ai.server.time_to_first_token";
 
-/// Input tokens.
+/// Seconds from the request to the first chunk of a stream (current conventions; opt-in
+/// mode, in place of the span attribute [`GEN_AI_SERVER_TIME_TO_FIRST_TOKEN`]).
+pub const GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
+
+/// Input tokens (Anthropic: with the cache reads and writes added, as the conventions say).
 pub const GEN_AI_USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
 /// Output tokens.
 pub const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
@@ -160,6 +216,13 @@ pub const GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: &str =
 /// Reasoning tokens.
 pub const GEN_AI_USAGE_REASONING_TOKENS: &str = "gen_ai.usage.reasoning_tokens";
 
+/// Reasoning tokens (current conventions; opt-in mode, in place of
+/// [`GEN_AI_USAGE_REASONING_TOKENS`]).
+pub const GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
+
+/// Span event per streamed chunk of an OpenAI-API response, as Python writes it (no
+/// attributes; the event's time is the chunk's arrival).
+pub const GEN_AI_CONTENT_COMPLETION_CHUNK_EVENT: &str = "gen_ai.content.completion.chunk";
 /// Span event: the consumer dropped a stream before its end.
 pub const GEN_AI_STREAM_DROPPED_EVENT: &str = "gen_ai.stream.dropped";
 /// `error.type` of a stream that broke before the provider said it was complete.
@@ -198,3 +261,24 @@ pub const GEN_AI_CLIENT_GENERATION_CHOICES: &str = "gen_ai.client.generation.cho
 pub const GEN_AI_TOKEN_TYPE: &str = "gen_ai.token.type";
 /// Metric attribute: whether the call was streamed (bool), as Python writes it.
 pub const STREAM: &str = "stream";
+/// Metric attribute of `gen_ai.client.generation.choices`: the (mapped) finish reason.
+pub const GEN_AI_RESPONSE_FINISH_REASON: &str = "gen_ai.response.finish_reason";
+/// Histogram of seconds from the first chunk of a stream to its end (Traceloop).
+pub const LLM_CHAT_COMPLETIONS_STREAMING_TIME_TO_GENERATE: &str =
+    "llm.chat_completions.streaming_time_to_generate";
+/// Counter of the dimensions of the first returned embedding (Traceloop, OpenAI API).
+pub const LLM_OPENAI_EMBEDDINGS_VECTOR_SIZE: &str = "llm.openai.embeddings.vector_size";
+/// Counter of failed OpenAI-API chat calls (Traceloop).
+pub const LLM_OPENAI_CHAT_COMPLETIONS_EXCEPTIONS: &str = "llm.openai.chat_completions.exceptions";
+/// Counter of failed OpenAI-API embeddings calls (Traceloop).
+pub const LLM_OPENAI_EMBEDDINGS_EXCEPTIONS: &str = "llm.openai.embeddings.exceptions";
+/// Counter of failed Anthropic calls (Traceloop).
+pub const LLM_ANTHROPIC_COMPLETION_EXCEPTIONS: &str = "llm.anthropic.completion.exceptions";
+/// Histogram of seconds from the request to the first chunk of a stream (current
+/// conventions; opt-in mode, in place of [`GEN_AI_SERVER_TIME_TO_FIRST_TOKEN`]).
+pub const GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK: &str =
+    "gen_ai.client.operation.time_to_first_chunk";
+/// Histogram of seconds between consecutive chunks of a stream (current conventions;
+/// opt-in mode).
+pub const GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK: &str =
+    "gen_ai.client.operation.time_per_output_chunk";

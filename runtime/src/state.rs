@@ -130,3 +130,41 @@ pub fn instrument_enabled(i: crate::Instrument) -> bool {
 pub fn use_attributes() -> bool {
     USE_ATTRIBUTES.load(Ordering::Relaxed)
 }
+
+static GEN_AI_LATEST: AtomicBool = AtomicBool::new(false);
+
+/// Whether LLM telemetry follows the latest experimental OpenTelemetry GenAI conventions
+/// (semantic conventions v1.41.1) instead of the Traceloop ones the Python OpenLLMetry SDK
+/// writes: the process opted in with `OTEL_SEMCONV_STABILITY_OPT_IN` containing
+/// `gen_ai_latest_experimental`. Off by default.
+///
+/// In that mode `llmetry-instruments` names LLM spans `{gen_ai.operation.name}
+/// {gen_ai.request.model}` (`chat gpt-4o-mini`), writes the current attribute keys instead
+/// of the deprecated ones, and records the conventions' client metrics
+/// (`gen_ai.client.operation.time_to_first_chunk`, …) with their advised buckets. Every
+/// `traceloop.*` attribute is written in both modes.
+///
+/// ```
+/// if llmetry::gen_ai_latest_conventions() {
+///     // name the span "chat gpt-4o-mini"
+/// } else {
+///     // name it "openai.chat", as the Python SDK does
+/// }
+/// ```
+pub fn gen_ai_latest_conventions() -> bool {
+    GEN_AI_LATEST.load(Ordering::Relaxed)
+}
+
+/// Sets [`gen_ai_latest_conventions`] (what `install()` does from its configuration).
+#[allow(dead_code)] // the configuration wiring (OTEL_SEMCONV_STABILITY_OPT_IN, builder) calls it
+pub(crate) fn set_gen_ai_latest_conventions(on: bool) {
+    GEN_AI_LATEST.store(on, Ordering::Relaxed);
+}
+
+/// Not public API: switches [`gen_ai_latest_conventions`] for tests until the configuration
+/// (`OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental`, a builder method) sets it.
+/// Process-wide: a test that turns it on runs in a process of its own (its own test binary).
+#[doc(hidden)]
+pub fn __set_gen_ai_latest_conventions(on: bool) {
+    set_gen_ai_latest_conventions(on);
+}

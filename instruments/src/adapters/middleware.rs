@@ -45,7 +45,7 @@ impl LlmMiddleware {
         Self::default()
     }
 
-    /// Whether to send the LLM span's W3C `traceparent` (and `tracestate`, baggage) with each
+    /// Whether to send the LLM span's W3C `traceparent` (and a non-empty `tracestate`) with each
     /// request. Default: on, as in Python.
     ///
     /// ```

@@ -37,9 +37,12 @@ fn instrument_of(provider: &Provider, api: Api) -> llmetry::Instrument {
     }
 }
 
+const TRACEPARENT: &str = "traceparent";
+const TRACESTATE: &str = "tracestate";
+
 struct HeaderInjector<'a>(&'a mut reqwest::header::HeaderMap);
 
-impl opentelemetry::propagation::Injector for HeaderInjector<'_> {
+impl HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
         if let (Ok(k), Ok(v)) = (
             reqwest::header::HeaderName::from_bytes(key.as_bytes()),
@@ -115,12 +118,8 @@ impl Capture {
         if !names_model {
             return None;
         }
-        let url = req.url();
-        let server = url
-            .host_str()
-            .map(|h| (h, url.port_or_known_default().unwrap_or(0)));
         let streamed_request = parsed.stream;
-        let span = LlmSpan::start_with_request(api, provider, server, parsed);
+        let span = LlmSpan::start_with_request(api, provider, req.url(), parsed);
         Some(Self {
             span,
             api,
@@ -133,12 +132,30 @@ impl Capture {
         self.span.context().clone()
     }
 
-    /// Writes the span's W3C `traceparent` (and `tracestate`, baggage) into `headers`.
+    /// Writes the span's W3C `traceparent` into `headers`, and `tracestate` when the trace
+    /// state is not empty: what Python's OpenAI instrumentation sends (it injects with the
+    /// W3C trace-context propagator itself, whatever the global propagators are, so no
+    /// `baggage` reaches the provider).
     pub(crate) fn inject(&self, headers: &mut reqwest::header::HeaderMap) {
-        let cx = self.span.context();
-        opentelemetry::global::get_text_map_propagator(|p| {
-            p.inject_context(cx, &mut HeaderInjector(headers))
-        });
+        use opentelemetry::trace::TraceContextExt as _;
+        let span = self.span.context().span();
+        let sc = span.span_context();
+        if !sc.is_valid() {
+            return;
+        }
+        let flags = sc.trace_flags() & opentelemetry::trace::TraceFlags::SAMPLED;
+        let traceparent = format!(
+            "00-{}-{}-{:02x}",
+            sc.trace_id(),
+            sc.span_id(),
+            flags.to_u8()
+        );
+        let mut injector = HeaderInjector(headers);
+        injector.set(TRACEPARENT, traceparent);
+        let state = sc.trace_state().header();
+        if !state.is_empty() {
+            injector.set(TRACESTATE, state);
+        }
     }
 
     /// Ends the span of a call that got no response.

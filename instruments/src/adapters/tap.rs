@@ -83,8 +83,8 @@ impl StreamTap {
         };
         let mut on_event = |event: Option<&str>, data: &str| match acc.push(event, data) {
             Ok(p) => {
-                if p.first_token {
-                    span.first_token();
+                if p.chunk {
+                    span.chunk();
                 }
                 *done |= p.done;
             }

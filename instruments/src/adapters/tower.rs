@@ -66,7 +66,7 @@ impl LlmLayer {
         Self::default()
     }
 
-    /// Whether to send the LLM span's W3C `traceparent` (and `tracestate`, baggage) with each
+    /// Whether to send the LLM span's W3C `traceparent` (and a non-empty `tracestate`) with each
     /// request, retries included. Default: on, as in Python.
     ///
     /// ```

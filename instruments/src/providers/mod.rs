@@ -87,8 +87,10 @@ pub fn parse_request_bytes(api: Api, body: &[u8]) -> Option<LlmRequest> {
 ///     "messages": [{"role": "user", "content": "Why is db-1 down?"}],
 /// }));
 /// assert_eq!(req.max_tokens, Some(1024));
+/// // `system` is the system instructions (`gen_ai.system_instructions`), not a message.
+/// assert_eq!(req.system_instructions, [json!({"type": "text", "content": "You are an SRE."})]);
 /// let roles: Vec<&str> = req.input_messages.iter().map(|m| m.role.as_str()).collect();
-/// assert_eq!(roles, ["system", "user"]);
+/// assert_eq!(roles, ["user"]);
 /// ```
 pub fn parse_request(api: Api, body: &Value) -> LlmRequest {
     // One serialisation, then the same typed reader as the adapters' bytes.

@@ -219,6 +219,132 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
     }
 }
 
+/// An object field that also says whether its key was there: [`Field::Absent`] (the
+/// default, for a missing key), [`Field::Null`], or [`Field::Value`] (an object read as `T`,
+/// or `Lenient(None)` for any other value). For the few fields whose absence and `null` mean
+/// different things (OpenAI `prompt_tokens_details`: absent reads as 0 cached tokens, as in
+/// Python).
+#[derive(Debug, Default)]
+pub(crate) enum Field<T> {
+    #[default]
+    Absent,
+    Null,
+    Value(Lenient<T>),
+}
+
+impl<T> Field<T> {
+    /// The object, if it was one.
+    pub(crate) fn get(&self) -> Option<&T> {
+        match self {
+            Field::Value(l) => l.get(),
+            _ => None,
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Field<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Field<T>, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+                    .map(|t| Field::Value(Lenient(Some(t))))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Field<T>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Field::Value(Lenient(None)))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Field<T>, D::Error> {
+                Field::deserialize(d)
+            }
+            fn visit_unit<E>(self) -> Result<Field<T>, E> {
+                Ok(Field::Null)
+            }
+            fn visit_none<E>(self) -> Result<Field<T>, E> {
+                Ok(Field::Null)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Field<T>, E> {
+                Ok(Field::Value(Lenient(None)))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Field<T>, E> {
+                Ok(Field::Value(Lenient(None)))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Field<T>, E> {
+                Ok(Field::Value(Lenient(None)))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Field<T>, E> {
+                Ok(Field::Value(Lenient(None)))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Field<T>, E> {
+                Ok(Field::Value(Lenient(None)))
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// The number of floats in an embedding: the length of an array of numbers, or of a
+/// `base64` string of little-endian `f32`s (`encoding_format: "base64"`, what the Python
+/// and many other OpenAI clients ask for) its decoded byte length / 4. `None` for anything
+/// else.
+#[derive(Debug, Default)]
+pub(crate) struct VectorLen(pub(crate) Option<usize>);
+
+impl<'de> Deserialize<'de> for VectorLen {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = VectorLen;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<VectorLen, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(VectorLen(Some(n)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<VectorLen, E> {
+                let v = v.trim_end();
+                let padding = v.bytes().rev().take_while(|&b| b == b'=').count();
+                let bytes = (v.len() / 4 * 3).saturating_sub(padding);
+                Ok(VectorLen((!v.is_empty()).then_some(bytes / 4)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<VectorLen, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(VectorLen(None))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<VectorLen, D::Error> {
+                VectorLen::deserialize(d)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<VectorLen, E> {
+                Ok(VectorLen(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<VectorLen, E> {
+                Ok(VectorLen(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<VectorLen, E> {
+                Ok(VectorLen(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<VectorLen, E> {
+                Ok(VectorLen(None))
+            }
+            fn visit_unit<E>(self) -> Result<VectorLen, E> {
+                Ok(VectorLen(None))
+            }
+            fn visit_none<E>(self) -> Result<VectorLen, E> {
+                Ok(VectorLen(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// An array read as `Vec<T>`; empty for any other JSON value. `T` should itself be lenient
 /// ([`Scalar`], [`Lenient`]) so that one odd element does not fail the whole body.
 #[derive(Debug)]

@@ -20,7 +20,7 @@ use std::fmt;
 
 use url::{Position, Url};
 
-use crate::error::{EndpointError, EndpointProblem};
+use crate::error::{EndpointError, EndpointProblem, shorten};
 
 /// Port of a `grpc://host` or scheme-less `host` endpoint that names none.
 pub(crate) const DEFAULT_GRPC_PORT: u16 = 4317;
@@ -164,7 +164,7 @@ pub(crate) fn resolve(
     signal_specific: bool,
 ) -> Result<Destination, EndpointError> {
     let err = |problem| EndpointError {
-        value: redact_userinfo(base),
+        value: shorten(&redact_userinfo(base)),
         problem,
     };
     let s = base.trim();
@@ -246,6 +246,18 @@ fn parse(s: &str) -> Result<Url, EndpointProblem> {
 
 fn http(s: &str, signal: Signal, signal_specific: bool) -> Result<Destination, EndpointProblem> {
     let mut url = parse(s)?;
+    // A fragment is never sent; a query on a base URL would end up after every signal's
+    // path (`/v1/traces?x=1`), which no collector expects.
+    let query = url.query().filter(|_| !signal_specific);
+    if query.is_some() || url.fragment().is_some() {
+        let extra = match (query, url.fragment()) {
+            (Some(q), Some(f)) => format!("?{q}#{f}"),
+            (Some(q), None) => format!("?{q}"),
+            (None, Some(f)) => format!("#{f}"),
+            (None, None) => String::new(),
+        };
+        return Err(EndpointProblem::QueryOrFragment(shorten(&extra)));
+    }
     let path = url.path();
     if signal_specific && !path.is_empty() && path != "/" {
         return Ok(Destination::Http { url });
@@ -267,9 +279,9 @@ fn grpc(s: &str, tls: bool) -> Result<Destination, EndpointProblem> {
         return Err(EndpointProblem::GrpcCredentials);
     }
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-        return Err(EndpointProblem::GrpcPath(
-            url[Position::BeforePath..].to_owned(),
-        ));
+        return Err(EndpointProblem::GrpcPath(shorten(
+            &url[Position::BeforePath..],
+        )));
     }
     if url.port().is_none() {
         let port = if tls {
@@ -354,10 +366,11 @@ mod tests {
             false,
             "https://api.traceloop.com/v1/logs",
         ),
+        // A signal's own URL is used verbatim, query included.
         (
-            "http://h:4318/otlp?tenant=a",
+            "http://h:4318/otlp/v1/traces?tenant=a",
             Traces,
-            false,
+            true,
             "http://h:4318/otlp/v1/traces?tenant=a",
         ),
         // Surrounding whitespace and scheme case do not matter.
@@ -580,6 +593,7 @@ mod tests {
             ("localhost:4318/v1/traces", P::GrpcPath("/v1/traces".into())),
             ("grpc://user:pw@h:4317", P::GrpcCredentials),
             ("user@h:4317", P::GrpcCredentials),
+            ("http://h:4318/#frag", P::QueryOrFragment("#frag".into())),
         ];
         for (input, problem) in cases {
             for signal in Signal::ALL {
@@ -591,6 +605,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_base_url_takes_no_query_or_fragment() {
+        // Issue 9: logs went to `/v1/traces/v1/logs?x=1#frag`.
+        for (input, extra) in [
+            ("http://h:4318/v1/traces?x=1#frag", "?x=1#frag"),
+            ("http://h:4318?tenant=a", "?tenant=a"),
+            ("https://h/otlp#x", "#x"),
+        ] {
+            for signal in Signal::ALL {
+                let err = resolve(input, signal, false).unwrap_err();
+                assert_eq!(err.problem, P::QueryOrFragment(extra.into()), "{input}");
+                let text = err.to_string();
+                assert!(text.contains("takes no query or fragment"), "{text}");
+                assert!(
+                    text.contains("OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT"),
+                    "{text}"
+                );
+            }
+        }
+        // A full per-signal URL keeps its query, never a fragment.
+        assert!(resolve("http://h/v1/traces?tenant=a", Traces, true).is_ok());
+        assert!(resolve("http://h/v1/traces#f", Traces, true).is_err());
     }
 
     #[test]

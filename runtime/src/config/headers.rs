@@ -87,6 +87,13 @@ pub(crate) fn parse_headers(s: &str) -> Result<ParsedHeaders, HeaderError> {
             ))
             .into());
         }
+        if !is_visible_ascii(&value) {
+            return Err(invalid_value(
+                "it holds non-ASCII text after percent-decoding (HTTP header values are ASCII)"
+                    .to_owned(),
+            )
+            .into());
+        }
 
         if raw_value.contains([' ', '\t']) {
             out.warnings.push(format!(
@@ -109,6 +116,18 @@ pub(crate) fn parse_headers(s: &str) -> Result<ParsedHeaders, HeaderError> {
         }
     }
     Ok(out)
+}
+
+/// What a header value may hold, for error messages.
+pub(crate) const VISIBLE_ASCII: &str = "a header value of visible ASCII characters, spaces and tabs \
+     (HTTP sends header values as ASCII: encode other text, e.g. percent-encoded, yourself)";
+
+/// Whether `value` is visible ASCII, spaces and tabs: what every HTTP stack sends the
+/// same way (other bytes would go out as raw UTF-8, which servers read differently).
+pub(crate) fn is_visible_ascii(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
 }
 
 /// A header name as gRPC metadata needs it: lower-case (gRPC rejects upper-case keys).
@@ -231,7 +250,6 @@ mod tests {
             0,
         ),
         ("k=a%2Cb%3Dc", &[("k", "a,b=c")], 0),
-        ("k=caf%C3%A9", &[("k", "café")], 0),
         ("X%2DKey=v", &[("X-Key", "v")], 0),
         ("k=100%", &[("k", "100%")], 0),
         ("k=%zz", &[("k", "%zz")], 0),
@@ -367,6 +385,15 @@ mod tests {
             (
                 "k=%FF%FE",
                 r#"invalid header value for "k" in "k=***": it is not valid UTF-8 after percent-decoding; expected printable characters (percent-encoded as needed)"#,
+            ),
+            // Issue 9: non-ASCII text was sent as raw UTF-8 bytes.
+            (
+                "k=caf%C3%A9",
+                r#"invalid header value for "k" in "k=***": it holds non-ASCII text after percent-decoding (HTTP header values are ASCII); expected printable characters (percent-encoded as needed)"#,
+            ),
+            (
+                "k=caf\u{e9}",
+                r#"invalid header value for "k" in "k=***": it holds non-ASCII text after percent-decoding (HTTP header values are ASCII); expected printable characters (percent-encoded as needed)"#,
             ),
         ];
         for (input, want) in cases {

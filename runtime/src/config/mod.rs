@@ -11,12 +11,16 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+pub(crate) mod delivery;
 pub(crate) mod endpoint;
 pub(crate) mod env;
 pub(crate) mod headers;
 
-use crate::error::{EndpointError, EndpointProblem, InitError, PROTOCOLS, ParseProtocolError};
+use crate::error::{
+    EndpointError, EndpointProblem, InitError, PROTOCOLS, ParseProtocolError, shorten,
+};
 use crate::instrument::Instrument;
+use delivery::{QueueConfig, TemporalityPreference};
 use endpoint::{Destination, Signal};
 use env::EnvSource;
 use headers::Redacted;
@@ -134,6 +138,7 @@ pub(crate) struct Settings {
     pub(crate) block_instruments: Vec<Instrument>,
     pub(crate) use_attributes: Option<bool>,
     pub(crate) global_subscriber: Option<bool>,
+    pub(crate) shutdown_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for Settings {
@@ -158,6 +163,7 @@ impl fmt::Debug for Settings {
             .field("protocol", &self.protocol)
             .field("timeout", &self.timeout)
             .field("compression", &self.compression)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -237,7 +243,7 @@ pub(crate) enum TracesRoute<S> {
 /// Where metrics or logs go, carrying the builder's exporter `E` when that is where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Route<E> {
-    /// Not exported, and why.
+    /// Not exported, and why: a phrase starting with "off" (it is the install line's).
     Off(String),
     /// To the exporter given to the builder.
     Exporter(E),
@@ -270,8 +276,19 @@ pub(crate) struct ResolvedConfig<S, M, L> {
     pub(crate) sampler: Option<opentelemetry_sdk::trace::Sampler>,
     pub(crate) propagators: Vec<PropagatorKind>,
     pub(crate) instruments: Vec<Instrument>,
+    /// How spans are queued and delivered (`OTEL_BSP_*`).
+    pub(crate) traces_queue: QueueConfig,
+    /// How log records are queued and delivered (`OTEL_BLRP_*`).
+    pub(crate) logs_queue: QueueConfig,
+    /// The shutdown deadline set by the builder or `LLMETRY_SHUTDOWN_TIMEOUT`; `None`:
+    /// derived from the export timeouts at install.
+    pub(crate) shutdown_timeout: Option<Duration>,
+    /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`.
+    pub(crate) temporality: TemporalityPreference,
     /// Accepted-but-suspicious input, printed once at install.
     pub(crate) warnings: Vec<String>,
+    /// Where a builder value overrode an environment value, printed with the install line.
+    pub(crate) notes: Vec<String>,
 }
 
 /// A propagator named in `OTEL_PROPAGATORS`.
@@ -280,6 +297,10 @@ pub(crate) enum PropagatorKind {
     TraceContext,
     Baggage,
 }
+
+/// How to send OTLP to a collector, for the install line of a signal that has none.
+pub(crate) const NO_COLLECTOR_FIX: &str =
+    "to send OTLP to a collector, set TRACELOOP_BASE_URL or OTEL_EXPORTER_OTLP_ENDPOINT";
 
 /// The precedence rule, written once: `first` (the builder's value, or a more specific
 /// source) wins; otherwise `then` is read, and only then, so a bad environment value that
@@ -295,10 +316,10 @@ fn pick<T>(
     }
 }
 
-fn invalid(key: &str, value: &str, expected: &'static str) -> InitError {
+pub(crate) fn invalid(key: &str, value: &str, expected: &'static str) -> InitError {
     InitError::InvalidValue {
         key: key.to_owned(),
-        value: value.to_owned(),
+        value: shorten(value),
         expected,
     }
 }
@@ -386,6 +407,13 @@ fn validate_header_pairs(key: &str, pairs: &[(String, String)]) -> Result<(), In
                 key: key.to_owned(),
                 value: format!("{name}=***"),
                 expected: "a header value without control characters",
+            });
+        }
+        if !headers::is_visible_ascii(value) {
+            return Err(InitError::InvalidValue {
+                key: key.to_owned(),
+                value: format!("{name}=***"),
+                expected: headers::VISIBLE_ASCII,
             });
         }
     }
@@ -507,6 +535,46 @@ pub(crate) fn resolve<S, M, L>(
         None
     };
 
+    // Queues: a batch may take the signal's OTLP export timeout by default.
+    let otlp_timeout =
+        |route: Option<&OtlpRoute>| route.map_or(DEFAULT_EXPORT_TIMEOUT, |r| r.timeout);
+    let (traces_timeout, logs_timeout) = match &routes {
+        Some(r) => (
+            otlp_timeout(match &r.traces {
+                TracesRoute::Otlp(o) => Some(o),
+                _ => None,
+            }),
+            otlp_timeout(match &r.logs {
+                Route::Otlp(o) => Some(o),
+                _ => None,
+            }),
+        ),
+        None => (DEFAULT_EXPORT_TIMEOUT, DEFAULT_EXPORT_TIMEOUT),
+    };
+    let traces_queue = delivery::queue_config(
+        env,
+        "OTEL_BSP",
+        delivery::DEFAULT_SPAN_SCHEDULE_DELAY,
+        traces_timeout,
+        disable_batch,
+        &mut warnings,
+    )?;
+    let logs_queue = delivery::queue_config(
+        env,
+        "OTEL_BLRP",
+        delivery::DEFAULT_LOG_SCHEDULE_DELAY,
+        logs_timeout,
+        disable_batch,
+        &mut warnings,
+    )?;
+    let shutdown_timeout = pick(
+        s.shutdown_timeout.map(Some),
+        || Ok(delivery::millis(env, "LLMETRY_SHUTDOWN_TIMEOUT", true)?.map(Some)),
+        None,
+    )?;
+    let temporality = delivery::temporality(env)?;
+    let notes = overrides(s, env);
+
     Ok(ResolvedConfig {
         app_name,
         disable_batch,
@@ -520,8 +588,187 @@ pub(crate) fn resolve<S, M, L>(
         sampler,
         propagators,
         instruments,
+        traces_queue,
+        logs_queue,
+        shutdown_timeout,
+        temporality,
         warnings,
+        notes,
     })
+}
+
+/// One note per setting where a value given to the builder overrode one set in the
+/// environment (which is then not used): a user who set `TRACELOOP_HEADERS` beside
+/// `.headers(..)` in code should know which one is sent.
+fn overrides(s: &Settings, env: &EnvSource) -> Vec<String> {
+    let mut notes = Vec::new();
+    // `given`: the builder's value as the environment would spell it (`None`: not given,
+    // `Some(None)`: given, not comparable); a variable holding the same value is no
+    // override (an app passing an environment variable through, for example).
+    let mut note = |method: &str, given: Option<Option<String>>, keys: &[&str]| {
+        let Some(value) = given else {
+            return;
+        };
+        let set: Vec<&str> = keys
+            .iter()
+            .copied()
+            .filter(|k| {
+                env.get(k)
+                    .is_some_and(|v| value.as_deref() != Some(v.trim()))
+            })
+            .collect();
+        if !set.is_empty() {
+            notes.push(format!(
+                "{method} in code overrides {} from the environment (not used)",
+                set.join(", ")
+            ));
+        }
+    };
+    let text = |v: &Option<String>| v.as_ref().map(|v| Some(v.trim().to_owned()));
+    let flag = |v: Option<bool>| v.map(|b| Some(b.to_string()));
+    let given = |set: bool| set.then_some(None);
+    note("app_name(..)", text(&s.app_name), &["OTEL_SERVICE_NAME"]);
+    note(
+        "api_endpoint(..)",
+        text(&s.api_endpoint),
+        &[
+            "TRACELOOP_BASE_URL",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        ],
+    );
+    note("api_key(..)", text(&s.api_key), &["TRACELOOP_API_KEY"]);
+    note(
+        "headers(..)",
+        given(s.headers.is_some()),
+        &[
+            "TRACELOOP_HEADERS",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+        ],
+    );
+    note(
+        "enabled(..)",
+        given(s.enabled.is_some()),
+        &["TRACELOOP_TRACING_ENABLED", "OTEL_SDK_DISABLED"],
+    );
+    note(
+        "disable_batch(..)",
+        flag(s.disable_batch),
+        &["TRACELOOP_DISABLE_BATCH"],
+    );
+    note(
+        "trace_content(..)",
+        flag(s.trace_content),
+        &["TRACELOOP_TRACE_CONTENT"],
+    );
+    note(
+        "metrics_enabled(..)",
+        flag(s.metrics_enabled),
+        &["TRACELOOP_METRICS_ENABLED"],
+    );
+    note(
+        "metrics_endpoint(..)",
+        text(&s.metrics_endpoint),
+        &[
+            "TRACELOOP_METRICS_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        ],
+    );
+    note(
+        "metrics_headers(..)",
+        given(s.metrics_headers.is_some()),
+        &[
+            "TRACELOOP_METRICS_HEADERS",
+            "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+        ],
+    );
+    note(
+        "logging_enabled(..)",
+        flag(s.logging_enabled),
+        &["TRACELOOP_LOGGING_ENABLED"],
+    );
+    note(
+        "logging_endpoint(..)",
+        text(&s.logging_endpoint),
+        &[
+            "TRACELOOP_LOGGING_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+        ],
+    );
+    note(
+        "logging_headers(..)",
+        given(s.logging_headers.is_some()),
+        &[
+            "TRACELOOP_LOGGING_HEADERS",
+            "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+        ],
+    );
+    note(
+        "protocol(..)",
+        s.protocol.map(|p| Some(p.to_string())),
+        &[
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+        ],
+    );
+    note(
+        "timeout(..)",
+        s.timeout.map(|t| Some(t.as_millis().to_string())),
+        &[
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
+        ],
+    );
+    note(
+        "compression(..)",
+        s.compression
+            .map(|c| Some(if c.is_some() { "gzip" } else { "none" }.to_owned())),
+        &[
+            "OTEL_EXPORTER_OTLP_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
+        ],
+    );
+    note(
+        "instruments(..)",
+        given(s.instruments.is_some()),
+        &["TRACELOOP_INSTRUMENTS"],
+    );
+    note(
+        "use_attributes(..)",
+        flag(s.use_attributes),
+        &["TRACELOOP_USE_ATTRIBUTES"],
+    );
+    note(
+        "shutdown_timeout(..)",
+        s.shutdown_timeout.map(|t| Some(t.as_millis().to_string())),
+        &["LLMETRY_SHUTDOWN_TIMEOUT"],
+    );
+    if let Some(raw) = env.get("OTEL_RESOURCE_ATTRIBUTES") {
+        let env_keys: Vec<String> = parse_kv_list("OTEL_RESOURCE_ATTRIBUTES", &raw)
+            .map(|kv| kv.into_iter().map(|(k, _)| k).collect())
+            .unwrap_or_default();
+        let mut overridden: Vec<&str> = s
+            .resource_attributes
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| env_keys.iter().any(|e| e == k))
+            .collect();
+        overridden.dedup();
+        if !overridden.is_empty() {
+            notes.push(format!(
+                "resource_attributes(..) in code overrides {} of OTEL_RESOURCE_ATTRIBUTES (not used)",
+                overridden.join(", ")
+            ));
+        }
+    }
+    notes
 }
 
 /// Where each signal goes: a signal that is off stays off; an exporter given to the
@@ -555,7 +802,7 @@ fn routes<S, M, L>(
     let metrics = signal_route(
         Signal::Metrics,
         metrics_on.then_some(metrics_exporter),
-        "metrics_enabled(false) / TRACELOOP_METRICS_ENABLED=false",
+        "off by metrics_enabled(false) or TRACELOOP_METRICS_ENABLED=false",
         traces_custom,
         otlp,
     )?;
@@ -567,7 +814,7 @@ fn routes<S, M, L>(
     let logs = signal_route(
         Signal::Logs,
         logs_on.then_some(logging_exporter),
-        "off by default: logging_enabled(true) or TRACELOOP_LOGGING_ENABLED=true turns it on",
+        "off by default; logging_enabled(true) or TRACELOOP_LOGGING_ENABLED=true turns logs on",
         traces_custom,
         otlp,
     )?;
@@ -597,13 +844,10 @@ fn signal_route<E>(
     Ok(match otlp(signal)? {
         Some(route) => Route::Otlp(route),
         None if traces_custom => Route::Off(format!(
-            "traces go to a custom exporter and no {} exporter or endpoint is set",
+            "off: traces go to a custom exporter and no {} exporter or endpoint is set",
             signal.as_str()
         )),
-        None => Route::Off(
-            "no collector configured (set TRACELOOP_BASE_URL or OTEL_EXPORTER_OTLP_ENDPOINT)"
-                .to_owned(),
-        ),
+        None => Route::Off(format!("off: no collector configured; {NO_COLLECTOR_FIX}")),
     })
 }
 
@@ -762,15 +1006,15 @@ fn otlp_route(
         }
     }
 
-    // Timeout and compression.
+    // Timeout (0 would fail every export) and compression.
+    if s.timeout == Some(Duration::ZERO) {
+        return Err(invalid("timeout", "0s", "a timeout greater than 0"));
+    }
     let timeout = pick(
         s.timeout,
-        || {
-            env_millis(
-                env,
-                &otlp_keys(signal, "TIMEOUT"),
-                "a timeout in milliseconds",
-            )
+        || match first_env(env, &otlp_keys(signal, "TIMEOUT")) {
+            Some((k, _)) => delivery::millis(env, &k, false),
+            None => Ok(None),
         },
         DEFAULT_EXPORT_TIMEOUT,
     )?;
@@ -797,7 +1041,10 @@ fn otlp_route(
     }))
 }
 
-/// `k=v,k2=v2` (percent-decoded), as `OTEL_RESOURCE_ATTRIBUTES` is written.
+/// `k=v,k2=v2` (percent-decoded), as `OTEL_RESOURCE_ATTRIBUTES` is written. An empty key,
+/// or a `%` not followed by two hex digits, or escapes that do not decode to UTF-8, are
+/// errors naming the item (the OTel specification says to discard such a value; an error
+/// says why).
 fn parse_kv_list(key: &str, raw: &str) -> Result<Vec<(String, String)>, InitError> {
     let mut out = Vec::new();
     for item in raw.split(',') {
@@ -806,20 +1053,47 @@ fn parse_kv_list(key: &str, raw: &str) -> Result<Vec<(String, String)>, InitErro
             continue;
         }
         let Some((k, v)) = item.split_once('=') else {
-            return Err(InitError::InvalidValue {
-                key: key.to_owned(),
-                value: item.to_owned(),
-                expected: "key=value pairs separated by commas",
-            });
+            return Err(invalid(key, item, "key=value pairs separated by commas"));
         };
-        let dec = |s: &str| {
-            percent_encoding::percent_decode_str(s.trim())
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        out.push((dec(k), dec(v)));
+        let k = strict_decode(k.trim()).ok_or_else(|| {
+            invalid(
+                key,
+                item,
+                "percent-encoding as %XX with two hex digits, decoding to UTF-8",
+            )
+        })?;
+        if k.is_empty() {
+            return Err(invalid(key, item, "a non-empty key before `=`"));
+        }
+        let v = strict_decode(v.trim()).ok_or_else(|| {
+            invalid(
+                key,
+                item,
+                "percent-encoding as %XX with two hex digits, decoding to UTF-8",
+            )
+        })?;
+        out.push((k, v));
     }
     Ok(out)
+}
+
+/// Percent-decodes `s`; `None` when a `%` is not followed by two hex digits or the result
+/// is not UTF-8.
+fn strict_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while let Some(p) = bytes[i..].iter().position(|&b| b == b'%') {
+        let at = i + p;
+        let hex = bytes.get(at + 1..at + 3)?;
+        if !hex.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        i = at + 3;
+    }
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
 }
 
 fn parse_instruments(key: &str, raw: &str) -> Result<Vec<Instrument>, InitError> {
@@ -1595,6 +1869,78 @@ mod tests {
                 vec![],
                 &["api_endpoint", "empty"],
             ),
+            // Issue 9: values accepted without a word before.
+            (
+                Settings {
+                    timeout: Some(Duration::ZERO),
+                    api_endpoint: Some("http://h:4318".into()),
+                    ..Settings::default()
+                },
+                vec![],
+                &["timeout", "greater than 0"],
+            ),
+            (
+                Settings::default(),
+                vec![
+                    ("TRACELOOP_BASE_URL", "http://h:4318"),
+                    ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
+                ],
+                &["OTEL_EXPORTER_OTLP_TIMEOUT", "\"0\"", "greater than 0"],
+            ),
+            (
+                Settings::default(),
+                vec![("OTEL_RESOURCE_ATTRIBUTES", "a=1,=v")],
+                &["OTEL_RESOURCE_ATTRIBUTES", "\"=v\"", "non-empty key"],
+            ),
+            (
+                Settings::default(),
+                vec![("OTEL_RESOURCE_ATTRIBUTES", "k=%ZZ")],
+                &["OTEL_RESOURCE_ATTRIBUTES", "%ZZ", "two hex digits"],
+            ),
+            (
+                Settings::default(),
+                vec![("OTEL_RESOURCE_ATTRIBUTES", "k=%FF")],
+                &["OTEL_RESOURCE_ATTRIBUTES", "%FF", "UTF-8"],
+            ),
+            (
+                Settings {
+                    headers: Some(vec![("x-user".into(), "caf\u{e9}".into())]),
+                    ..Settings::default()
+                },
+                vec![],
+                &["headers", "x-user=***", "visible ASCII"],
+            ),
+            (
+                Settings::default(),
+                vec![
+                    ("TRACELOOP_BASE_URL", "http://h:4318"),
+                    ("TRACELOOP_HEADERS", "x-user=caf%C3%A9"),
+                ],
+                &["TRACELOOP_HEADERS", "x-user", "non-ASCII"],
+            ),
+            (
+                Settings::default(),
+                vec![("TRACELOOP_BASE_URL", "http://h:4318/v1/traces?x=1#frag")],
+                &["TRACELOOP_BASE_URL", "?x=1#frag", "query or fragment"],
+            ),
+            (
+                Settings::default(),
+                vec![("LLMETRY_SHUTDOWN_TIMEOUT", "5s")],
+                &["LLMETRY_SHUTDOWN_TIMEOUT", "\"5s\"", "milliseconds"],
+            ),
+            (
+                Settings::default(),
+                vec![("OTEL_BLRP_MAX_QUEUE_SIZE", "0")],
+                &["OTEL_BLRP_MAX_QUEUE_SIZE", "greater than 0"],
+            ),
+            (
+                Settings::default(),
+                vec![(
+                    "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+                    "sometimes",
+                )],
+                &["\"sometimes\"", "cumulative, delta or lowmemory"],
+            ),
         ];
         for (s, e, needles) in cases {
             let err = resolve_with(s, Plugged::default(), &e)
@@ -1604,6 +1950,117 @@ mod tests {
                 assert!(err.contains(n), "{err:?} should mention {n:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_long_bad_value_is_printed_shortened_once() {
+        // Issue 9: a 70 KB bad URL was printed twice.
+        let long = format!("grpc://h:4317/{}", "x".repeat(70_000));
+        let err = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[("TRACELOOP_BASE_URL", long.as_str())],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.len() < 700, "{} bytes: {err}", err.len());
+        assert_eq!(
+            err.matches("bytes]").count(),
+            2,
+            "the value and the path, each cut: {err}"
+        );
+        assert!(
+            err.contains("TRACELOOP_BASE_URL") && err.contains("takes no path"),
+            "{err}"
+        );
+        let long = format!("thrift{}", "y".repeat(70_000));
+        let err = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[("OTEL_EXPORTER_OTLP_PROTOCOL", long.as_str())],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.len() < 400, "{err}");
+        assert_eq!(err.matches("bytes]").count(), 1, "{err}");
+    }
+
+    #[test]
+    fn a_builder_value_over_an_environment_value_is_noted() {
+        let s = Settings {
+            headers: Some(vec![("Authorization".into(), "Bearer x".into())]),
+            app_name: Some("svc".into()),
+            timeout: Some(Duration::from_secs(3)),
+            resource_attributes: vec![("team".into(), "a".into())],
+            ..Settings::default()
+        };
+        let c = resolve_with(
+            s,
+            Plugged::default(),
+            &[
+                ("TRACELOOP_BASE_URL", "http://h:4318"),
+                ("TRACELOOP_HEADERS", "x-mlflow-experiment-id=0"),
+                ("OTEL_SERVICE_NAME", "svc"), // the same value: no note
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "9000"),
+                ("OTEL_RESOURCE_ATTRIBUTES", "team=b,env=prod"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            c.notes,
+            [
+                "headers(..) in code overrides TRACELOOP_HEADERS from the environment (not used)",
+                "timeout(..) in code overrides OTEL_EXPORTER_OTLP_TIMEOUT from the environment (not used)",
+                "resource_attributes(..) in code overrides team of OTEL_RESOURCE_ATTRIBUTES (not used)",
+            ]
+        );
+        let plain = resolve_with(
+            Settings::default(),
+            Plugged::default(),
+            &[("TRACELOOP_HEADERS", "a=1")],
+        )
+        .unwrap();
+        assert!(plain.notes.is_empty(), "{:?}", plain.notes);
+    }
+
+    #[test]
+    fn queues_and_the_shutdown_deadline_come_from_the_environment() {
+        let c = resolve_with(
+            Settings {
+                disable_batch: Some(true),
+                ..Settings::default()
+            },
+            Plugged::default(),
+            &[
+                ("TRACELOOP_BASE_URL", "http://h:4318"),
+                ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "3000"),
+                ("OTEL_BSP_MAX_QUEUE_SIZE", "1000"),
+                ("OTEL_BLRP_SCHEDULE_DELAY", "250"),
+                ("LLMETRY_SHUTDOWN_TIMEOUT", "0"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.traces_queue.max_queue_size, 1000);
+        assert_eq!(c.traces_queue.max_export_batch_size, 512);
+        assert!(c.traces_queue.immediate && c.logs_queue.immediate);
+        // A batch may take the signal's export timeout by default.
+        assert_eq!(c.traces_queue.export_timeout, Duration::from_secs(3));
+        assert_eq!(c.logs_queue.export_timeout, DEFAULT_EXPORT_TIMEOUT);
+        assert_eq!(c.logs_queue.schedule_delay, Duration::from_millis(250));
+        assert_eq!(c.logs_queue.max_queue_size, 32_768);
+        assert_eq!(c.shutdown_timeout, Some(Duration::ZERO));
+        let builder = resolve_with(
+            Settings {
+                shutdown_timeout: Some(Duration::from_secs(2)),
+                ..Settings::default()
+            },
+            Plugged::default(),
+            &[("LLMETRY_SHUTDOWN_TIMEOUT", "oops")], // not read: the builder wins
+        )
+        .unwrap();
+        assert_eq!(builder.shutdown_timeout, Some(Duration::from_secs(2)));
+        let none = resolve_with(Settings::default(), Plugged::default(), &[]).unwrap();
+        assert_eq!(none.shutdown_timeout, None, "derived at install");
     }
 
     #[test]

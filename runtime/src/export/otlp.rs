@@ -1,38 +1,38 @@
-//! The OTLP exporter of each signal for a resolved [`OtlpRoute`]: gRPC ones with their own
-//! channel on the owned runtime (`grpc`), HTTP ones with the pinned-headers
-//! client (`http`).
+//! Our OTLP transport for a resolved [`OtlpRoute`]: which transport the route needs among
+//! those compiled in ([`Transport::of`]), and the [`Otlp`] parts of a signal's pipeline (a
+//! [`Sender`](super::sender::Sender) over HTTP or gRPC, and the matching encoder), all on
+//! the one export runtime an installation owns ([`Transports`]).
 //!
 //! Each transport is a cargo feature (`grpc`, `http-proto`, `http-json`, and `tls` for
-//! `https://` and `grpcs://`). [`Transport::of`] is the one place that knows which are
-//! compiled in: a route needing one that is not is an [`InitError::MissingFeature`]. With
-//! no transport at all, the exporter types are uninhabited (`NoTransport`).
+//! `https://` and `grpcs://`): a route needing one that is not compiled in is an
+//! [`InitError::MissingFeature`].
 
 use crate::config::OtlpRoute;
 use crate::config::endpoint::Destination;
 use crate::error::InitError;
 
-/// What the exporters of one installation share: the gRPC runtime, started when the first
-/// gRPC exporter is built and stopped by [`Transports::shut_down`] (or when dropped).
+/// What the exporters of one installation share: the export runtime, started when the
+/// first OTLP route is built and stopped by [`Transports::shut_down`] (or when dropped).
 #[derive(Debug, Default)]
 pub(crate) struct Transports {
-    #[cfg(feature = "grpc")]
-    grpc: Option<super::grpc::GrpcRuntime>,
+    #[cfg(any(feature = "grpc", feature = "http-proto", feature = "http-json"))]
+    runtime: Option<super::runtime::ExportRuntime>,
 }
 
 impl Transports {
-    /// The gRPC runtime, started on first use.
-    #[cfg(feature = "grpc")]
-    fn grpc(&mut self) -> Result<&super::grpc::GrpcRuntime, InitError> {
-        match &mut self.grpc {
+    /// The export runtime, started on first use.
+    #[cfg(any(feature = "grpc", feature = "http-proto", feature = "http-json"))]
+    fn runtime(&mut self) -> Result<&super::runtime::ExportRuntime, InitError> {
+        match &mut self.runtime {
             Some(runtime) => Ok(runtime),
-            slot => Ok(slot.insert(super::grpc::GrpcRuntime::start()?)),
+            slot => Ok(slot.insert(super::runtime::ExportRuntime::start()?)),
         }
     }
 
     /// Stops what was started, without blocking (even inside an async runtime).
     pub(crate) fn shut_down(&mut self) {
-        #[cfg(feature = "grpc")]
-        if let Some(runtime) = self.grpc.take() {
+        #[cfg(any(feature = "grpc", feature = "http-proto", feature = "http-json"))]
+        if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
     }
@@ -89,163 +89,73 @@ impl Transport {
     }
 }
 
-#[cfg(any(feature = "grpc", feature = "http-proto", feature = "http-json"))]
-pub(crate) use opentelemetry_otlp::{LogExporter, MetricExporter, SpanExporter};
-
+/// Why `route` cannot be sent by a build without any OTLP transport: the feature to
+/// enable.
 #[cfg(not(any(feature = "grpc", feature = "http-proto", feature = "http-json")))]
-pub(crate) use self::no_transport::{
-    NoTransport as LogExporter, NoTransport as MetricExporter, NoTransport as SpanExporter,
-};
-
-#[cfg(any(feature = "grpc", feature = "http-proto", feature = "http-json"))]
-fn build_err(route: &OtlpRoute) -> impl Fn(opentelemetry_otlp::ExporterBuildError) -> InitError {
-    let (signal, destination) = (route.signal.as_str(), route.describe());
-    move |e| InitError::Exporter {
-        signal,
-        destination: destination.clone(),
-        source: Box::new(e),
+pub(crate) fn missing(route: &OtlpRoute) -> InitError {
+    match Transport::of(route) {
+        Err(e) => e,
+        Ok(transport) => match transport {},
     }
 }
 
+/// The OTLP parts of one signal's pipeline.
 #[cfg(any(feature = "grpc", feature = "http-proto", feature = "http-json"))]
-fn compression(route: &OtlpRoute) -> Option<opentelemetry_otlp::Compression> {
-    route
-        .compression
-        .map(|crate::config::Compression::Gzip| opentelemetry_otlp::Compression::Gzip)
+#[derive(Debug)]
+pub(crate) struct Otlp {
+    pub(crate) sender: std::sync::Arc<super::sender::Sender>,
+    pub(crate) encoder: super::encode::Encoder,
 }
 
-#[cfg(feature = "grpc")]
-fn configure_tonic<B>(b: B, route: &OtlpRoute, transports: &mut Transports) -> Result<B, InitError>
-where
-    B: opentelemetry_otlp::WithExportConfig + opentelemetry_otlp::WithTonicConfig,
-{
-    let channel = super::grpc::channel(route, transports.grpc()?)?;
-    let mut b = b
-        .with_channel(channel)
-        .with_timeout(route.timeout)
-        .with_metadata(super::grpc::metadata(route)?);
-    if let Some(c) = compression(route) {
-        b = b.with_compression(c);
-    }
-    Ok(b)
-}
-
-#[cfg(any(feature = "http-proto", feature = "http-json"))]
-fn configure_http<B>(
-    b: B,
+/// The sender and encoder of `route`, counted in `ledger`: `budget` is one batch's time
+/// (retries included), `concurrency` how many exports may be in flight.
+#[cfg(any(feature = "grpc", feature = "http-proto", feature = "http-json"))]
+pub(crate) fn otlp(
     route: &OtlpRoute,
-    protocol: opentelemetry_otlp::Protocol,
-) -> Result<B, InitError>
-where
-    B: opentelemetry_otlp::WithExportConfig + opentelemetry_otlp::WithHttpConfig,
-{
-    let mut b = b
-        .with_protocol(protocol)
-        .with_endpoint(route.destination.url().to_string())
-        .with_timeout(route.timeout)
-        .with_headers(route.headers.iter().cloned().collect())
-        .with_http_client(super::http::client(route)?);
-    if let Some(c) = compression(route) {
-        b = b.with_compression(c);
-    }
-    Ok(b)
-}
-
-/// Defines the function building one signal's OTLP exporter for a route. (The three
-/// exporter builders share traits for configuration but not for `build`.)
-macro_rules! otlp_exporter {
-    ($(#[$doc:meta])* $name:ident, $exporter:ident) => {
-        $(#[$doc])*
-        #[cfg_attr(not(feature = "grpc"), allow(unused_variables))]
-        pub(crate) fn $name(
-            route: &OtlpRoute,
-            transports: &mut Transports,
-        ) -> Result<$exporter, InitError> {
-            match Transport::of(route)? {
-                #[cfg(feature = "grpc")]
-                Transport::Grpc => {
-                    let b = configure_tonic($exporter::builder().with_tonic(), route, transports)?;
-                    let _enter = transports.grpc()?.enter();
-                    b.build().map_err(build_err(route))
-                }
-                #[cfg(feature = "http-proto")]
-                Transport::HttpProto => configure_http(
-                    $exporter::builder().with_http(),
-                    route,
-                    opentelemetry_otlp::Protocol::HttpBinary,
-                )?
-                .build()
-                .map_err(build_err(route)),
-                #[cfg(feature = "http-json")]
-                Transport::HttpJson => configure_http(
-                    $exporter::builder().with_http(),
-                    route,
-                    opentelemetry_otlp::Protocol::HttpJson,
-                )?
-                .build()
-                .map_err(build_err(route)),
-            }
-        }
+    transports: &mut Transports,
+    ledger: std::sync::Arc<super::ledger::Ledger>,
+    budget: std::time::Duration,
+    concurrency: usize,
+    resource: &opentelemetry_sdk::Resource,
+) -> Result<Otlp, InitError> {
+    use super::encode::{Encoder, Format};
+    use super::wire::Wire;
+    let runtime = transports.runtime()?;
+    let (wire, encoder) = match Transport::of(route)? {
+        #[cfg(feature = "grpc")]
+        Transport::Grpc => (
+            Wire::Grpc(super::grpc::GrpcWire::new(route, runtime)?),
+            // tonic compresses the message itself.
+            Encoder::new(Format::Protobuf, false, resource),
+        ),
+        #[cfg(feature = "http-proto")]
+        Transport::HttpProto => (
+            Wire::Http(super::http::HttpWire::new(
+                route,
+                Format::Protobuf,
+                concurrency,
+            )?),
+            Encoder::new(Format::Protobuf, route.compression.is_some(), resource),
+        ),
+        #[cfg(feature = "http-json")]
+        Transport::HttpJson => (
+            Wire::Http(super::http::HttpWire::new(
+                route,
+                Format::Json,
+                concurrency,
+            )?),
+            Encoder::new(Format::Json, route.compression.is_some(), resource),
+        ),
     };
-}
-
-otlp_exporter!(
-    /// The OTLP span exporter for `route`.
-    span_exporter,
-    SpanExporter
-);
-otlp_exporter!(
-    /// The OTLP metric exporter for `route`.
-    metric_exporter,
-    MetricExporter
-);
-otlp_exporter!(
-    /// The OTLP log exporter for `route`.
-    log_exporter,
-    LogExporter
-);
-
-/// The exporter types of a build without any OTLP transport: no value exists, since
-/// [`Transport::of`] refuses every OTLP route.
-#[cfg(not(any(feature = "grpc", feature = "http-proto", feature = "http-json")))]
-mod no_transport {
-    use opentelemetry_sdk::error::OTelSdkResult;
-    use opentelemetry_sdk::logs::{LogBatch, LogExporter};
-    use opentelemetry_sdk::metrics::Temporality;
-    use opentelemetry_sdk::metrics::data::ResourceMetrics;
-    use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-    use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-
-    /// An exporter that cannot exist.
-    #[derive(Debug)]
-    pub(crate) enum NoTransport {}
-
-    impl SpanExporter for NoTransport {
-        async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
-            match *self {}
-        }
-    }
-
-    impl PushMetricExporter for NoTransport {
-        async fn export(&self, _metrics: &ResourceMetrics) -> OTelSdkResult {
-            match *self {}
-        }
-        fn force_flush(&self) -> OTelSdkResult {
-            match *self {}
-        }
-        fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
-            match *self {}
-        }
-        fn temporality(&self) -> Temporality {
-            match *self {}
-        }
-    }
-
-    impl LogExporter for NoTransport {
-        async fn export(&self, _batch: LogBatch<'_>) -> OTelSdkResult {
-            match *self {}
-        }
-    }
+    let sender = super::sender::Sender::new(
+        wire,
+        ledger,
+        runtime.handle(),
+        route.timeout,
+        budget,
+        concurrency,
+    );
+    Ok(Otlp { sender, encoder })
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The metrics pipeline: a resolved [`Route`] (carrying the builder's metric exporter when
-//! that is where metrics go) becomes the meter provider, with the GenAI histogram buckets
-//! ([`TOKEN_USAGE_BOUNDARIES`], [`DURATION_BOUNDARIES`]), and the line of the install
-//! summary that says where metrics go.
+//! that is where metrics go) becomes the meter provider (the SDK's periodic reader around
+//! our OTLP exporter or the builder's, each export counted), with the token-usage buckets
+//! ([`TOKEN_USAGE_BOUNDARIES`]), the line of the install summary that says where metrics go,
+//! and the metrics ledger.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,10 +14,13 @@ use opentelemetry_sdk::metrics::{
     SdkMeterProvider, Stream,
 };
 
+use super::Built;
 use crate::config::Route;
+use crate::config::delivery::TemporalityPreference;
 use crate::error::InitError;
-use crate::export::otlp::{self, Transports};
-use crate::export::report::{Reporter, ReportingMetricExporter};
+use crate::export::ledger::Ledger;
+use crate::export::metrics::{self, CountedMetricExporter};
+use crate::export::otlp::Transports;
 
 /// Bucket boundaries of `gen_ai.client.token.usage` (OTel GenAI semantic conventions).
 /// `install()` applies them; use them for a meter provider built by hand.
@@ -46,9 +50,12 @@ pub const TOKEN_USAGE_BOUNDARIES: [f64; 14] = [
     16777216.0, 67108864.0,
 ];
 
-/// Bucket boundaries of second-valued GenAI duration histograms
-/// (`gen_ai.client.operation.duration`, `gen_ai.server.time_to_first_token`): 10 ms
-/// doubling up to about 82 s.
+/// Bucket boundaries the GenAI conventions (v1.41.1) advise for the client duration
+/// histograms (`gen_ai.client.operation.duration`,
+/// `gen_ai.client.operation.time_to_first_chunk`, `…time_per_output_chunk`): 10 ms doubling
+/// up to about 82 s. `llmetry-instruments` advises them on its instruments when the process
+/// opted in to the latest conventions; by default, as in Python, those histograms keep the
+/// SDK default buckets.
 ///
 /// ```
 /// use opentelemetry::metrics::MeterProvider as _;
@@ -70,78 +77,118 @@ pub const DURATION_BOUNDARIES: [f64; 14] = [
 
 /// The metric exporter given to the builder.
 pub(super) struct MetricPlug(
-    Box<dyn FnOnce(MeterProviderBuilder, Arc<Reporter>, Duration) -> MeterProviderBuilder + Send>,
+    Box<dyn FnOnce(MeterProviderBuilder, Arc<Ledger>, Duration) -> MeterProviderBuilder + Send>,
 );
 
 impl MetricPlug {
     pub(super) fn new<E: PushMetricExporter>(exporter: E) -> Self {
-        Self(Box::new(move |b, reporter, interval| {
-            b.with_reader(periodic_reader(exporter, reporter, interval))
+        Self(Box::new(move |b, ledger, interval| {
+            b.with_reader(periodic_reader(
+                CountedMetricExporter {
+                    inner: exporter,
+                    ledger,
+                },
+                interval,
+            ))
         }))
     }
 }
 
 /// The meter provider for `route` (`None` when metrics are off), exporting every
-/// `interval`, and the summary line (where metrics go). A reporter is added to
-/// `reporters` for the exporter.
+/// `interval`, the summary line (where metrics go) and the metrics ledger.
 pub(super) fn provider(
     route: Route<MetricPlug>,
     resource: Resource,
     interval: Duration,
+    temporality: TemporalityPreference,
     transports: &mut Transports,
-    reporters: &mut Vec<Arc<Reporter>>,
-) -> Result<(Option<SdkMeterProvider>, String), InitError> {
+) -> Result<Built<Option<SdkMeterProvider>>, InitError> {
     let b = SdkMeterProvider::builder()
-        .with_resource(resource)
+        .with_resource(resource.clone())
         .with_view(genai_view);
-    let mut reporter = |target: String| {
-        let reporter = Reporter::new("metrics", target);
-        reporters.push(Arc::clone(&reporter));
-        reporter
-    };
     Ok(match route {
-        Route::Off(why) => (None, format!("off ({why})")),
+        Route::Off(why) => Built {
+            provider: None,
+            line: why,
+            ledger: None,
+        },
         Route::Exporter(MetricPlug(add)) => {
             let line = "custom exporter".to_owned();
-            let b = add(b, reporter(line.clone()), interval);
-            (Some(b.build()), line)
+            let ledger = metrics::ledger(line.clone());
+            let b = add(b, Arc::clone(&ledger), interval);
+            Built {
+                provider: Some(b.build()),
+                line,
+                ledger: Some(ledger),
+            }
         }
+        #[cfg(not(any(feature = "grpc", feature = "http-proto", feature = "http-json")))]
+        Route::Otlp(route) => return Err(crate::export::otlp::missing(&route)),
+        #[cfg(any(feature = "grpc", feature = "http-proto", feature = "http-json"))]
         Route::Otlp(route) => {
-            let exporter = otlp::metric_exporter(&route, transports)?;
-            let reader = periodic_reader(exporter, reporter(route.describe()), interval);
-            (Some(b.with_reader(reader).build()), route.describe())
+            let line = route.describe();
+            let ledger = metrics::ledger(line.clone());
+            let reader = otlp_reader(
+                &route,
+                Arc::clone(&ledger),
+                interval,
+                temporality,
+                transports,
+                &resource,
+            )?;
+            Built {
+                provider: Some(b.with_reader(reader).build()),
+                line,
+                ledger: Some(ledger),
+            }
         }
     })
 }
 
-fn periodic_reader<E: PushMetricExporter>(
-    exporter: E,
-    reporter: Arc<Reporter>,
+/// The periodic reader exporting over our OTLP transport (one export at a time: the
+/// reader waits for each).
+#[cfg(any(feature = "grpc", feature = "http-proto", feature = "http-json"))]
+fn otlp_reader(
+    route: &crate::config::OtlpRoute,
+    ledger: Arc<Ledger>,
     interval: Duration,
-) -> PeriodicReader<ReportingMetricExporter<E>> {
-    PeriodicReader::builder(ReportingMetricExporter {
-        inner: exporter,
-        reporter,
-    })
-    .with_interval(interval)
-    .build()
+    temporality: TemporalityPreference,
+    transports: &mut Transports,
+    resource: &Resource,
+) -> Result<PeriodicReader<crate::export::metrics::OtlpMetricExporter>, InitError> {
+    let parts = crate::export::otlp::otlp(route, transports, ledger, route.timeout, 1, resource)?;
+    let exporter = crate::export::metrics::OtlpMetricExporter {
+        sender: parts.sender,
+        encoder: parts.encoder,
+        temporality: match temporality {
+            TemporalityPreference::Cumulative => {
+                opentelemetry_sdk::metrics::Temporality::Cumulative
+            }
+            TemporalityPreference::Delta => opentelemetry_sdk::metrics::Temporality::Delta,
+            TemporalityPreference::LowMemory => opentelemetry_sdk::metrics::Temporality::LowMemory,
+        },
+    };
+    Ok(periodic_reader(exporter, interval))
 }
 
-/// The metric views: semconv buckets for token usage and for every histogram in seconds.
+fn periodic_reader<E: PushMetricExporter>(exporter: E, interval: Duration) -> PeriodicReader<E> {
+    PeriodicReader::builder(exporter)
+        .with_interval(interval)
+        .build()
+}
+
+/// The metric view, as the Python SDK's only GenAI view: the semconv buckets for
+/// `gen_ai.client.token.usage`. Every other histogram keeps the SDK default buckets (Python:
+/// `gen_ai.client.operation.duration`, `gen_ai.server.time_to_first_token`, …), unless its
+/// instrument advises its own (`llmetry-instruments` does, with [`DURATION_BOUNDARIES`], when
+/// the process opted in to the latest GenAI conventions).
 fn genai_view(i: &Instrument) -> Option<Stream> {
-    if i.kind() != InstrumentKind::Histogram {
+    if i.kind() != InstrumentKind::Histogram || i.name() != "gen_ai.client.token.usage" {
         return None;
     }
-    let boundaries = if i.name() == "gen_ai.client.token.usage" {
-        TOKEN_USAGE_BOUNDARIES.to_vec()
-    } else if i.unit() == "s" && i.name().starts_with("gen_ai.") {
-        DURATION_BOUNDARIES.to_vec()
-    } else {
-        return None;
-    };
     Stream::builder()
         .with_aggregation(Aggregation::ExplicitBucketHistogram {
-            boundaries,
+            boundaries: TOKEN_USAGE_BOUNDARIES.to_vec(),
             record_min_max: true,
         })
         .build()

@@ -25,10 +25,11 @@ use tracing_subscriber::layer::SubscriberExt as _;
 
 use crate::config::env::EnvSource;
 use crate::config::{
-    self, Compression, Plugged, PropagatorKind, Protocol, ResolvedConfig, Settings,
+    self, Compression, Plugged, PropagatorKind, Protocol, ResolvedConfig, Route, Settings,
+    TracesRoute,
 };
 use crate::error::InitError;
-use crate::export::report::{Postprocess, Reporter};
+use crate::export::spans::Postprocess;
 use crate::export::{self, otlp::Transports};
 use crate::guard::{Installed, Telemetry};
 use crate::instrument::Instrument;
@@ -489,6 +490,23 @@ impl TelemetryBuilder {
         self
     }
 
+    /// How long [`Telemetry::flush`] and [`Telemetry::shutdown`] (and dropping the guard)
+    /// wait at most for the exports, however the collector behaves; what is still pending
+    /// then is counted as lost and said. Env: `LLMETRY_SHUTDOWN_TIMEOUT` (ms). Default:
+    /// the export timeout plus 1 s ([`DEFAULT_SHUTDOWN_TIMEOUT`](crate::DEFAULT_SHUTDOWN_TIMEOUT)
+    /// with the default 10 s export timeout), so a backend that accepted the request gets
+    /// the whole export timeout to answer, and a silent one costs at most that plus 1 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// // A deployment's 30 s grace period: leave the app 20 s.
+    /// let builder = llmetry::init().shutdown_timeout(Duration::from_secs(10));
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.shutdown_timeout = Some(timeout);
+        self
+    }
+
     /// Compress export requests. Env: `OTEL_EXPORTER_OTLP_[SIGNAL_]COMPRESSION`
     /// (`gzip` / `none`). Default: none.
     ///
@@ -563,6 +581,18 @@ impl TelemetryBuilder {
         for w in &cfg.warnings {
             eprintln!("llmetry: warning: {w}");
         }
+        if sampler.is_some() && env.get("OTEL_TRACES_SAMPLER").is_some() {
+            cfg.notes.push(
+                "sampler(..) in code overrides OTEL_TRACES_SAMPLER from the environment (not used)"
+                    .to_owned(),
+            );
+        }
+        if propagator.is_some() && env.get("OTEL_PROPAGATORS").is_some() {
+            cfg.notes.push(
+                "propagator(..) in code overrides OTEL_PROPAGATORS from the environment (not used)"
+                    .to_owned(),
+            );
+        }
         let Some(routes) = cfg.routes.take() else {
             state::silence();
             if !cfg.silence_init_message {
@@ -587,6 +617,14 @@ impl TelemetryBuilder {
             INSTALLED.store(false, Ordering::Release);
         })
     }
+}
+
+/// What a signal's pipeline function builds: its provider, the install line's words for
+/// where the signal goes, and its ledger (`None`: not counted, or off).
+struct Built<P> {
+    provider: P,
+    line: String,
+    ledger: Option<Arc<crate::export::ledger::Ledger>>,
 }
 
 /// `install()` works once per process: the global subscriber and providers cannot be
@@ -625,6 +663,23 @@ fn resource(cfg: &ResolvedConfig<SpanPlug, MetricPlug, LogPlug>, settings: &Sett
         .build()
 }
 
+/// The shutdown deadline when neither the builder nor `LLMETRY_SHUTDOWN_TIMEOUT` sets
+/// one: the longest time one export may take (retries included) among the signals that
+/// export, plus 1 s.
+fn default_shutdown_timeout<S, M, L>(
+    cfg: &ResolvedConfig<S, M, L>,
+    routes: &config::Routes<S, M, L>,
+) -> Duration {
+    let mut longest = cfg.traces_queue.export_timeout;
+    if !matches!(routes.logs, Route::Off(_)) {
+        longest = longest.max(cfg.logs_queue.export_timeout);
+    }
+    if let Route::Otlp(m) = &routes.metrics {
+        longest = longest.max(m.timeout);
+    }
+    longest + Duration::from_secs(1)
+}
+
 /// Builds the three pipelines, sets the globals and the subscriber, prints the summary.
 fn build(
     cfg: ResolvedConfig<SpanPlug, MetricPlug, LogPlug>,
@@ -639,8 +694,13 @@ fn build(
         postprocess,
         global_subscriber,
     } = plugs;
+    let shutdown_timeout = cfg
+        .shutdown_timeout
+        .unwrap_or_else(|| default_shutdown_timeout(&cfg, &routes));
+    let no_collector = matches!(routes.traces, TracesRoute::Console)
+        || matches!(&routes.metrics, Route::Off(why) if why.contains("no collector"))
+        || matches!(&routes.logs, Route::Off(why) if why.contains("no collector"));
     let mut transports = Transports::default();
-    let mut reporters: Vec<Arc<Reporter>> = Vec::new();
     let traces_options = TracesOptions {
         sampler: sampler.or_else(|| {
             cfg.sampler
@@ -649,30 +709,42 @@ fn build(
         }),
         processors,
         postprocess,
-        disable_batch: cfg.disable_batch,
+        queue: cfg.traces_queue,
+        flush_timeout: shutdown_timeout,
     };
-    // On an error below, `transports` is dropped, which stops a started gRPC runtime
-    // without blocking.
-    let (tracer_provider, traces_line) = traces::provider(
+    // On an error below, `transports` is dropped, which stops a started runtime without
+    // blocking.
+    let Built {
+        provider: tracer_provider,
+        line: traces_line,
+        ledger: traces_ledger,
+    } = traces::provider(
         routes.traces,
         traces_options,
         resource.clone(),
         &mut transports,
-        &mut reporters,
     )?;
-    let (meter_provider, metrics_line) = metrics::provider(
+    let Built {
+        provider: meter_provider,
+        line: metrics_line,
+        ledger: metrics_ledger,
+    } = metrics::provider(
         routes.metrics,
         resource.clone(),
         cfg.metric_export_interval,
+        cfg.temporality,
         &mut transports,
-        &mut reporters,
     )?;
-    let (logger_provider, logs_line) = logs::provider(
+    let Built {
+        provider: logger_provider,
+        line: logs_line,
+        ledger: logs_ledger,
+    } = logs::provider(
         routes.logs,
         resource,
-        cfg.disable_batch,
+        cfg.logs_queue,
+        shutdown_timeout,
         &mut transports,
-        &mut reporters,
     )?;
     let tracer = tracer_provider
         .tracer_with_scope(InstrumentationScope::builder(semconv::TRACER_NAME).build());
@@ -717,18 +789,33 @@ fn build(
         } else {
             "batched"
         };
+        let fix = if no_collector {
+            format!(" | {}", config::NO_COLLECTOR_FIX)
+        } else {
+            String::new()
+        };
         let sub = if own_subscriber {
             ""
         } else if !global_subscriber {
             "; tracing subscriber left to the app: add Telemetry::layer() to it"
         } else {
-            "; note: the app already set a tracing subscriber: build it with \
+            "; the app already set a tracing subscriber: build it with \
              global_subscriber(false) and Telemetry::layer() instead"
         };
+        let strip = |line: &str| {
+            // The fix is said once, at the end of the line.
+            line.replace(&format!("; {}", config::NO_COLLECTOR_FIX), "")
+        };
         eprintln!(
-            "llmetry: {} ({mode}): traces -> {traces_line} | metrics -> {metrics_line} | logs -> {logs_line}{sub}",
-            cfg.app_name
+            "llmetry: {}, {mode}: traces -> {} | metrics -> {} | logs -> {}{fix}{sub}",
+            cfg.app_name,
+            strip(&traces_line),
+            strip(&metrics_line),
+            strip(&logs_line),
         );
+        for note in &cfg.notes {
+            eprintln!("llmetry: note: {note}");
+        }
     }
     Ok(Telemetry::new(Installed {
         tracer_provider,
@@ -736,6 +823,8 @@ fn build(
         logger_provider,
         tracer,
         transports,
-        reporters,
+        uncounted_traces: traces_ledger.is_none().then(|| traces_line.clone()),
+        ledgers: [traces_ledger, metrics_ledger, logs_ledger],
+        shutdown_timeout,
     }))
 }

@@ -1,39 +1,52 @@
 //! The traces pipeline: a resolved [`TracesRoute`] (carrying the builder's span exporter
-//! when that is where traces go) becomes the tracer provider, with our enrichment first,
-//! and the line of the install summary that says where traces go.
+//! when that is where traces go) becomes the tracer provider, with one registered
+//! processor of ours that enriches and queues ([`DeliveryProcessor`]: a single processor,
+//! so the SDK does not clone each ended span), the builder's processors after it, the
+//! line of the install summary that says where traces go, and the traces ledger.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, ShouldSample, SpanExporter,
-    SpanProcessor, TracerProviderBuilder,
+    SdkTracerProvider, ShouldSample, SpanExporter, SpanProcessor, TracerProviderBuilder,
 };
 
+use super::Built;
 use crate::config::TracesRoute;
+use crate::config::delivery::QueueConfig;
 use crate::error::InitError;
 use crate::export::console::ConsoleExporter;
-use crate::export::otlp::{self, Transports};
-use crate::export::report::{Postprocess, Reporter, ReportingSpanExporter};
+use crate::export::ledger::Ledger;
+use crate::export::otlp::Transports;
+use crate::export::spans::{self, DeliveryProcessor, ExporterSink, Postprocess};
 use crate::processor::EnrichmentProcessor;
 
-/// What every span exporter is wrapped with.
-struct SpanWrap {
-    reporter: Arc<Reporter>,
+/// What a span exporter's processor is built with.
+pub(super) struct SpanWrap {
+    config: QueueConfig,
+    ledger: Arc<Ledger>,
     postprocess: Option<Postprocess>,
-    disable_batch: bool,
+    flush_timeout: Duration,
 }
 
 /// The span exporter given to the builder, with its type's name (for the summary line).
 pub(super) struct SpanPlug {
-    add: Box<dyn FnOnce(TracerProviderBuilder, SpanWrap) -> TracerProviderBuilder + Send>,
+    start: Box<dyn FnOnce(SpanWrap) -> std::io::Result<DeliveryProcessor> + Send>,
     name: &'static str,
 }
 
 impl SpanPlug {
     pub(super) fn new<E: SpanExporter + 'static>(exporter: E) -> Self {
         Self {
-            add: Box::new(move |b, wrap| b.with_span_processor(batch_processor(exporter, wrap))),
+            start: Box::new(move |wrap: SpanWrap| {
+                let sink = ExporterSink {
+                    exporter,
+                    ledger: Arc::clone(&wrap.ledger),
+                    postprocess: wrap.postprocess,
+                };
+                DeliveryProcessor::start(wrap.config, sink, wrap.ledger, wrap.flush_timeout)
+            }),
             name: std::any::type_name::<E>(),
         }
     }
@@ -44,7 +57,7 @@ impl SpanPlug {
     }
 }
 
-/// A span processor given to the builder, added beside ours.
+/// A span processor given to the builder, added after ours.
 pub(super) struct ProcessorPlug(
     Box<dyn FnOnce(TracerProviderBuilder) -> TracerProviderBuilder + Send>,
 );
@@ -60,79 +73,122 @@ pub(super) struct TracesOptions {
     pub(super) sampler: Option<Box<dyn ShouldSample>>,
     pub(super) processors: Vec<ProcessorPlug>,
     pub(super) postprocess: Option<Postprocess>,
-    pub(super) disable_batch: bool,
+    pub(super) queue: QueueConfig,
+    /// How long a flush waits (the shutdown deadline).
+    pub(super) flush_timeout: Duration,
 }
 
-/// The tracer provider for `route` and the summary line (where traces go). A reporter is
-/// added to `reporters` for the exporter, if there is one.
+/// The tracer provider for `route`, the summary line (where traces go) and the traces
+/// ledger (none when traces go only to the builder's processors).
 pub(super) fn provider(
     route: TracesRoute<SpanPlug>,
     options: TracesOptions,
     resource: Resource,
     transports: &mut Transports,
-    reporters: &mut Vec<Arc<Reporter>>,
-) -> Result<(SdkTracerProvider, String), InitError> {
+) -> Result<Built<SdkTracerProvider>, InitError> {
     let TracesOptions {
         sampler,
         processors,
         postprocess,
-        disable_batch,
+        queue,
+        flush_timeout,
     } = options;
-    let mut b = SdkTracerProvider::builder()
-        .with_resource(resource)
-        .with_span_processor(EnrichmentProcessor::default());
+    let thread_failed = |destination: &str| {
+        let destination = destination.to_owned();
+        move |e: std::io::Error| InitError::Exporter {
+            signal: "traces",
+            destination,
+            source: Box::new(e),
+        }
+    };
+    let wrap = |line: &str| SpanWrap {
+        config: queue,
+        ledger: spans::ledger(line.to_owned(), &queue),
+        postprocess: postprocess.clone(),
+        flush_timeout,
+    };
+    let (delivery, line) = match route {
+        TracesRoute::Exporter(plug) => {
+            let line = format!("custom exporter {}", plug.name);
+            let processor = (plug.start)(wrap(&line)).map_err(thread_failed(&line))?;
+            (Some(processor), line)
+        }
+        TracesRoute::Processors => (None, "custom span processor".to_owned()),
+        TracesRoute::Console => {
+            let line = "the console (stderr)".to_owned();
+            let w = wrap(&line);
+            let sink = ExporterSink {
+                exporter: ConsoleExporter::default(),
+                ledger: Arc::clone(&w.ledger),
+                postprocess: w.postprocess,
+            };
+            let processor = DeliveryProcessor::start(w.config, sink, w.ledger, flush_timeout)
+                .map_err(thread_failed(&line))?;
+            (Some(processor), line)
+        }
+        TracesRoute::Otlp(route) => {
+            let line = route.describe();
+            let processor = otlp_processor(&route, wrap(&line), transports, &resource)
+                .and_then(|p| p.map_err(thread_failed(&line)))?;
+            (Some(processor), line)
+        }
+    };
+    let ledger = delivery.as_ref().map(|p| Arc::clone(p.ledger()));
+    let mut b = SdkTracerProvider::builder().with_resource(resource);
+    // Ours first: spans are enriched before the builder's processors see them.
+    b = match delivery {
+        Some(p) => b.with_span_processor(p),
+        None => b.with_span_processor(EnrichmentProcessor::default()),
+    };
     if let Some(s) = sampler {
         b = b.with_sampler(s);
     }
     for ProcessorPlug(add) in processors {
         b = add(b);
     }
-    let mut wrap = |target: String| {
-        let reporter = Reporter::new("traces", target);
-        reporters.push(Arc::clone(&reporter));
-        SpanWrap {
-            reporter,
-            postprocess: postprocess.clone(),
-            disable_batch,
-        }
-    };
-    let line = match route {
-        TracesRoute::Exporter(plug) => {
-            let line = format!("custom exporter {}", plug.name);
-            b = (plug.add)(b, wrap(line.clone()));
-            line
-        }
-        TracesRoute::Processors => "custom span processor".to_owned(),
-        TracesRoute::Console => {
-            b = b.with_span_processor(batch_processor(
-                ConsoleExporter::default(),
-                wrap("the console".to_owned()),
-            ));
-            "the console (stderr); set TRACELOOP_BASE_URL or OTEL_EXPORTER_OTLP_ENDPOINT to send OTLP to a collector"
-                .to_owned()
-        }
-        TracesRoute::Otlp(route) => {
-            let exporter = otlp::span_exporter(&route, transports)?;
-            b = b.with_span_processor(batch_processor(exporter, wrap(route.describe())));
-            route.describe()
-        }
-    };
-    Ok((b.build(), line))
+    Ok(Built {
+        provider: b.build(),
+        line,
+        ledger,
+    })
 }
 
-/// Never a `SimpleSpanProcessor`: export runs on the processor's thread, not the caller's.
-/// With `disable_batch`, each span is exported as soon as it ends.
-fn batch_processor<E: SpanExporter + 'static>(exporter: E, wrap: SpanWrap) -> BatchSpanProcessor {
-    let mut config = BatchConfigBuilder::default();
-    if wrap.disable_batch {
-        config = config.with_max_export_batch_size(1);
-    }
-    let exporter = ReportingSpanExporter {
-        inner: exporter,
-        reporter: wrap.reporter,
+/// Our processor sending to `route` over our OTLP transport.
+#[cfg(any(feature = "grpc", feature = "http-proto", feature = "http-json"))]
+fn otlp_processor(
+    route: &crate::config::OtlpRoute,
+    wrap: SpanWrap,
+    transports: &mut Transports,
+    resource: &Resource,
+) -> Result<std::io::Result<DeliveryProcessor>, InitError> {
+    let parts = crate::export::otlp::otlp(
+        route,
+        transports,
+        Arc::clone(&wrap.ledger),
+        wrap.config.export_timeout,
+        wrap.config.max_concurrent_exports,
+        resource,
+    )?;
+    let sink = spans::OtlpSpanSink {
+        sender: parts.sender,
+        encoder: parts.encoder,
         postprocess: wrap.postprocess,
     };
-    BatchSpanProcessor::builder(exporter)
-        .with_batch_config(config.build())
-        .build()
+    Ok(DeliveryProcessor::start(
+        wrap.config,
+        sink,
+        wrap.ledger,
+        wrap.flush_timeout,
+    ))
+}
+
+/// Without a transport, an OTLP route is refused, naming the feature to enable.
+#[cfg(not(any(feature = "grpc", feature = "http-proto", feature = "http-json")))]
+fn otlp_processor(
+    route: &crate::config::OtlpRoute,
+    _wrap: SpanWrap,
+    _transports: &mut Transports,
+    _resource: &Resource,
+) -> Result<std::io::Result<DeliveryProcessor>, InitError> {
+    Err(crate::export::otlp::missing(route))
 }

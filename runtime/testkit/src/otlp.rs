@@ -6,9 +6,10 @@
 //! a [`Received`]. The servers run on a private tokio runtime, so the API is blocking and
 //! usable from plain `#[test]` functions; dropping the receiver stops them.
 //!
-//! Faults can be injected with [`OtlpReceiver::builder`]: fixed HTTP answers per path,
-//! gRPC error codes per method, or a receiver that never answers. [`refusing_endpoint`]
-//! gives an address nobody listens on.
+//! Faults can be injected with [`OtlpReceiver::builder`]: fixed HTTP answers per path (a
+//! status, headers and a body), gRPC error codes per method, slow answers, or a receiver
+//! that never answers. [`refusing_endpoint`] gives an address nobody listens on;
+//! [`RawServer`] a port that answers garbage, plaintext HTTP (for a TLS client) or nothing.
 //!
 //! [`OtlpReceiver::span_views`], [`OtlpReceiver::logs_of`] and friends give what was
 //! received as plain data ([`SpanView`], [`LogView`], [`MetricView`]).
@@ -121,6 +122,7 @@ impl Received {
 struct HttpFault {
     status: u16,
     headers: Vec<(String, String)>,
+    body: Vec<u8>,
 }
 
 /// A fixed gRPC answer.
@@ -137,6 +139,7 @@ struct Shared {
     http_faults: HashMap<String, HttpFault>,
     grpc_faults: HashMap<String, GrpcFault>,
     hang: bool,
+    delay: Option<Duration>,
 }
 
 impl Shared {
@@ -161,14 +164,47 @@ pub struct OtlpReceiverBuilder {
     http_faults: HashMap<String, HttpFault>,
     grpc_faults: HashMap<String, GrpcFault>,
     hang: bool,
+    delay: Option<Duration>,
 }
 
 impl OtlpReceiverBuilder {
     /// Answers every HTTP request to `path` (e.g. `/v1/metrics`) with `status` and `headers`
     /// and an empty body. The request is still recorded (and decoded when possible).
     pub fn respond_http(mut self, path: &str, status: u16, headers: Vec<(String, String)>) -> Self {
-        self.http_faults
-            .insert(path.to_owned(), HttpFault { status, headers });
+        self.http_faults.insert(
+            path.to_owned(),
+            HttpFault {
+                status,
+                headers,
+                body: Vec::new(),
+            },
+        );
+        self
+    }
+
+    /// Answers every HTTP request to `path` with `status`, a `content-type` and `body`
+    /// (what a backend's 4xx usually carries: the reason). The request is still recorded.
+    pub fn respond_http_with_body(
+        mut self,
+        path: &str,
+        status: u16,
+        content_type: &str,
+        body: &[u8],
+    ) -> Self {
+        self.http_faults.insert(
+            path.to_owned(),
+            HttpFault {
+                status,
+                headers: vec![("content-type".to_owned(), content_type.to_owned())],
+                body: body.to_vec(),
+            },
+        );
+        self
+    }
+
+    /// Answers every request (both transports) only after `delay`: a slow collector.
+    pub fn slow(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
         self
     }
 
@@ -200,6 +236,7 @@ impl OtlpReceiverBuilder {
             http_faults: self.http_faults,
             grpc_faults: self.grpc_faults,
             hang: self.hang,
+            delay: self.delay,
         });
         OtlpReceiver::launch(shared)
     }
@@ -394,6 +431,118 @@ pub fn refusing_endpoint() -> String {
     format!("http://{addr}")
 }
 
+/// What a [`RawServer`] does with each connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawAnswer {
+    /// Reads the request, writes these bytes, closes: an answer that is not HTTP (or, to
+    /// a gRPC client, not HTTP/2).
+    Garbage(Vec<u8>),
+    /// Reads what comes (a TLS client's handshake too) and answers `HTTP/1.1 400` in
+    /// plaintext: a plaintext-only port for TLS-mismatch tests.
+    PlaintextHttp,
+    /// Accepts and reads, never answers, keeps the connection open.
+    Silent,
+}
+
+/// A TCP server on `127.0.0.1` answering every connection the same raw way
+/// ([`RawAnswer`]); it records the first bytes of each connection and stops when dropped
+/// (or after twice [`HANG_GUARD`](crate::HANG_GUARD)).
+#[derive(Debug)]
+pub struct RawServer {
+    addr: SocketAddr,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    first_bytes: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl RawServer {
+    /// Starts serving `answer`.
+    pub fn start(answer: RawAnswer) -> RawServer {
+        use std::io::Write as _;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = bind_local();
+        let addr = match listener.local_addr() {
+            Ok(a) => a,
+            Err(e) => panic!("raw server: local_addr: {e}"),
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let first_bytes: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let (stop2, seen) = (Arc::clone(&stop), Arc::clone(&first_bytes));
+        let spawned = std::thread::Builder::new()
+            .name("raw-server".to_owned())
+            .spawn(move || {
+                let deadline = Instant::now() + crate::HANG_GUARD * 2;
+                while !stop2.load(Ordering::Relaxed) && Instant::now() < deadline {
+                    let mut conn = match listener.accept() {
+                        Ok((conn, _)) => conn,
+                        Err(_) => {
+                            std::thread::sleep(Duration::from_millis(5));
+                            continue;
+                        }
+                    };
+                    let (answer, stop3, seen) =
+                        (answer.clone(), Arc::clone(&stop2), Arc::clone(&seen));
+                    let _ = std::thread::Builder::new().spawn(move || {
+                        let _ = conn.set_nonblocking(false);
+                        let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+                        let mut buf = vec![0u8; 64 * 1024];
+                        let n = conn.read(&mut buf).unwrap_or(0);
+                        seen.lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .push(buf[..n.min(64)].to_vec());
+                        match answer {
+                            RawAnswer::Garbage(bytes) => {
+                                let _ = conn.write_all(&bytes);
+                            }
+                            RawAnswer::PlaintextHttp => {
+                                let _ = conn.write_all(
+                                    b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                                );
+                            }
+                            RawAnswer::Silent => {
+                                while !stop3.load(Ordering::Relaxed) {
+                                    let _ = conn.read(&mut buf);
+                                    std::thread::sleep(Duration::from_millis(20));
+                                }
+                            }
+                        }
+                    });
+                }
+            });
+        if let Err(e) = spawned {
+            panic!("raw server: cannot spawn thread: {e}");
+        }
+        RawServer {
+            addr,
+            stop,
+            first_bytes,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn http_endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The first bytes (up to 64) each connection sent so far.
+    pub fn first_bytes(&self) -> Vec<Vec<u8>> {
+        self.first_bytes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Drop for RawServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Attributes as `(key, value)` strings: strings verbatim, numbers and booleans via
 /// `Display`, bytes as lower-case hex, arrays as `[a, b]`, maps as `{k=v, ..}`.
 pub fn attributes(kvs: &[KeyValue]) -> Vec<(String, String)> {
@@ -531,6 +680,9 @@ async fn http_handler(State(shared): State<Arc<Shared>>, request: Request) -> Re
     if shared.hang {
         return std::future::pending::<Response>().await;
     }
+    if let Some(delay) = shared.delay {
+        tokio::time::sleep(delay).await;
+    }
     if let Some(fault) = shared.http_faults.get(&path) {
         return fault_response(fault);
     }
@@ -664,7 +816,7 @@ fn success_response(signal: Signal, format: Format) -> Response {
 }
 
 fn fault_response(fault: &HttpFault) -> Response {
-    let mut response = Response::new(Body::empty());
+    let mut response = Response::new(Body::from(fault.body.clone()));
     *response.status_mut() =
         StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (k, v) in &fault.headers {
@@ -785,6 +937,9 @@ impl GrpcSink {
         });
         if self.shared.hang {
             return std::future::pending().await;
+        }
+        if let Some(delay) = self.shared.delay {
+            tokio::time::sleep(delay).await;
         }
         match fault {
             Some(f) => Err(tonic::Status::new(tonic::Code::from_i32(f.code), f.message)),

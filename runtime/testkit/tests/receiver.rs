@@ -6,8 +6,8 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use llmetry_testkit::otlp::{
-    GRPC_LOGS_PATH, GRPC_METRICS_PATH, GRPC_TRACES_PATH, OtlpReceiver, Payload, Received,
-    Transport, attribute, hex, refusing_endpoint,
+    GRPC_LOGS_PATH, GRPC_METRICS_PATH, GRPC_TRACES_PATH, OtlpReceiver, Payload, RawAnswer,
+    RawServer, Received, Transport, attribute, hex, refusing_endpoint,
 };
 use opentelemetry::KeyValue;
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
@@ -586,4 +586,92 @@ fn refusing_endpoint_refuses_and_drop_stops_the_receiver() {
             "{ep}: {err:?}"
         );
     }
+}
+
+#[test]
+fn fixed_status_with_a_body() {
+    let body = br#"{"detail":[{"type":"missing","loc":["header","x-mlflow-experiment-id"]}]}"#;
+    let rx = OtlpReceiver::builder()
+        .respond_http_with_body("/v1/traces", 422, "application/json", body)
+        .start();
+    let (status, headers, got) = raw_post(
+        &rx.http_endpoint(),
+        "/v1/traces",
+        "application/x-protobuf",
+        &[],
+    );
+    assert_eq!(status, 422);
+    assert!(
+        headers.contains(&("content-type".to_owned(), "application/json".to_owned())),
+        "{headers:?}"
+    );
+    assert_eq!(got, body.to_vec());
+    // Other paths are unaffected.
+    let (status, _, _) = raw_post(
+        &rx.http_endpoint(),
+        "/v1/logs",
+        "application/x-protobuf",
+        &[],
+    );
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn slow_answers_come_after_the_delay() {
+    let delay = Duration::from_millis(400);
+    let rx = OtlpReceiver::builder().slow(delay).start();
+    let began = std::time::Instant::now();
+    let (status, _, _) = raw_post(
+        &rx.http_endpoint(),
+        "/v1/traces",
+        "application/x-protobuf",
+        &[],
+    );
+    assert_eq!(status, 200);
+    assert!(
+        began.elapsed() >= delay,
+        "answered after {:?}",
+        began.elapsed()
+    );
+    // Too short a wait sees no answer: the request is recorded before the delay.
+    let early = try_raw_post(
+        &rx.http_endpoint(),
+        "/v1/logs",
+        "application/x-protobuf",
+        &[],
+        &[],
+        Duration::from_millis(50),
+    );
+    assert!(early.is_err(), "{early:?}");
+    assert_eq!(rx.wait_for(|r| r.len() == 2, WAIT).len(), 2);
+}
+
+#[test]
+fn raw_servers_answer_garbage_plaintext_or_nothing() {
+    let exchange = |server: &RawServer, timeout: Duration| -> std::io::Result<Vec<u8>> {
+        let mut stream = TcpStream::connect(server.addr())?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.write_all(b"\x16\x03\x01 a TLS hello, or any request")?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer)?;
+        Ok(answer)
+    };
+    let garbage = RawServer::start(RawAnswer::Garbage(b"\x00\x01not http".to_vec()));
+    assert_eq!(
+        exchange(&garbage, WAIT).expect("garbage"),
+        b"\x00\x01not http"
+    );
+    assert_eq!(garbage.first_bytes()[0][0], 0x16);
+
+    let plain = RawServer::start(RawAnswer::PlaintextHttp);
+    let answer = exchange(&plain, WAIT).expect("plaintext");
+    assert!(answer.starts_with(b"HTTP/1.1 400"), "{answer:?}");
+
+    let silent = RawServer::start(RawAnswer::Silent);
+    let err = exchange(&silent, Duration::from_millis(200)).expect_err("no answer");
+    assert!(
+        matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+        "{err:?}"
+    );
+    assert!(silent.http_endpoint().starts_with("http://127.0.0.1:"));
 }

@@ -5,20 +5,18 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::providers::parts::{
-    blob_part, image_url_part, obj, reasoning_part, text_part, tool_call_part,
-    tool_response_content, tool_response_part, uri_part,
+    blob_part, obj, reasoning_part, text_part, tool_call_part, tool_response_part, uri_part,
 };
 use crate::providers::wire::{raw_str, value};
 
-/// Anthropic stop reasons mapped to the common values: `end_turn`/`stop_sequence` →
-/// `stop`, `max_tokens`/`model_context_window_exceeded` → `length`, `tool_use` →
-/// `tool_call`, `refusal` → `content_filter`; others (`pause_turn`) unchanged.
+/// Anthropic stop reasons mapped as Python maps them (`span_utils.py` `_FINISH_REASON_MAP`):
+/// `end_turn`/`stop_sequence` → `stop`, `max_tokens` → `length`, `tool_use` → `tool_call`;
+/// others (`refusal`, `pause_turn`, …) unchanged.
 pub(super) fn map_stop_reason(reason: &str) -> String {
     match reason {
         "end_turn" | "stop_sequence" => "stop",
-        "max_tokens" | "model_context_window_exceeded" => "length",
+        "max_tokens" => "length",
         "tool_use" => "tool_call",
-        "refusal" => "content_filter",
         other => other,
     }
     .to_owned()
@@ -30,17 +28,18 @@ fn source_part(modality: &str, source: Option<&Value>) -> Option<Value> {
     let part = match source.get("type").and_then(Value::as_str) {
         Some("base64") => blob_part(
             modality,
-            source.get("media_type").and_then(Value::as_str),
+            Some(
+                source
+                    .get("media_type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("image/unknown"),
+            ),
             source.get("data").and_then(Value::as_str).unwrap_or(""),
         ),
-        Some("url") => {
-            let url = source.get("url").and_then(Value::as_str)?;
-            if url.starts_with("data:") {
-                image_url_part(url)
-            } else {
-                uri_part(modality, url)
-            }
-        }
+        Some("url") => uri_part(
+            modality,
+            source.get("url").and_then(Value::as_str).unwrap_or(""),
+        ),
         Some("file") => obj([
             ("type", "file".into()),
             ("modality", modality.into()),
@@ -64,9 +63,10 @@ fn block_part(b: &Value) -> Option<Value> {
             b.get("name").and_then(Value::as_str),
             b.get("input").cloned().unwrap_or(Value::Null),
         ),
+        // The result as the request gave it (a string or a list of blocks), as Python.
         "tool_result" => tool_response_part(
             b.get("tool_use_id").and_then(Value::as_str),
-            tool_response_content(b.get("content")),
+            b.get("content").cloned().unwrap_or(Value::Null),
         ),
         "thinking" => reasoning_part(b.get("thinking").and_then(Value::as_str).unwrap_or("")),
         "redacted_thinking" => return None,

@@ -1,4 +1,4 @@
-//! Anthropic Messages request bodies: `system` becomes the first message (role `system`),
+//! Anthropic Messages request bodies: `system` becomes the system instructions,
 //! `tool_result` blocks stay in their `user` message as the API sends them, tools and the
 //! structured-output format.
 
@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 
 use super::content::raw_content_parts;
 use crate::model::LlmRequest;
-use crate::providers::parts::{message, obj, output_format, tool_definition};
+use crate::providers::parts::{message, obj, output_format};
 use crate::providers::wire::{Lenient, Scalar, Seq, StrList, value};
 
 /// The request fields the conventions read.
@@ -67,6 +67,8 @@ struct InputMessage<'a> {
     content: Option<&'a RawValue>,
 }
 
+/// Tool definitions as Python writes them for Anthropic: `{"name", "description",
+/// "input_schema"}` (the description only when non-empty), for every tool, built-in or not.
 fn tool_definitions(tools: Option<&RawValue>) -> Vec<Value> {
     let tools = value(tools);
     tools
@@ -74,13 +76,21 @@ fn tool_definitions(tools: Option<&RawValue>) -> Vec<Value> {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .map(|t| match t.get("type").and_then(Value::as_str) {
-            None | Some("custom") => tool_definition("function", t, "input_schema"),
-            // Server and client built-in tools (`web_search_20250305`, `bash_…`).
-            Some(kind) => obj([
-                ("type", kind.into()),
+        .map(|t| {
+            let description = t
+                .get("description")
+                .filter(|d| !matches!(d, Value::Null | Value::Bool(false)))
+                .filter(|d| d.as_str() != Some(""))
+                .cloned()
+                .unwrap_or(Value::Null);
+            obj([
                 ("name", t.get("name").cloned().unwrap_or(Value::Null)),
-            ]),
+                ("description", description),
+                (
+                    "input_schema",
+                    t.get("input_schema").cloned().unwrap_or(Value::Null),
+                ),
+            ])
         })
         .collect()
 }
@@ -91,11 +101,10 @@ pub(crate) fn parse_request(body: &[u8]) -> Option<(LlmRequest, bool)> {
     let body: Lenient<Body<'_>> = serde_json::from_slice(body).ok()?;
     let body = body.0?;
     let names_model = !matches!(body.model, Scalar::Absent);
-    let mut input_messages = Vec::with_capacity(body.messages.0.len() + 1);
-    let system = raw_content_parts(body.system);
-    if !system.is_empty() {
-        input_messages.push(message("system", system));
-    }
+    // `system` goes into `gen_ai.system_instructions`, not among the messages (as Python
+    // and the conventions put it).
+    let system_instructions = raw_content_parts(body.system);
+    let mut input_messages = Vec::with_capacity(body.messages.0.len());
     for m in &body.messages.0 {
         let (role, content) = match m.get() {
             Some(m) => (m.role.as_str().unwrap_or("user"), m.content),
@@ -110,6 +119,7 @@ pub(crate) fn parse_request(body: &[u8]) -> Option<(LlmRequest, bool)> {
     let (output_type, structured_output_schema) = output_format(value(format).as_ref());
     let req = LlmRequest {
         stream: body.stream.bool().unwrap_or(false),
+        stream_explicit: body.stream.is_set(),
         max_tokens: body.max_tokens.int(),
         temperature: body.temperature.float(),
         top_p: body.top_p.float(),
@@ -119,6 +129,7 @@ pub(crate) fn parse_request(body: &[u8]) -> Option<(LlmRequest, bool)> {
         output_type,
         structured_output_schema,
         input_messages,
+        system_instructions,
         tool_definitions: tool_definitions(body.tools),
         model: body.model.into_non_empty(),
         ..LlmRequest::default()

@@ -6,8 +6,8 @@ use serde_json::value::RawValue;
 
 use super::content::{map_stop_reason, raw_content_parts};
 use crate::model::{LlmResponse, Message, Usage};
-use crate::providers::parts::{DEFAULT_ERROR_TYPE, error_from_value, with_total};
-use crate::providers::wire::{Lenient, Scalar, keep_null};
+use crate::providers::parts::{DEFAULT_ERROR_TYPE, error_from_value};
+use crate::providers::wire::{Count, Lenient, Scalar, keep_null};
 
 /// The response fields the conventions read.
 #[derive(Debug, Default, Deserialize)]
@@ -29,8 +29,7 @@ struct Body<'a> {
     usage: Lenient<WireUsage<'a>>,
 }
 
-/// Anthropic usage. `input_tokens` is kept as reported (it excludes cache reads and
-/// writes); the total is input + output.
+/// Anthropic usage, as reported: `input_tokens` excludes cache reads and writes.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct WireUsage<'a> {
@@ -45,6 +44,7 @@ pub(super) struct WireUsage<'a> {
 }
 
 impl WireUsage<'_> {
+    /// The counts as reported (see [`span_usage`] for what the span records).
     pub(super) fn usage(&self) -> Usage {
         Usage {
             input_tokens: self.input_tokens.int(),
@@ -57,14 +57,35 @@ impl WireUsage<'_> {
     }
 }
 
-/// The response an accumulated stream (or a body) describes.
+/// The usage the span and metrics record from the reported one, as the conventions
+/// (`anthropic.md`: input tokens MUST include the cached ones) and Python
+/// (`__init__.py` `_set_token_usage`) say: input = `input_tokens` + cache reads + cache
+/// writes; the cache counts 0 when not reported; total = input + output.
+pub(super) fn span_usage(reported: Usage) -> Usage {
+    let cache_read = reported.cache_read_input_tokens.unwrap_or(0);
+    let cache_creation = reported.cache_creation_input_tokens.unwrap_or(0);
+    let input = reported.input_tokens.unwrap_or(0) + cache_read + cache_creation;
+    let output = reported.output_tokens.unwrap_or(0);
+    Usage {
+        input_tokens: Some(input),
+        output_tokens: Some(output),
+        total_tokens: Some(input + output),
+        cache_read_input_tokens: Some(cache_read),
+        cache_creation_input_tokens: Some(cache_creation),
+        reasoning_tokens: None,
+    }
+}
+
+/// The response an accumulated stream (or a body) describes: `blocks` content blocks
+/// (the choices Python counts), `usage` as reported (`None`: the response had none).
 pub(super) fn response_of(
     id: Option<String>,
     model: Option<String>,
     role: Option<&str>,
     stop_reason: Option<&str>,
     content: Option<Vec<Value>>,
-    usage: Usage,
+    blocks: usize,
+    usage: Option<Usage>,
 ) -> LlmResponse {
     let finish = stop_reason.map(map_stop_reason);
     let has_content = content.is_some();
@@ -81,10 +102,9 @@ pub(super) fn response_of(
         } else {
             Vec::new()
         },
-        choice_count: usize::from(has_content),
-        usage: with_total(usage),
-        embedding_dimensions: None,
-        error: None,
+        choice_count: blocks,
+        usage: usage.map(span_usage).unwrap_or_default(),
+        ..LlmResponse::default()
     }
 }
 
@@ -102,13 +122,19 @@ pub(crate) fn parse_response(bytes: &[u8]) -> Option<LlmResponse> {
         });
     }
     let content = body.content.map(|c| raw_content_parts(Some(c)));
-    let usage = body.usage.get().map(WireUsage::usage).unwrap_or_default();
+    let blocks = body
+        .content
+        .and_then(|c| serde_json::from_str::<Count>(c.get()).ok())
+        .and_then(|c| c.0)
+        .unwrap_or(0);
+    let usage = body.usage.get().map(WireUsage::usage);
     Some(response_of(
         body.id.into_non_empty(),
         body.model.into_non_empty(),
         body.role.as_str(),
         body.stop_reason.as_str(),
         content,
+        blocks,
         usage,
     ))
 }

@@ -154,6 +154,7 @@ impl StreamAccumulator {
             }
             return Ok(StreamProgress::default());
         };
+        let chunk = v.0.is_some();
         let v = v.0.unwrap_or_default();
         let kind = v.kind.as_str().or(event).unwrap_or("");
         let mut token = false;
@@ -255,6 +256,7 @@ impl StreamAccumulator {
         Ok(StreamProgress {
             first_token,
             done: self.done,
+            chunk,
         })
     }
 
@@ -269,7 +271,8 @@ impl StreamAccumulator {
             self.role.as_deref(),
             self.stop_reason.as_deref(),
             content,
-            self.usage.unwrap_or_default(),
+            self.blocks.len(),
+            self.usage,
         )
     }
 

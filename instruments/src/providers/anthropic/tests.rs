@@ -106,13 +106,17 @@ fn request_with_system_images_tools_and_thinking() {
         r.user.as_deref(),
         Some("13803d75-b4b5-4c3e-b2a2-6f21399b021b")
     );
+    // `system` is the system instructions, not a message (Python, the conventions).
+    assert_eq!(
+        Value::Array(r.system_instructions.clone()),
+        json!([
+            {"type": "text", "content": "You are a weather bot."},
+            {"type": "text", "content": "Be brief."}
+        ])
+    );
     assert_eq!(
         msgs(&r.input_messages),
         json!([
-            {"role": "system", "parts": [
-                {"type": "text", "content": "You are a weather bot."},
-                {"type": "text", "content": "Be brief."}
-            ]},
             {"role": "user", "parts": [
                 {"type": "blob", "modality": "image", "mime_type": "image/jpeg", "content": "/9j/4AAQSkZJRg=="},
                 {"type": "uri", "modality": "image", "uri": "https://upload.wikimedia.org/a.jpg"},
@@ -125,16 +129,18 @@ fn request_with_system_images_tools_and_thinking() {
             ]},
             {"role": "user", "parts": [
                 {"type": "tool_call_response", "id": "toolu_01A09q90qw90lq917835lq9", "response": "15 degrees"},
-                {"type": "tool_call_response", "id": "toolu_02", "response": "sunny"}
+                // The result as given (Python: `item_dict.get("content")`).
+                {"type": "tool_call_response", "id": "toolu_02", "response": [{"type": "text", "text": "sunny"}]}
             ]},
             {"role": "assistant", "parts": [{"type": "text", "content": "It's 15 degrees."}]}
         ])
     );
     assert_eq!(
         Value::Array(r.tool_definitions),
+        // Python's Anthropic shape: `{"name", "description", "input_schema"}`, every tool.
         json!([
-            {"type": "function", "name": "get_weather", "description": "Get the current weather in a given location", "parameters": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]}},
-            {"type": "web_search_20250305", "name": "web_search"}
+            {"name": "get_weather", "description": "Get the current weather in a given location", "input_schema": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]}},
+            {"name": "web_search"}
         ])
     );
 }
@@ -157,11 +163,12 @@ fn request_system_string_and_output_format() {
         ))
     );
     assert_eq!(
+        Value::Array(r.system_instructions.clone()),
+        json!([{"type": "text", "content": "Respond in JSON."}])
+    );
+    assert_eq!(
         msgs(&r.input_messages),
-        json!([
-            {"role": "system", "parts": [{"type": "text", "content": "Respond in JSON."}]},
-            {"role": "user", "parts": [{"type": "text", "content": "Hello, Claude"}]}
-        ])
+        json!([{"role": "user", "parts": [{"type": "text", "content": "Hello, Claude"}]}])
     );
 }
 
@@ -188,10 +195,11 @@ fn response_text_and_usage() {
     );
     assert_eq!(
         r.usage,
+        // Input with the cache reads and writes added (the conventions, Python).
         Usage {
-            input_tokens: Some(2095),
+            input_tokens: Some(2095 + 1800 + 100),
             output_tokens: Some(503),
-            total_tokens: Some(2598),
+            total_tokens: Some(2095 + 1800 + 100 + 503),
             cache_read_input_tokens: Some(1800),
             cache_creation_input_tokens: Some(100),
             reasoning_tokens: None,
@@ -230,7 +238,12 @@ fn response_tool_use_and_stop_reasons() {
         ("stop_sequence", "stop"),
         ("max_tokens", "length"),
         ("tool_use", "tool_call"),
-        ("refusal", "content_filter"),
+        // Python's map has only the four above; others pass unchanged.
+        ("refusal", "refusal"),
+        (
+            "model_context_window_exceeded",
+            "model_context_window_exceeded",
+        ),
         ("pause_turn", "pause_turn"),
     ] {
         assert_eq!(map_stop_reason(raw), mapped);
@@ -290,9 +303,10 @@ fn streaming_text() {
         assert_eq!(
             r.usage,
             Usage {
-                input_tokens: Some(25),
+                // 25 + 10 cached + 0 written.
+                input_tokens: Some(35),
                 output_tokens: Some(15),
-                total_tokens: Some(40),
+                total_tokens: Some(50),
                 cache_read_input_tokens: Some(10),
                 cache_creation_input_tokens: Some(0),
                 reasoning_tokens: None,
@@ -366,5 +380,6 @@ fn error_event_mid_stream() {
         msgs(&r.output_messages),
         json!([{"role": "assistant", "parts": [{"type": "text", "content": "Hello"}]}])
     );
-    assert_eq!(r.usage.input_tokens, Some(25));
+    // 25 + 10 cached (input includes the cache reads).
+    assert_eq!(r.usage.input_tokens, Some(35));
 }

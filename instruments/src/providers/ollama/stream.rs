@@ -110,6 +110,7 @@ impl StreamAccumulator {
         let Ok(v) = serde_json::from_str::<Lenient<Line<'_>>>(line) else {
             return Ok(StreamProgress::default());
         };
+        let chunk = v.0.is_some();
         let v = v.0.unwrap_or_default();
         if v.error.is_some() {
             let v: Value = serde_json::from_str(line).unwrap_or(Value::Null);
@@ -163,6 +164,7 @@ impl StreamAccumulator {
         Ok(StreamProgress {
             first_token,
             done: self.done,
+            chunk,
         })
     }
 

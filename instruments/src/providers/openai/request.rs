@@ -53,6 +53,8 @@ struct Body<'a> {
     #[serde(borrow)]
     reasoning_effort: Scalar<'a>,
     #[serde(borrow)]
+    service_tier: Scalar<'a>,
+    #[serde(borrow)]
     reasoning: Lenient<Effort<'a>>,
     #[serde(borrow)]
     text: Lenient<TextConfig<'a>>,
@@ -273,6 +275,7 @@ pub(crate) fn parse_request(api: Api, body: &[u8]) -> Option<(LlmRequest, bool)>
     };
     let req = LlmRequest {
         stream: body.stream.bool().unwrap_or(false),
+        stream_explicit: body.stream.is_set(),
         include_usage: body
             .stream_options
             .get()
@@ -293,11 +296,13 @@ pub(crate) fn parse_request(api: Api, body: &[u8]) -> Option<(LlmRequest, bool)>
             .reasoning_effort
             .into_non_empty()
             .or_else(|| body.reasoning.0.and_then(|r| r.effort.into_non_empty())),
+        service_tier: body.service_tier.into_non_empty(),
         structured_output_schema,
         output_type,
         tool_definitions: tool_definitions(body.tools, body.functions),
         input_messages,
         model: body.model.into_non_empty(),
+        ..LlmRequest::default()
     };
     Some((req, names_model))
 }

@@ -13,7 +13,7 @@ use crate::providers::parts::{
     DEFAULT_ERROR_TYPE, content_of, error_from_value, parse_arguments, reasoning_part, text_part,
     tool_call_part, with_total,
 };
-use crate::providers::wire::{Count, Lenient, Scalar, Seq};
+use crate::providers::wire::{Field, Lenient, Scalar, Seq, VectorLen};
 
 /// The response fields the conventions read, for every OpenAI-compatible API.
 #[derive(Debug, Default, Deserialize)]
@@ -36,12 +36,16 @@ struct Body<'a> {
     status: Scalar<'a>,
     #[serde(borrow)]
     incomplete_details: Lenient<Incomplete<'a>>,
+    #[serde(borrow)]
+    system_fingerprint: Scalar<'a>,
+    #[serde(borrow)]
+    service_tier: Scalar<'a>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Embedding {
-    embedding: Count,
+    embedding: VectorLen,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -83,7 +87,7 @@ pub(super) struct WireUsage<'a> {
     #[serde(borrow)]
     prompt_cache_hit_tokens: Scalar<'a>,
     #[serde(borrow)]
-    prompt_tokens_details: Lenient<Details<'a>>,
+    prompt_tokens_details: Field<Details<'a>>,
     #[serde(borrow)]
     input_tokens_details: Lenient<Details<'a>>,
     #[serde(borrow)]
@@ -105,13 +109,23 @@ impl WireUsage<'_> {
     pub(super) fn usage(&self) -> Usage {
         let detail =
             |d: &Lenient<Details<'_>>, f: fn(&Details<'_>) -> Option<i64>| d.get().and_then(f);
+        // Chat / Completions / Embeddings usage (`prompt_tokens`): without
+        // `prompt_tokens_details` Python records 0 cached tokens (with it `null`, none).
+        let chat_default = match (&self.prompt_tokens, &self.prompt_tokens_details) {
+            (Scalar::Absent, _) | (_, Field::Null) => None,
+            _ => Some(0),
+        };
         with_total(Usage {
             input_tokens: self.prompt_tokens.int().or(self.input_tokens.int()),
             output_tokens: self.completion_tokens.int().or(self.output_tokens.int()),
             total_tokens: self.total_tokens.int(),
-            cache_read_input_tokens: detail(&self.prompt_tokens_details, |d| d.cached_tokens.int())
+            cache_read_input_tokens: self
+                .prompt_tokens_details
+                .get()
+                .and_then(|d| d.cached_tokens.int())
                 .or_else(|| detail(&self.input_tokens_details, |d| d.cached_tokens.int()))
-                .or(self.prompt_cache_hit_tokens.int()),
+                .or(self.prompt_cache_hit_tokens.int())
+                .or(chat_default),
             cache_creation_input_tokens: None,
             reasoning_tokens: detail(&self.completion_tokens_details, |d| {
                 d.reasoning_tokens.int()
@@ -272,5 +286,7 @@ pub(crate) fn parse_response(api: Api, bytes: &[u8]) -> Option<LlmResponse> {
     }
     r.id = body.id.into_non_empty();
     r.model = body.model.into_non_empty();
+    r.system_fingerprint = body.system_fingerprint.into_non_empty();
+    r.service_tier = body.service_tier.into_non_empty();
     Some(r)
 }

@@ -311,9 +311,10 @@ impl StreamAccumulator {
             return Ok(StreamProgress {
                 first_token: false,
                 done: true,
+                chunk: false,
             });
         }
-        let token = match self.api {
+        let (chunk, token) = match self.api {
             Api::OpenAiResponses => self.push_responses(event, data)?,
             _ => self.push_chunk(event, data)?,
         };
@@ -322,11 +323,17 @@ impl StreamAccumulator {
         Ok(StreamProgress {
             first_token,
             done: self.done,
+            chunk,
         })
     }
 
-    /// A Chat or Completions chunk; returns whether it carried generated content.
-    fn push_chunk(&mut self, event: Option<&str>, data: &str) -> Result<bool, ProviderError> {
+    /// A Chat or Completions chunk; returns whether it was one (a JSON object) and whether
+    /// it carried generated content.
+    fn push_chunk(
+        &mut self,
+        event: Option<&str>,
+        data: &str,
+    ) -> Result<(bool, bool), ProviderError> {
         let Ok(chunk) = serde_json::from_str::<Lenient<Chunk<'_>>>(data) else {
             if event == Some("error") && !data.is_empty() {
                 return Err(ProviderError {
@@ -334,13 +341,13 @@ impl StreamAccumulator {
                     message: data.to_owned(),
                 });
             }
-            return Ok(false);
+            return Ok((false, false));
         };
         if event == Some("error") || chunk.get().is_some_and(|c| c.error.is_some()) {
             return Err(chunk_error(data));
         }
         let Some(chunk) = chunk.0 else {
-            return Ok(false);
+            return Ok((false, false));
         };
         set_if_new(&mut self.id, &chunk.id);
         set_if_new(&mut self.model, &chunk.model);
@@ -449,11 +456,16 @@ impl StreamAccumulator {
             }
             set_if_new(&mut acc.finish_reason, &c.finish_reason);
         }
-        Ok(token)
+        Ok((true, token))
     }
 
-    /// A Responses API event; returns whether it carried generated content.
-    fn push_responses(&mut self, event: Option<&str>, data: &str) -> Result<bool, ProviderError> {
+    /// A Responses API event; returns whether it was one (a JSON object) and whether it
+    /// carried generated content.
+    fn push_responses(
+        &mut self,
+        event: Option<&str>,
+        data: &str,
+    ) -> Result<(bool, bool), ProviderError> {
         let Ok(ev) = serde_json::from_str::<Lenient<Event<'_>>>(data) else {
             if event == Some("error") && !data.is_empty() {
                 return Err(ProviderError {
@@ -461,9 +473,20 @@ impl StreamAccumulator {
                     message: data.to_owned(),
                 });
             }
-            return Ok(false);
+            return Ok((false, false));
         };
-        let ev = ev.0.unwrap_or_default();
+        let is_event = ev.0.is_some();
+        let token = self.fold_responses(event, ev.0.unwrap_or_default(), data)?;
+        Ok((is_event, token))
+    }
+
+    /// Folds one Responses API event; returns whether it carried generated content.
+    fn fold_responses(
+        &mut self,
+        event: Option<&str>,
+        ev: Event<'_>,
+        data: &str,
+    ) -> Result<bool, ProviderError> {
         let kind = ev.kind.as_str().or(event).unwrap_or("");
         let index = ev.output_index.int().unwrap_or(0);
         let delta = ev.delta.as_str().unwrap_or("");

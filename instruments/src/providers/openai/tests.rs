@@ -322,8 +322,14 @@ fn refusal_and_multiple_choices() {
             {"role": "assistant", "parts": [], "finish_reason": "content_filter"}
         ])
     );
-    assert_eq!(r.usage.cache_read_input_tokens, None);
+    // No `prompt_tokens_details`: 0 cached tokens, as Python writes (`null` would be none).
+    assert_eq!(r.usage.cache_read_input_tokens, Some(0));
     assert_eq!(r.usage.total_tokens, Some(92));
+    let null_details = parse_response(
+        Api::OpenAiChat,
+        &json!({"choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1, "prompt_tokens_details": null}}),
+    );
+    assert_eq!(null_details.usage.cache_read_input_tokens, None);
 }
 
 #[test]
@@ -469,10 +475,14 @@ fn embeddings() {
     assert!(r.output_messages.is_empty());
     let b64 = parse_response(
         Api::OpenAiEmbeddings,
-        &json!({"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": "AAAAAA=="}], "model": "m", "usage": {"prompt_tokens": 2}}),
+        &json!({"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": "AAAAAAAAAAA="}], "model": "m", "usage": {"prompt_tokens": 2}}),
     );
-    assert_eq!(b64.embedding_dimensions, None);
+    // `encoding_format: "base64"`: 8 bytes are two little-endian f32s (what Python, which
+    // decodes, counts).
+    assert_eq!(b64.embedding_dimensions, Some(2));
     assert_eq!(b64.usage.total_tokens, Some(2));
+    // No `prompt_tokens_details` in usage: 0 cached tokens, as Python writes.
+    assert_eq!(r.usage.cache_read_input_tokens, Some(0));
 }
 
 #[test]

@@ -1,0 +1,164 @@
+//! The logs pipeline's processor, [`DeliveryLogProcessor`]: each emitted record (with its
+//! scope) is queued without waiting, and the queue's dispatcher sends to an exporter given
+//! to the builder ([`LogExporterSink`], one export at a time) or over our OTLP transport
+//! ([`OtlpLogSink`], several in flight), counted in the logs ledger.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
+
+use super::ledger::Ledger;
+use super::queue::{Queue, QueueConfig, Refused, Sink, block_on};
+use crate::config::endpoint::Signal;
+use crate::delivery::LossCause;
+
+/// A queued log record with its instrumentation scope (boxed: records are large, and the
+/// queue moves them).
+pub(crate) type Queued = Box<(SdkLogRecord, InstrumentationScope)>;
+
+/// Queues log records; a dispatcher exports them.
+#[derive(Debug)]
+pub(crate) struct DeliveryLogProcessor {
+    queue: Arc<Queue<Queued>>,
+    ledger: Arc<Ledger>,
+    flush_timeout: Duration,
+}
+
+impl DeliveryLogProcessor {
+    pub(crate) fn start<S: Sink<Queued>>(
+        config: QueueConfig,
+        sink: S,
+        ledger: Arc<Ledger>,
+        flush_timeout: Duration,
+    ) -> std::io::Result<Self> {
+        let queue = Queue::start("llmetry-logs", config, sink)?;
+        let q = Arc::clone(&queue);
+        ledger.set_queue_len(Box::new(move || q.len() as u64));
+        Ok(Self {
+            queue,
+            ledger,
+            flush_timeout,
+        })
+    }
+
+    /// The logs ledger.
+    pub(crate) fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+}
+
+impl LogProcessor for DeliveryLogProcessor {
+    fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
+        if self.ledger.is_off() {
+            self.ledger.discard(1);
+            return;
+        }
+        if let Err(Refused::Full) = self.queue.push(Box::new((record.clone(), scope.clone()))) {
+            self.ledger.drop_full();
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        if self.queue.flush(self.flush_timeout) {
+            Ok(())
+        } else {
+            Err(OTelSdkError::Timeout(self.flush_timeout))
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        if self.queue.shutdown(timeout) {
+            Ok(())
+        } else {
+            Err(OTelSdkError::Timeout(timeout))
+        }
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.queue.set_resource(resource);
+    }
+}
+
+/// The records of a batch as the exporters take them.
+fn refs(batch: &[Queued]) -> Vec<(&SdkLogRecord, &InstrumentationScope)> {
+    batch.iter().map(|b| (&b.0, &b.1)).collect()
+}
+
+/// Sends batches to a log exporter given to the builder, one at a time.
+#[derive(Debug)]
+pub(crate) struct LogExporterSink<E> {
+    pub(crate) exporter: E,
+    pub(crate) ledger: Arc<Ledger>,
+}
+
+impl<E: LogExporter + 'static> Sink<Queued> for LogExporterSink<E> {
+    fn send(&mut self, batch: Vec<Queued>) {
+        let n = batch.len() as u64;
+        self.ledger.begin(n);
+        let refs = refs(&batch);
+        match block_on(self.exporter.export(LogBatch::new(&refs))) {
+            Ok(()) => self.ledger.sent(n),
+            Err(e) => self.ledger.failed(
+                n,
+                LossCause::Exporter {
+                    detail: e.to_string(),
+                },
+            ),
+        }
+    }
+
+    fn wait_idle(&mut self) {}
+
+    fn shut_down(&mut self, timeout: Duration) {
+        let _ = self.exporter.shutdown_with_timeout(timeout);
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.exporter.set_resource(resource);
+    }
+}
+
+/// Sends batches over our OTLP transport.
+#[cfg(any(feature = "grpc", feature = "http-proto", feature = "http-json"))]
+#[derive(Debug)]
+pub(crate) struct OtlpLogSink {
+    pub(crate) sender: Arc<super::sender::Sender>,
+    pub(crate) encoder: super::encode::Encoder,
+}
+
+#[cfg(any(feature = "grpc", feature = "http-proto", feature = "http-json"))]
+impl Sink<Queued> for OtlpLogSink {
+    fn send(&mut self, batch: Vec<Queued>) {
+        let n = batch.len() as u64;
+        let refs = refs(&batch);
+        match self.encoder.logs(&LogBatch::new(&refs)) {
+            Ok(body) => self.sender.dispatch(body, n),
+            Err(detail) => {
+                let ledger = self.sender.ledger();
+                ledger.begin(n);
+                ledger.failed(n, LossCause::Transport { detail, hint: None });
+            }
+        }
+    }
+
+    fn wait_idle(&mut self) {
+        self.sender.wait_idle();
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.encoder.set_resource(resource);
+    }
+}
+
+/// The ledger of a logs pipeline going to `destination`.
+pub(crate) fn ledger(destination: String, config: &QueueConfig) -> Arc<Ledger> {
+    Arc::new(Ledger::new(
+        Signal::Logs,
+        destination,
+        Some((config.max_queue_size, "OTEL_BLRP_MAX_QUEUE_SIZE")),
+    ))
+}
