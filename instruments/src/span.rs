@@ -186,6 +186,8 @@ pub struct LlmSpan {
     vector_size: Option<usize>,
     caps: Vec<CaptureCap>,
     error_type: Option<StringValue>,
+    /// The response came from a service tier the price table has no price for.
+    unpriced_tier: Option<String>,
     ended: bool,
 }
 
@@ -357,6 +359,7 @@ impl LlmSpan {
             vector_size: None,
             caps: Vec::new(),
             error_type: None,
+            unpriced_tier: None,
             ended: false,
         };
         let messages = req.map(|req| this.request_attributes(req, &mut attrs));
@@ -792,6 +795,9 @@ impl LlmSpan {
             attrs.push(kv(key, f));
         }
         if let Some(t) = resp.service_tier {
+            if !llmetry::cost::is_standard_tier(&t) {
+                self.unpriced_tier = Some(t.clone());
+            }
             attrs.push(kv(k::OPENAI_RESPONSE_SERVICE_TIER, t));
         }
         self.choices = resp.choice_count;
@@ -983,6 +989,10 @@ impl LlmSpan {
             self.write_caps();
         }
         let completed = stream == Some(StreamEnd::Completed);
+        let cost = self.cost();
+        if let Some(usd) = cost {
+            span.set_attribute(kv(k::GEN_AI_USAGE_COST, usd));
+        }
         metrics::record(metrics::Call {
             api: self.api,
             latest: self.latest,
@@ -1005,8 +1015,34 @@ impl LlmSpan {
             choices: self.choices,
             finish_reasons: std::mem::take(&mut self.finish_reasons),
             vector_size: self.vector_size,
+            cost,
         });
         span.end();
+    }
+
+    /// `gen_ai.usage.cost`: the reported tokens priced by the installed table (`None`
+    /// without token counts, or with no price for the model; see `llmetry::cost`). The
+    /// usage recorded on the span counts cached tokens inside the input and reasoning inside
+    /// the output for every provider (Anthropic's input has its cache counts added), which
+    /// is the OpenAI counting rule.
+    fn cost(&self) -> Option<f64> {
+        let u = &self.usage;
+        if u.input_tokens.is_none() && u.output_tokens.is_none() {
+            return None;
+        }
+        let model = self
+            .response_model
+            .as_ref()
+            .or(self.request_model.as_ref())?;
+        let count = |n: Option<i64>| n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+        let usage = llmetry::cost::Usage::new(count(u.input_tokens), count(u.output_tokens))
+            .cache_read(count(u.cache_read_input_tokens))
+            .cache_write(count(u.cache_creation_input_tokens))
+            .reasoning(count(u.reasoning_tokens));
+        let call = llmetry::cost::Call::new(self.provider_value.as_str(), model.as_str(), usage)
+            .accounting(llmetry::cost::Accounting::OpenAi)
+            .service_tier(self.unpriced_tier.as_deref());
+        llmetry::cost::span_cost(&call)
     }
 }
 

@@ -17,7 +17,7 @@ const UNIT: &str = "USD per 1,000,000 tokens";
 /// let err = llmetry::cost::PriceTable::empty()
 ///     .with_json("prices.json", r#"{"models": [{"provider": "openai", "model": "gpt-x", "input": 1}]}"#)
 ///     .unwrap_err();
-/// assert_eq!(err.to_string(), "price file prices.json: models[0] (openai/gpt-x): missing field `output`");
+/// assert_eq!(err.to_string(), "price file prices.json: models[0] (openai/gpt-x) at line 1: missing field `output`");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("price file {file}: {}{problem}", .entry.as_deref().map(|e| format!("{e}: ")).unwrap_or_default())]
@@ -69,7 +69,7 @@ impl PriceFileError {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Doc {
+struct Doc<'a> {
     llmetry_prices: Option<u64>,
     date: Option<String>,
     unit: Option<String>,
@@ -77,7 +77,9 @@ struct Doc {
     notice: Option<String>,
     #[allow(dead_code)]
     comment: Option<serde_json::Value>,
-    models: Vec<serde_json::Value>,
+    /// Kept as text so that an entry's error can say the line it starts on.
+    #[serde(borrow)]
+    models: Vec<&'a serde_json::value::RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -131,7 +133,10 @@ pub(super) fn parse(name: &str, text: &str) -> Result<Parsed, PriceFileError> {
     if let Some(v) = doc.llmetry_prices
         && v != 1
     {
-        return Err(fail(None, format!("`llmetry_prices` is {v}, expected 1 (the only format version)")));
+        return Err(fail(
+            None,
+            format!("`llmetry_prices` is {v}, expected 1 (the only format version)"),
+        ));
     }
     if let Some(unit) = &doc.unit
         && unit != UNIT
@@ -141,14 +146,25 @@ pub(super) fn parse(name: &str, text: &str) -> Result<Parsed, PriceFileError> {
     if let Some(date) = &doc.date
         && super::table::parse_day(date).is_none()
     {
-        return Err(fail(None, format!("`date` is {date:?}, expected YYYY-MM-DD")));
+        return Err(fail(
+            None,
+            format!("`date` is {date:?}, expected YYYY-MM-DD"),
+        ));
     }
     let mut entries = Vec::with_capacity(doc.models.len());
     // (provider, model, from) → where it was first given, to name both places of a duplicate.
     let mut seen: HashMap<(String, String, Option<i64>), usize> = HashMap::new();
-    for (i, value) in doc.models.into_iter().enumerate() {
-        let label = entry_label(i, &value);
-        let e: EntryDoc = serde_json::from_value(value).map_err(|err| fail(Some(label.clone()), err.to_string()))?;
+    for (i, raw) in doc.models.into_iter().enumerate() {
+        let label = entry_label(i, text, raw);
+        let e: EntryDoc = serde_json::from_str(raw.get()).map_err(|err| {
+            // serde_json's position is within the entry; the label says where it starts.
+            let problem = err.to_string();
+            let problem = match problem.find(" at line ") {
+                Some(at) => problem[..at].to_owned(),
+                None => problem,
+            };
+            fail(Some(label.clone()), problem)
+        })?;
         let mut price = ModelPrice::new(e.provider, e.model, e.input, e.output);
         if let Some(v) = e.cache_read {
             price = price.cache_read(v);
@@ -192,7 +208,10 @@ pub(super) fn parse(name: &str, text: &str) -> Result<Parsed, PriceFileError> {
                 Some(label),
                 format!(
                     "the same model{} as models[{first}], expected one price per model and day",
-                    price.effective_from().map(|d| format!(" from {d}")).unwrap_or_default()
+                    price
+                        .effective_from()
+                        .map(|d| format!(" from {d}"))
+                        .unwrap_or_default()
                 ),
             ));
         }
@@ -204,11 +223,19 @@ pub(super) fn parse(name: &str, text: &str) -> Result<Parsed, PriceFileError> {
     })
 }
 
-/// `models[i] (provider/model)`, or `models[i]` when the entry does not say.
-fn entry_label(i: usize, value: &serde_json::Value) -> String {
+/// `models[i] (provider/model) at line N`, without the names when the entry does not give
+/// them.
+fn entry_label(i: usize, text: &str, raw: &serde_json::value::RawValue) -> String {
+    let value: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
     let field = |k: &str| value.get(k).and_then(serde_json::Value::as_str);
+    // The entry's text is a slice of the file's: its offset gives its line.
+    let offset = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+    let line = text
+        .get(..offset)
+        .map_or(0, |before| before.matches('\n').count())
+        + 1;
     match (field("provider"), field("model")) {
-        (Some(p), Some(m)) => format!("models[{i}] ({p}/{m})"),
-        _ => format!("models[{i}]"),
+        (Some(p), Some(m)) => format!("models[{i}] ({p}/{m}) at line {line}"),
+        _ => format!("models[{i}] at line {line}"),
     }
 }

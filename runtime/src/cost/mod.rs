@@ -66,8 +66,13 @@ mod file;
 mod normalise;
 mod table;
 
-use std::sync::{Arc, OnceLock, RwLock};
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::SystemTime;
+
+use crate::config::env::EnvSource;
+use crate::error::InitError;
 
 pub use file::PriceFileError;
 pub use table::{ModelPrice, PriceError, PriceTable, Prices, Tier};
@@ -88,6 +93,20 @@ pub const PRICES_DATE: &str = "2026-11-30";
 /// assert_eq!(llmetry::cost::PRICES_FILE_ENV, "LLMETRY_PRICES_FILE");
 /// ```
 pub const PRICES_FILE_ENV: &str = "LLMETRY_PRICES_FILE";
+
+/// Bucket boundaries (USD) of the `gen_ai.usage.cost` histogram: from a millionth of a
+/// dollar (a short call to a small model) to 10 USD (a long-context call to a large one), in
+/// steps of about ×3.
+///
+/// ```
+/// let b = llmetry::cost::COST_BOUNDARIES;
+/// assert!(b.windows(2).all(|w| w[0] < w[1]));
+/// assert_eq!((b[0], b[b.len() - 1]), (0.000001, 10.0));
+/// ```
+pub const COST_BOUNDARIES: [f64; 15] = [
+    0.000001, 0.000003, 0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0,
+    3.0, 10.0,
+];
 
 /// Token counts of one LLM call, as the provider's response reports them (how they nest is
 /// the provider's [`Accounting`]).
@@ -363,8 +382,17 @@ pub enum NoCost {
 /// Service tiers billed at the standard price.
 const STANDARD_TIERS: [&str; 4] = ["default", "standard", "auto", "on_demand"];
 
-fn is_standard_tier(tier: &str) -> bool {
-    STANDARD_TIERS.iter().any(|t| t.eq_ignore_ascii_case(tier.trim()))
+/// Whether a response's `service_tier` is billed at the table's (standard) prices:
+/// `default`, `standard`, `auto` and `on_demand` are.
+///
+/// ```
+/// assert!(llmetry::cost::is_standard_tier("default"));
+/// assert!(!llmetry::cost::is_standard_tier("flex"));
+/// ```
+pub fn is_standard_tier(tier: &str) -> bool {
+    STANDARD_TIERS
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(tier.trim()))
 }
 
 /// The table in use: set by `install()` (built-in, then the price file, then the builder's
@@ -396,8 +424,83 @@ pub fn cost_of(call: &Call<'_>) -> Result<Cost, NoCost> {
     current_table().cost(call)
 }
 
+/// What LLM instrumentations write as `gen_ai.usage.cost` (USD) when a span ends: the
+/// cost of `call` with [`current_table`], or `None` with one debug line (target
+/// `llmetry::cost`) the first time a (provider, model) has no cost for a given reason —
+/// no guess, and no line per call.
+///
+/// ```
+/// use llmetry::cost::{Call, Usage, span_cost};
+/// assert!(span_cost(&Call::new("openai", "gpt-4o-mini", Usage::new(12, 30))).is_some());
+/// assert_eq!(span_cost(&Call::new("openai", "my-fine-tune", Usage::new(12, 30))), None);
+/// ```
+pub fn span_cost(call: &Call<'_>) -> Option<f64> {
+    match cost_of(call) {
+        Ok(cost) => Some(cost.total),
+        Err(why) => {
+            say_once(call, &why);
+            None
+        }
+    }
+}
+
+/// Logs why a call has no cost, once per (provider, model, kind of reason).
+fn say_once(call: &Call<'_>, why: &NoCost) {
+    static SAID: Mutex<Option<HashSet<(String, String, u8)>>> = Mutex::new(None);
+    let kind = match why {
+        NoCost::UnknownModel { .. } => 0,
+        NoCost::InconsistentUsage(_) => 1,
+        NoCost::ServiceTier(_) => 2,
+    };
+    let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+    let said = said.get_or_insert_with(HashSet::new);
+    // A bounded memory: past 1024 distinct models, stay silent rather than grow.
+    if said.len() >= 1024 || !said.insert((call.provider.to_owned(), call.model.to_owned(), kind)) {
+        return;
+    }
+    tracing::debug!(
+        target: "llmetry::cost",
+        provider = call.provider,
+        model = call.model,
+        "no gen_ai.usage.cost: {why}"
+    );
+}
+
+/// The builder's price options (`TelemetryBuilder::prices`, `TelemetryBuilder::price_file`).
+#[derive(Debug, Default)]
+pub(crate) struct PriceOptions {
+    pub(crate) entries: Vec<ModelPrice>,
+    pub(crate) file: Option<PathBuf>,
+}
+
+/// The table `install()` puts in place: the built-in one, then the price file (the
+/// builder's, else [`PRICES_FILE_ENV`]'s), then the builder's entries.
+pub(crate) fn resolve_table(
+    options: PriceOptions,
+    env: &EnvSource,
+) -> Result<PriceTable, InitError> {
+    let mut table = PriceTable::builtin();
+    let (key, file) = match options.file {
+        Some(f) => ("price_file(..)".to_owned(), Some(f)),
+        None => (
+            PRICES_FILE_ENV.to_owned(),
+            env.get(PRICES_FILE_ENV).map(PathBuf::from),
+        ),
+    };
+    if let Some(file) = file {
+        table = table
+            .with_file(&file)
+            .map_err(|source| InitError::PriceFile { key, source })?;
+    }
+    if !options.entries.is_empty() {
+        table = table
+            .with_entries(options.entries)
+            .map_err(|source| InitError::Price { source })?;
+    }
+    Ok(table)
+}
+
 /// Puts `table` in place for [`current_table`] (called by `install()`).
-#[allow(dead_code)] // wired into install() with the builder's price options
 pub(crate) fn install_table(table: PriceTable) {
     *INSTALLED.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(table));
 }

@@ -49,10 +49,9 @@ pub(crate) fn candidates(provider: &str, model: &str) -> Vec<String> {
     for b in &bases {
         push_unique(&mut out, b.clone());
     }
-    for b in &bases {
-        if let Some(v) = strip_version(provider, b) {
-            push_unique(&mut out, v.to_owned());
-        }
+    // The version comes off the bare name only: a routed name keeps its prefix whole.
+    if let Some(v) = bases.last().and_then(|b| strip_version(provider, b)) {
+        push_unique(&mut out, v.to_owned());
     }
     out
 }
@@ -81,8 +80,13 @@ fn strip_version<'a>(provider: &str, name: &'a str) -> Option<&'a str> {
         let (head, tail) = s.split_at_checked(s.len().checked_sub(11)?)?;
         let b = tail.as_bytes();
         let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
-        (b[0] == b'-' && digits(1..5) && b[5] == b'-' && digits(6..8) && b[8] == b'-' && digits(9..11))
-            .then_some(head)
+        (b[0] == b'-'
+            && digits(1..5)
+            && b[5] == b'-'
+            && digits(6..8)
+            && b[8] == b'-'
+            && digits(9..11))
+        .then_some(head)
     };
     let digit_suffix = |s: &'a str, n: usize| -> Option<&'a str> {
         let (head, tail) = s.split_at_checked(s.len().checked_sub(n + 1)?)?;
@@ -118,37 +122,67 @@ mod tests {
 
     #[test]
     fn candidates_in_order() {
-        assert_eq!(candidates("openai", "gpt-4o-mini-2024-07-18"), ["gpt-4o-mini-2024-07-18", "gpt-4o-mini"]);
+        assert_eq!(
+            candidates("openai", "gpt-4o-mini-2024-07-18"),
+            ["gpt-4o-mini-2024-07-18", "gpt-4o-mini"]
+        );
         assert_eq!(
             candidates("openai", "openai/GPT-4o-2024-08-06"),
             ["openai/gpt-4o-2024-08-06", "gpt-4o-2024-08-06", "gpt-4o"]
         );
-        assert_eq!(candidates("anthropic", "claude-3-5-sonnet-20241022"), ["claude-3-5-sonnet-20241022", "claude-3-5-sonnet"]);
-        assert_eq!(candidates("mistral_ai", "magistral-medium-2509"), ["magistral-medium-2509", "magistral-medium"]);
-        assert_eq!(candidates("gcp.gen_ai", "models/gemini-2.0-flash-001"), [
-            "models/gemini-2.0-flash-001",
-            "gemini-2.0-flash-001",
-            "gemini-2.0-flash"
-        ]);
         assert_eq!(
-            candidates("gcp.gen_ai", "projects/p/locations/us/publishers/google/models/gemini-2.5-pro"),
-            ["projects/p/locations/us/publishers/google/models/gemini-2.5-pro", "gemini-2.5-pro"]
+            candidates("anthropic", "claude-3-5-sonnet-20241022"),
+            ["claude-3-5-sonnet-20241022", "claude-3-5-sonnet"]
+        );
+        assert_eq!(
+            candidates("mistral_ai", "magistral-medium-2509"),
+            ["magistral-medium-2509", "magistral-medium"]
+        );
+        assert_eq!(
+            candidates("gcp.gen_ai", "models/gemini-2.0-flash-001"),
+            [
+                "models/gemini-2.0-flash-001",
+                "gemini-2.0-flash-001",
+                "gemini-2.0-flash"
+            ]
+        );
+        assert_eq!(
+            candidates(
+                "gcp.gen_ai",
+                "projects/p/locations/us/publishers/google/models/gemini-2.5-pro"
+            ),
+            [
+                "projects/p/locations/us/publishers/google/models/gemini-2.5-pro",
+                "gemini-2.5-pro"
+            ]
         );
         // Groq's own org/model ids stay first.
-        assert_eq!(candidates("groq", "openai/gpt-oss-120b"), ["openai/gpt-oss-120b", "gpt-oss-120b"]);
+        assert_eq!(
+            candidates("groq", "openai/gpt-oss-120b"),
+            ["openai/gpt-oss-120b", "gpt-oss-120b"]
+        );
     }
 
     #[test]
     fn what_is_not_stripped() {
         // -latest moves between models: never removed.
-        assert_eq!(candidates("mistral_ai", "mistral-large-latest"), ["mistral-large-latest"]);
+        assert_eq!(
+            candidates("mistral_ai", "mistral-large-latest"),
+            ["mistral-large-latest"]
+        );
         // A 4-digit release is a Mistral convention only (gpt-3.5-turbo-1106 had its own price).
-        assert_eq!(candidates("openai", "gpt-3.5-turbo-1106"), ["gpt-3.5-turbo-1106"]);
+        assert_eq!(
+            candidates("openai", "gpt-3.5-turbo-1106"),
+            ["gpt-3.5-turbo-1106"]
+        );
         // A -00N version is Gemini's only; "-000" is not a version.
         assert_eq!(candidates("openai", "model-001"), ["model-001"]);
         assert_eq!(candidates("gcp.gen_ai", "gemini-x-000"), ["gemini-x-000"]);
         // Not a date: wrong shape.
-        assert_eq!(candidates("openai", "gpt-4o-2024-7-18"), ["gpt-4o-2024-7-18"]);
+        assert_eq!(
+            candidates("openai", "gpt-4o-2024-7-18"),
+            ["gpt-4o-2024-7-18"]
+        );
         assert_eq!(candidates("openai", "o3-mini-high"), ["o3-mini-high"]);
         // A bare date is not a model with a date.
         assert_eq!(candidates("openai", "-2024-07-18"), ["-2024-07-18"]);

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::file::{self, PriceFileError};
-use super::normalise::{canonical_provider, candidates};
+use super::normalise::{candidates, canonical_provider};
 use super::{Accounting, Call, Cost, NoCost, Usage, is_standard_tier};
 
 /// USD per million tokens of each kind. `None`: no separate price (the kind is billed at the
@@ -417,7 +417,11 @@ impl ModelPrice {
     pub fn prices_for(&self, prompt_tokens: u64) -> Prices {
         let mut p = self.prices;
         // Tiers are sorted by threshold when the entry is added to a table.
-        for t in self.tiers.iter().filter(|t| prompt_tokens > t.above_input_tokens) {
+        for t in self
+            .tiers
+            .iter()
+            .filter(|t| prompt_tokens > t.above_input_tokens)
+        {
             t.apply(&mut p);
         }
         p
@@ -496,7 +500,9 @@ impl ModelPrice {
             problem,
         };
         if self.provider.trim().is_empty() {
-            return Err(err("`provider` is empty, expected a provider name such as \"openai\"".into()));
+            return Err(err(
+                "`provider` is empty, expected a provider name such as \"openai\"".into(),
+            ));
         }
         if self.model.trim().is_empty() {
             return Err(err("`model` is empty, expected a model id".into()));
@@ -545,12 +551,17 @@ impl ModelPrice {
         let mut thresholds: Vec<u64> = self.tiers.iter().map(|t| t.above_input_tokens).collect();
         thresholds.sort_unstable();
         if thresholds.windows(2).any(|w| w[0] == w[1]) {
-            return Err(err("two tiers have the same `above_input_tokens`, expected one tier per threshold".into()));
+            return Err(err(
+                "two tiers have the same `above_input_tokens`, expected one tier per threshold"
+                    .into(),
+            ));
         }
         let from = match &self.from {
             None => None,
             Some(day) => Some(parse_day(day).ok_or_else(|| {
-                err(format!("`from` is {day:?}, expected a UTC day as YYYY-MM-DD"))
+                err(format!(
+                    "`from` is {day:?}, expected a UTC day as YYYY-MM-DD"
+                ))
             })?),
         };
         for a in &self.aliases {
@@ -698,8 +709,13 @@ impl PriceTable {
                 return Err(PriceError {
                     entry: format!("{}/{}", entry.provider, entry.model),
                     problem: match &entry.from {
-                        Some(day) => format!("given twice from {day}, expected one price per model and day"),
-                        None => "given twice, expected one price per model (or distinct `from` days)".into(),
+                        Some(day) => {
+                            format!("given twice from {day}, expected one price per model and day")
+                        }
+                        None => {
+                            "given twice, expected one price per model (or distinct `from` days)"
+                                .into()
+                        }
                     },
                 });
             }
@@ -824,15 +840,32 @@ impl PriceTable {
     /// # Ok::<(), &str>(())
     /// ```
     pub fn lookup_at(&self, provider: &str, model: &str, at: SystemTime) -> Option<&ModelPrice> {
+        self.lookup_when(provider, model, || at)
+    }
+
+    /// [`PriceTable::lookup_at`] with the time asked for only when the model's price changes
+    /// on a date; the exact (already lower-case) name is tried before any other form is
+    /// made, so the common lookup allocates nothing.
+    fn lookup_when(
+        &self,
+        provider: &str,
+        model: &str,
+        at: impl FnOnce() -> SystemTime,
+    ) -> Option<&ModelPrice> {
         let provider = canonical_provider(provider);
         let names = self.index.get(provider.as_ref())?;
-        let key = candidates(&provider, model)
-            .iter()
-            .find_map(|c| names.get(c.as_str()))?;
-        let day = day_of(at);
-        self.models
-            .get(key.as_ref())?
-            .periods
+        let key = match names.get(model) {
+            Some(key) => key,
+            None => candidates(&provider, model)
+                .iter()
+                .find_map(|c| names.get(c.as_str()))?,
+        };
+        let periods = &self.models.get(key.as_ref())?.periods;
+        if let [(None, only)] = periods.as_slice() {
+            return Some(only);
+        }
+        let day = day_of(at());
+        periods
             .iter()
             .rev()
             .find(|(from, _)| from.is_none_or(|f| f <= day))
@@ -856,9 +889,10 @@ impl PriceTable {
         {
             return Err(NoCost::ServiceTier(tier.to_owned()));
         }
-        let at = call.at.unwrap_or_else(SystemTime::now);
         let price = self
-            .lookup_at(call.provider, call.model, at)
+            .lookup_when(call.provider, call.model, || {
+                call.at.unwrap_or_else(SystemTime::now)
+            })
             .ok_or_else(|| NoCost::UnknownModel {
                 provider: call.provider.to_owned(),
                 model: call.model.to_owned(),
@@ -904,7 +938,9 @@ pub(super) fn parse_day(s: &str) -> Option<i64> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = s.get(r)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
     let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;

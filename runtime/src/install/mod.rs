@@ -93,6 +93,7 @@ pub struct TelemetryBuilder {
     sampler: Option<Box<dyn ShouldSample>>,
     propagator: Option<Box<dyn FnOnce() + Send>>,
     postprocess: Option<Postprocess>,
+    prices: crate::cost::PriceOptions,
     env: EnvSource,
 }
 
@@ -518,6 +519,34 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Adds or replaces model prices for `gen_ai.usage.cost` (applied after the built-in
+    /// table and the price file; see [`crate::cost`]). A bad entry is an
+    /// [`InitError::Price`] at `install()`.
+    ///
+    /// ```
+    /// use llmetry::cost::ModelPrice;
+    /// let builder = llmetry::init().prices([
+    ///     ModelPrice::new("openai", "gpt-4o", 2.0, 8.0), // a negotiated price
+    ///     ModelPrice::new("acme", "acme-large", 1.0, 3.0).cache_read(0.1),
+    /// ]);
+    /// ```
+    pub fn prices(mut self, entries: impl IntoIterator<Item = crate::cost::ModelPrice>) -> Self {
+        self.prices.entries.extend(entries);
+        self
+    }
+
+    /// A JSON price file extending or overriding the built-in table (format at
+    /// [`crate::cost::PriceTable::with_file`]). Env: `LLMETRY_PRICES_FILE` (the builder's file wins). A
+    /// file that cannot be read or used is an [`InitError::PriceFile`] naming it.
+    ///
+    /// ```
+    /// let builder = llmetry::init().price_file("/etc/llm/prices.json");
+    /// ```
+    pub fn price_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.prices.file = Some(path.into());
+        self
+    }
+
     /// Read environment variables from `env` instead of the process environment.
     ///
     /// ```
@@ -569,6 +598,7 @@ impl TelemetryBuilder {
             sampler,
             propagator,
             postprocess,
+            prices,
             env,
         } = self;
         let plugged = Plugged {
@@ -578,6 +608,7 @@ impl TelemetryBuilder {
             logging_exporter,
         };
         let mut cfg = config::resolve(&settings, plugged, &env)?;
+        let prices = crate::cost::resolve_table(prices, &env)?;
         for w in &cfg.warnings {
             eprintln!("llmetry: warning: {w}");
         }
@@ -605,6 +636,7 @@ impl TelemetryBuilder {
         if INSTALLED.swap(true, Ordering::AcqRel) {
             return Err(InitError::AlreadyInstalled);
         }
+        crate::cost::install_table(prices);
         let plugs = Plugs {
             sampler,
             processors,
