@@ -65,6 +65,7 @@ use opentelemetry::{Array, Context, InstrumentationScope, KeyValue, StringValue,
 use serde_json::Value as Json;
 use url::Url;
 
+use llmetry::redact::{Field, Verdict};
 use llmetry::semconv as k;
 
 use crate::json::{self, Style};
@@ -447,8 +448,22 @@ impl LlmSpan {
     /// Appends the attributes of `req` to `attrs`, moving its strings. Returns the input
     /// messages when they go out as log events (`use_attributes(false)`), after the span
     /// exists.
-    fn request_attributes(&mut self, req: LlmRequest, attrs: &mut Vec<KeyValue>) -> Vec<Message> {
+    fn request_attributes(
+        &mut self,
+        mut req: LlmRequest,
+        attrs: &mut Vec<KeyValue>,
+    ) -> Vec<Message> {
         let family = self.api.family();
+        if self.content && llmetry::redact::active() {
+            let provider = self.provider.as_str();
+            redact_messages(&mut req.input_messages, Field::LlmInput, provider);
+            redact_parts(
+                &mut req.system_instructions,
+                Field::LlmSystem,
+                provider,
+                "system",
+            );
+        }
         self.stream = req.stream;
         // `gen_ai.is_streaming`: always for OpenAI-API calls and Ollama (ours), for
         // Anthropic only when the body said `stream`, as Python writes it.
@@ -754,8 +769,15 @@ impl LlmSpan {
     }
 
     /// [`LlmSpan::record_response`], moving the response's strings into the attributes.
-    pub(crate) fn record_response_owned(&mut self, resp: LlmResponse) {
+    pub(crate) fn record_response_owned(&mut self, mut resp: LlmResponse) {
         let family = self.api.family();
+        if self.content && llmetry::redact::active() {
+            redact_messages(
+                &mut resp.output_messages,
+                Field::LlmOutput,
+                self.provider.as_str(),
+            );
+        }
         let mut attrs = Vec::with_capacity(14);
         if let Some(id) = resp.id {
             attrs.push(kv(k::GEN_AI_RESPONSE_ID, id));
@@ -898,6 +920,16 @@ impl LlmSpan {
     /// span.finish_stream(StreamEnd::Failed);
     /// ```
     pub fn record_error(&mut self, e: &ProviderError) {
+        // The provider's message may quote the prompt: with content off, the error's type
+        // stands in for it; with redaction on, it is redacted.
+        let message = if !self.content {
+            e.error_type.clone()
+        } else if llmetry::redact::active() {
+            llmetry::redact::redact_message(self.provider.as_str(), &e.message)
+                .unwrap_or_else(|| e.error_type.clone())
+        } else {
+            e.message.clone()
+        };
         let error_type = StringValue::from(e.error_type.clone());
         self.error_type = Some(error_type.clone());
         let span = self.cx.span();
@@ -906,10 +938,10 @@ impl LlmSpan {
             k::EXCEPTION_EVENT,
             vec![
                 kv(k::EXCEPTION_TYPE, error_type),
-                kv(k::EXCEPTION_MESSAGE, e.message.clone()),
+                kv(k::EXCEPTION_MESSAGE, message.clone()),
             ],
         );
-        span.set_status(Status::error(e.message.clone()));
+        span.set_status(Status::error(message));
     }
 
     /// Ends a non-streamed call and records the `gen_ai.client.*` metrics. Status on
@@ -1057,6 +1089,20 @@ impl Drop for LlmSpan {
         };
         self.end(how);
     }
+}
+
+/// The configured redaction (`llmetry::redact`) over each part of each message, with the
+/// message's role; parts the hook drops are left out.
+fn redact_messages(messages: &mut [Message], field: Field, provider: &str) {
+    for m in messages {
+        redact_parts(&mut m.parts, field, provider, &m.role);
+    }
+}
+
+fn redact_parts(parts: &mut Vec<Json>, field: Field, provider: &str, role: &str) {
+    parts.retain_mut(|p| {
+        llmetry::redact::redact_value(field, provider, Some(role), p) == Verdict::Keep
+    });
 }
 
 /// How an [`LlmSpan`] ends.

@@ -122,6 +122,12 @@ async fn llm_spans_carry_their_cost_and_the_metric_adds_up() {
         .expect("join")
         .expect("shutdown");
 
+    // No host is allowed to receive llmetry's context: the provider got none.
+    let requests = stub.requests();
+    assert_eq!(requests.len(), 4);
+    assert!(requests.iter().all(|r| r.header("baggage").is_none()));
+    assert!(requests.iter().all(|r| r.header("traceparent").is_some()));
+
     let spans = rx.span_views();
     let llm: Vec<&SpanView> = spans
         .iter()

@@ -363,6 +363,8 @@ mod guard;
 mod install;
 mod instrument;
 mod processor;
+pub mod propagate;
+pub mod redact;
 pub mod semconv;
 mod state;
 mod subscriber;
