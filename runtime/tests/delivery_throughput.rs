@@ -105,11 +105,7 @@ fn child_throughput() {
 fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|p| p.parse::<u64>().ok())
-        })
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
         .map_or(0, |pages| pages * 4096)
 }
 
@@ -132,12 +128,7 @@ fn memory_bound_with_a_silent_collector() {
                 ("TP_MEMORY", "1"),
             ],
         );
-        cmd.args([
-            "--exact",
-            "child_throughput",
-            "--nocapture",
-            "--test-threads=1",
-        ]);
+        cmd.args(["--exact", "child_throughput", "--nocapture", "--test-threads=1"]);
         let out = run(&format!("memory, queue={queue}"), cmd);
         let line = out
             .stdout
@@ -172,12 +163,7 @@ fn measure(protocol: &str) {
                 ("TP_QUEUE", queue),
             ],
         );
-        cmd.args([
-            "--exact",
-            "child_throughput",
-            "--nocapture",
-            "--test-threads=1",
-        ]);
+        cmd.args(["--exact", "child_throughput", "--nocapture", "--test-threads=1"]);
         let out = run(&format!("throughput {protocol} queue={queue}"), cmd);
         assert!(out.status.success(), "{}\n{}", out.stdout, out.stderr);
         let line = out
