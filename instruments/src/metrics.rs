@@ -56,6 +56,8 @@ pub(crate) struct Call {
     pub(crate) finish_reasons: Vec<StringValue>,
     /// Embeddings: the length of the first vector.
     pub(crate) vector_size: Option<usize>,
+    /// `gen_ai.usage.cost` of the call (USD), when its model has a price.
+    pub(crate) cost: Option<f64>,
 }
 
 /// The Traceloop instruments of one scope (those its Python instrumentation records).
@@ -69,6 +71,7 @@ struct Traceloop {
     /// Chat (OpenAI API) or completion (Anthropic) exceptions.
     exceptions: Option<Counter<u64>>,
     embeddings_exceptions: Option<Counter<u64>>,
+    cost: Histogram<f64>,
 }
 
 /// The instruments of the current conventions (semconv v1.41.1).
@@ -77,6 +80,7 @@ struct Latest {
     tokens: Histogram<u64>,
     ttfc: Histogram<f64>,
     tpoc: Histogram<f64>,
+    cost: Histogram<f64>,
 }
 
 enum Set {
@@ -205,7 +209,22 @@ fn traceloop(family: Family) -> Traceloop {
                 "Number of exceptions occurred during embeddings operation",
             )
         }),
+        cost: cost_histogram(&meter),
     }
+}
+
+/// `gen_ai.usage.cost` (unit `USD`), as OpenLIT names and records it (the GenAI conventions
+/// define no cost metric yet), with buckets for per-call costs: OpenLIT leaves the SDK's
+/// default buckets (0, 5, 10, … USD), which put every call in the first one.
+fn cost_histogram(meter: &Meter) -> Histogram<f64> {
+    meter
+        .f64_histogram(k::GEN_AI_USAGE_COST)
+        .with_unit("USD")
+        .with_description(
+            "The cost of GenAI calls, from the reported tokens and llmetry's price table.",
+        )
+        .with_boundaries(llmetry::cost::COST_BOUNDARIES.to_vec())
+        .build()
 }
 
 fn latest(family: Family) -> Latest {
@@ -240,6 +259,7 @@ fn latest(family: Family) -> Latest {
              measured as the time elapsed from the end of the previous chunk to the end of \
              the current chunk.",
         ),
+        cost: cost_histogram(&meter),
     }
 }
 
@@ -314,6 +334,9 @@ fn record_traceloop(i: &Traceloop, family: Family, mut call: Call) {
         if let Some(c) = exceptions {
             c.add(1, &attrs);
         }
+        if let Some(usd) = call.cost {
+            i.cost.record(usd, &attrs);
+        }
         return;
     }
     i.duration.record(call.duration_s, &attrs);
@@ -368,6 +391,9 @@ fn record_traceloop(i: &Traceloop, family: Family, mut call: Call) {
             attrs.pop();
         }
     }
+    if let Some(usd) = call.cost {
+        i.cost.record(usd, &attrs);
+    }
 }
 
 fn record_latest(i: &Latest, mut call: Call) {
@@ -376,6 +402,9 @@ fn record_latest(i: &Latest, mut call: Call) {
     if let Some(e) = call.error_type {
         attrs.push(KeyValue::new(k::ERROR_TYPE, e));
         i.duration.record(call.duration_s, &attrs);
+        if let Some(usd) = call.cost {
+            i.cost.record(usd, &attrs);
+        }
         return;
     }
     i.duration.record(call.duration_s, &attrs);
@@ -396,5 +425,8 @@ fn record_latest(i: &Latest, mut call: Call) {
             i.tokens.record(n as u64, &attrs);
             attrs.pop();
         }
+    }
+    if let Some(usd) = call.cost {
+        i.cost.record(usd, &attrs);
     }
 }

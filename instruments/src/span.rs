@@ -65,6 +65,7 @@ use opentelemetry::{Array, Context, InstrumentationScope, KeyValue, StringValue,
 use serde_json::Value as Json;
 use url::Url;
 
+use llmetry::redact::{Field, Verdict};
 use llmetry::semconv as k;
 
 use crate::json::{self, Style};
@@ -193,6 +194,8 @@ pub struct LlmSpan {
     vector_size: Option<usize>,
     caps: Vec<CaptureCap>,
     error_type: Option<StringValue>,
+    /// The response came from a service tier the price table has no price for.
+    unpriced_tier: Option<String>,
     ended: bool,
 }
 
@@ -364,6 +367,7 @@ impl LlmSpan {
             vector_size: None,
             caps: Vec::new(),
             error_type: None,
+            unpriced_tier: None,
             ended: false,
         };
         let messages = req.map(|req| this.request_attributes(req, &mut attrs));
@@ -454,8 +458,22 @@ impl LlmSpan {
     /// Appends the attributes of `req` to `attrs`, moving its strings. Returns the input
     /// messages when they go out as log events (`use_attributes(false)`), after the span
     /// exists.
-    fn request_attributes(&mut self, req: LlmRequest, attrs: &mut Vec<KeyValue>) -> Vec<Message> {
+    fn request_attributes(
+        &mut self,
+        mut req: LlmRequest,
+        attrs: &mut Vec<KeyValue>,
+    ) -> Vec<Message> {
         let family = self.api.family();
+        if self.content && llmetry::redact::active() {
+            let provider = self.provider.as_str();
+            redact_messages(&mut req.input_messages, Field::LlmInput, provider);
+            redact_parts(
+                &mut req.system_instructions,
+                Field::LlmSystem,
+                provider,
+                "system",
+            );
+        }
         self.stream = req.stream;
         // `gen_ai.is_streaming`: always for OpenAI-API calls and Ollama (ours), for
         // Anthropic only when the body said `stream`, as Python writes it.
@@ -761,8 +779,15 @@ impl LlmSpan {
     }
 
     /// [`LlmSpan::record_response`], moving the response's strings into the attributes.
-    pub(crate) fn record_response_owned(&mut self, resp: LlmResponse) {
+    pub(crate) fn record_response_owned(&mut self, mut resp: LlmResponse) {
         let family = self.api.family();
+        if self.content && llmetry::redact::active() {
+            redact_messages(
+                &mut resp.output_messages,
+                Field::LlmOutput,
+                self.provider.as_str(),
+            );
+        }
         let mut attrs = Vec::with_capacity(14);
         if let Some(id) = resp.id {
             attrs.push(kv(k::GEN_AI_RESPONSE_ID, id));
@@ -802,6 +827,9 @@ impl LlmSpan {
             attrs.push(kv(key, f));
         }
         if let Some(t) = resp.service_tier {
+            if !llmetry::cost::is_standard_tier(&t) {
+                self.unpriced_tier = Some(t.clone());
+            }
             attrs.push(kv(k::OPENAI_RESPONSE_SERVICE_TIER, t));
         }
         self.choices = resp.choice_count;
@@ -902,6 +930,16 @@ impl LlmSpan {
     /// span.finish_stream(StreamEnd::Failed);
     /// ```
     pub fn record_error(&mut self, e: &ProviderError) {
+        // The provider's message may quote the prompt: with content off, the error's type
+        // stands in for it; with redaction on, it is redacted.
+        let message = if !self.content {
+            e.error_type.clone()
+        } else if llmetry::redact::active() {
+            llmetry::redact::redact_message(self.provider.as_str(), &e.message)
+                .unwrap_or_else(|| e.error_type.clone())
+        } else {
+            e.message.clone()
+        };
         let error_type = StringValue::from(e.error_type.clone());
         self.error_type = Some(error_type.clone());
         let span = self.cx.span();
@@ -910,10 +948,10 @@ impl LlmSpan {
             k::EXCEPTION_EVENT,
             vec![
                 kv(k::EXCEPTION_TYPE, error_type),
-                kv(k::EXCEPTION_MESSAGE, e.message.clone()),
+                kv(k::EXCEPTION_MESSAGE, message.clone()),
             ],
         );
-        span.set_status(Status::error(e.message.clone()));
+        span.set_status(Status::error(message));
     }
 
     /// Ends a non-streamed call and records the `gen_ai.client.*` metrics. Status on
@@ -1001,6 +1039,10 @@ impl LlmSpan {
             self.write_caps();
         }
         let completed = stream == Some(StreamEnd::Completed);
+        let cost = self.cost();
+        if let Some(usd) = cost {
+            span.set_attribute(kv(k::GEN_AI_USAGE_COST, usd));
+        }
         metrics::record(metrics::Call {
             api: self.api,
             latest: self.latest,
@@ -1023,8 +1065,34 @@ impl LlmSpan {
             choices: self.choices,
             finish_reasons: std::mem::take(&mut self.finish_reasons),
             vector_size: self.vector_size,
+            cost,
         });
         span.end();
+    }
+
+    /// `gen_ai.usage.cost`: the reported tokens priced by the installed table (`None`
+    /// without token counts, or with no price for the model; see `llmetry::cost`). The
+    /// usage recorded on the span counts cached tokens inside the input and reasoning inside
+    /// the output for every provider (Anthropic's input has its cache counts added), which
+    /// is the OpenAI counting rule.
+    fn cost(&self) -> Option<f64> {
+        let u = &self.usage;
+        if u.input_tokens.is_none() && u.output_tokens.is_none() {
+            return None;
+        }
+        let model = self
+            .response_model
+            .as_ref()
+            .or(self.request_model.as_ref())?;
+        let count = |n: Option<i64>| n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+        let usage = llmetry::cost::Usage::new(count(u.input_tokens), count(u.output_tokens))
+            .cache_read(count(u.cache_read_input_tokens))
+            .cache_write(count(u.cache_creation_input_tokens))
+            .reasoning(count(u.reasoning_tokens));
+        let call = llmetry::cost::Call::new(self.provider_value.as_str(), model.as_str(), usage)
+            .accounting(llmetry::cost::Accounting::OpenAi)
+            .service_tier(self.unpriced_tier.as_deref());
+        llmetry::cost::span_cost(&call)
     }
 }
 
@@ -1039,6 +1107,20 @@ impl Drop for LlmSpan {
         };
         self.end(how);
     }
+}
+
+/// The configured redaction (`llmetry::redact`) over each part of each message, with the
+/// message's role; parts the hook drops are left out.
+fn redact_messages(messages: &mut [Message], field: Field, provider: &str) {
+    for m in messages {
+        redact_parts(&mut m.parts, field, provider, &m.role);
+    }
+}
+
+fn redact_parts(parts: &mut Vec<Json>, field: Field, provider: &str, role: &str) {
+    parts.retain_mut(|p| {
+        llmetry::redact::redact_value(field, provider, Some(role), p) == Verdict::Keep
+    });
 }
 
 /// How an [`LlmSpan`] ends.

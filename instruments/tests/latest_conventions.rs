@@ -168,6 +168,8 @@ async fn chat_stream_and_embeddings_follow_the_current_conventions() {
             "gen_ai.client.operation.time_per_output_chunk",
             "gen_ai.client.operation.time_to_first_chunk",
             "gen_ai.client.token.usage",
+            // llmetry's cost histogram (OpenLIT's name), in both modes: the model has a price.
+            "gen_ai.usage.cost",
         ]
         .into_iter()
         .collect(),

@@ -132,7 +132,8 @@ async fn anthropic_call(base: String) -> Json {
 
 /// Keys ours writes on Anthropic spans that Python does not: the conventions'
 /// `server.address` / `server.port`.
-const ANTHROPIC_ADDED: &[&str] = &["server.address", "server.port"];
+/// Ours beyond Python: the server, and the call's cost (issue 12; the model has a price).
+const ANTHROPIC_ADDED: &[&str] = &["server.address", "server.port", "gen_ai.usage.cost"];
 
 #[tokio::test]
 async fn anthropic_messages_match_the_python_instrumentation() {

@@ -232,12 +232,13 @@ fn our_metrics(rx: &OtlpReceiver) -> Vec<Value> {
 /// Span attributes ours writes that Python 0.62.4 does not, per span (name, parent task):
 /// the OpenTelemetry GenAI conventions' `server.address` / `server.port` (Python writes the
 /// base URL as `gen_ai.openai.api_base`, which ours writes too); the stream's time to first
-/// chunk as a span attribute; the conventions' embeddings attributes.
+/// chunk as a span attribute; the conventions' embeddings attributes; the call's cost
+/// (`gen_ai.usage.cost`, issue 12) where the response reports usage of a priced model.
 const ADDED_SPAN_ATTRIBUTES: &[(&str, &str, &[&str])] = &[
     (
         "openai.chat",
         "ask_llm.task",
-        &["server.address", "server.port"],
+        &["server.address", "server.port", "gen_ai.usage.cost"],
     ),
     (
         "openai.chat",

@@ -28,9 +28,11 @@ pub(crate) struct Args {
     pub(crate) capture_output: Option<bool>,
     /// `new_trace` / `new_trace = true|false`.
     pub(crate) new_trace: bool,
+    /// `redact = true|false`.
+    pub(crate) redact: Option<bool>,
 }
 
-const EXPECTED: &str = "expected one of `name = \"…\"`, `version = N`, `skip(a, b)`, `skip_all`, `capture_input = false`, `capture_output = false`, `new_trace`";
+const EXPECTED: &str = "expected one of `name = \"…\"`, `version = N`, `skip(a, b)`, `skip_all`, `capture_input = false`, `capture_output = false`, `new_trace`, `redact = false`";
 
 const KEYS: &[&str] = &[
     "name",
@@ -40,6 +42,7 @@ const KEYS: &[&str] = &[
     "capture_input",
     "capture_output",
     "new_trace",
+    "redact",
 ];
 
 /// The next argument value (its tokens up to the next top-level `,`): an error pointing
@@ -192,13 +195,13 @@ impl Parse for Args {
                 "skip_all" => {
                     args.skip_all = Some(key.clone());
                 }
-                "capture_input" | "capture_output" => {
+                "capture_input" | "capture_output" | "redact" => {
                     let example = format!("{key_str} = false");
                     let lit: LitBool = value(input, &key, "`true` or `false`", &example)?;
-                    if key_str == "capture_input" {
-                        args.capture_input = Some(lit.value);
-                    } else {
-                        args.capture_output = Some(lit.value);
+                    match key_str.as_str() {
+                        "capture_input" => args.capture_input = Some(lit.value),
+                        "capture_output" => args.capture_output = Some(lit.value),
+                        _ => args.redact = Some(lit.value),
                     }
                 }
                 "new_trace" => {

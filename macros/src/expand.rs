@@ -121,8 +121,12 @@ impl Entity {
         } else {
             quote!()
         };
-        let (capture_input, capture_output, new_trace) =
-            (self.capture_input, self.capture_output, self.new_trace);
+        let (capture_input, capture_output, new_trace, redact) = (
+            self.capture_input,
+            self.capture_output,
+            self.new_trace,
+            self.redact,
+        );
         let writes = self.recorded.iter().map(|ident| {
             let key = LitStr::new(&unraw(ident), ident.span());
             quote!((&&&#p::Capture(&#ident)).llmetry_write_json(__llmetry_w.key(#key));)
@@ -138,6 +142,7 @@ impl Entity {
                     capture_input: #capture_input,
                     capture_output: #capture_output,
                     new_trace: #new_trace,
+                    redact: #redact,
                 };
                 #p::EntityScope::start(
                     &__LLMETRY_META,

@@ -146,6 +146,7 @@ macro_rules! entity_attribute {
         /// | `skip_all` | record no parameter: the input is `{"args": [], "kwargs": {}}`; not with `skip` |
         /// | `capture_input = false` | no `traceloop.entity.input` on this entity |
         /// | `capture_output = false` | no `traceloop.entity.output` on this entity |
+        /// | `redact = false` | the configured redaction (`llmetry::redact`) skips this entity's input, output and error message |
         /// | `new_trace` (or `new_trace = true`) | start a new trace (a root span) instead of nesting under the current span; the context values (association properties, content override) still apply |
         ///
         /// # Supported functions

@@ -24,6 +24,8 @@ pub(crate) struct Entity {
     pub(crate) capture_input: bool,
     pub(crate) capture_output: bool,
     pub(crate) new_trace: bool,
+    /// `redact = false`: the configured redaction skips this entity.
+    pub(crate) redact: bool,
     /// The function around the body, unchanged.
     pub(crate) outer_attrs: Vec<Attribute>,
     pub(crate) inner_attrs: Vec<Attribute>,
@@ -161,6 +163,7 @@ pub(crate) fn validate(kind: Kind, args: Args, item: ItemFn) -> syn::Result<Enti
         capture_input: args.capture_input.unwrap_or(true),
         capture_output: args.capture_output.unwrap_or(true),
         new_trace: args.new_trace,
+        redact: args.redact.unwrap_or(true),
         outer_attrs,
         inner_attrs,
         vis,

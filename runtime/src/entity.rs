@@ -86,6 +86,8 @@ pub struct EntityMeta {
     pub capture_output: bool,
     /// `new_trace`: start a new trace instead of nesting.
     pub new_trace: bool,
+    /// `redact = false` skips the configured redaction (`llmetry::redact`) for this entity.
+    pub redact: bool,
 }
 
 /// The open entity span of one call; ends when dropped.
@@ -98,6 +100,13 @@ pub struct EntityScope {
     parent_cx: Context,
     content: bool,
     capture_output: bool,
+    /// Content capture is allowed where the entity runs (whatever its own capture flags):
+    /// when it is not, error messages are reduced to the error's type.
+    content_allowed: bool,
+    /// Redaction applies to this entity (`redact = false` turns it off).
+    redact: bool,
+    /// The entity's name: the redaction hook's [`crate::redact::Content::source`].
+    name: &'static str,
     /// `traceloop.entity.input`, built when the call starts (the arguments may move into
     /// the body), written on the span when it is first entered.
     input: Option<String>,
@@ -119,7 +128,7 @@ impl EntityScope {
         make_span: impl FnOnce() -> tracing::Span,
         input: impl FnOnce(&mut InputJson),
     ) -> Option<Self> {
-        let (cx, owned, content) = entity_context(meta);
+        let (cx, owned, content, content_allowed) = entity_context(meta);
         let span = if meta.new_trace {
             // An explicit root: tracing-opentelemetry ignores the current context for it, so
             // hand it the parent context directly.
@@ -137,18 +146,34 @@ impl EntityScope {
         if let Some(cell) = &owned {
             cell.set_owner(Some(span.context()));
         }
-        let input = (meta.capture_input && content).then(|| {
-            let mut w = InputJson::new();
-            input(&mut w);
-            let mut s = w.finish();
-            truncate_utf8(&mut s, crate::state::value_limit());
-            s
-        });
+        let input = (meta.capture_input && content)
+            .then(|| {
+                let mut w = InputJson::new();
+                input(&mut w);
+                let mut s = w.finish();
+                // Redacted before truncation: a cut secret is no longer recognisable.
+                if meta.redact
+                    && crate::redact::active()
+                    && !crate::redact::redact_entity_json(
+                        crate::redact::Field::EntityInput,
+                        meta.name,
+                        &mut s,
+                    )
+                {
+                    return None;
+                }
+                truncate_utf8(&mut s, crate::state::value_limit());
+                Some(s)
+            })
+            .flatten();
         Some(Self {
             span,
             parent_cx: cx,
             content,
             capture_output: meta.capture_output,
+            content_allowed,
+            redact: meta.redact,
+            name: meta.name,
             input,
             tool_call: meta.kind == EntityKind::Tool && state::gen_ai_latest_conventions(),
             finished: AtomicBool::new(false),
@@ -192,6 +217,16 @@ impl EntityScope {
         if self.capture_output && self.content {
             let mut s = String::new();
             write(&mut s);
+            if self.redact
+                && crate::redact::active()
+                && !crate::redact::redact_entity_json(
+                    crate::redact::Field::EntityOutput,
+                    self.name,
+                    &mut s,
+                )
+            {
+                return;
+            }
             truncate_utf8(&mut s, crate::state::value_limit());
             if self.tool_call {
                 let result = KeyValue::new(semconv::GEN_AI_TOOL_CALL_RESULT, s.clone());
@@ -203,9 +238,19 @@ impl EntityScope {
     }
 
     /// Marks the span as failed: status ERROR with `message`, `error.type`, and an
-    /// `exception` event.
+    /// `exception` event. With content capture off where the entity runs, the message is
+    /// the error's type (`message` may carry user content); with redaction on, the message
+    /// is redacted (and is the type when the hook drops it).
     pub fn record_error(&self, message: String, type_name: &str) {
         self.finished.store(true, Ordering::Relaxed);
+        let message = if !self.content_allowed {
+            type_name.to_owned()
+        } else if self.redact && crate::redact::active() {
+            crate::redact::redact_message(self.name, &message)
+                .unwrap_or_else(|| type_name.to_owned())
+        } else {
+            message
+        };
         self.on_own_span(|span| record_error_on(span, message, type_name));
     }
 
@@ -267,17 +312,18 @@ impl EntityScope {
 
 /// The parent context of the entity's span, the association scope it owns (if any), and
 /// whether content may be captured. Not generic: one copy for every annotated function.
-fn entity_context(meta: &EntityMeta) -> (Context, Option<Arc<Associations>>, bool) {
+fn entity_context(meta: &EntityMeta) -> (Context, Option<Arc<Associations>>, bool, bool) {
     // Borrow the current context rather than clone it: only the child is kept.
     Context::map_current(|current| {
         let (ectx, owned) = child_context(meta, current);
-        let content = (meta.capture_input || meta.capture_output) && content_allowed(current);
+        let allowed = content_allowed(current);
+        let content = (meta.capture_input || meta.capture_output) && allowed;
         let cx = if meta.new_trace {
             detached(current).with_value(ectx)
         } else {
             current.with_value(ectx)
         };
-        (cx, owned, content)
+        (cx, owned, content, allowed)
     })
 }
 

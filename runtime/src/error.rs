@@ -113,6 +113,21 @@ pub enum InitError {
         /// The cargo feature to enable: `grpc`, `http-proto`, `http-json` or `tls`.
         feature: &'static str,
     },
+    /// The price file (named by `price_file(..)` or `LLMETRY_PRICES_FILE`) cannot be read
+    /// or used; the error names the file, the entry and what was expected.
+    #[error("{key}: {source}")]
+    PriceFile {
+        /// `price_file(..)` or `LLMETRY_PRICES_FILE`.
+        key: String,
+        /// What is wrong: the file, the entry (`models[3] (openai/gpt-x)`), what was expected.
+        source: crate::cost::PriceFileError,
+    },
+    /// A price given to `prices(..)` is not usable.
+    #[error("prices(..): {source}")]
+    Price {
+        /// The entry and what was expected.
+        source: crate::cost::PriceError,
+    },
     /// `install()` already ran in this process and its telemetry is still live.
     #[error(
         "llmetry is already installed in this process: install() works once per process (the global tracing subscriber and providers cannot be replaced)"

@@ -354,6 +354,7 @@
 mod capture;
 mod config;
 mod context;
+pub mod cost;
 mod delivery;
 mod entity;
 mod error;
@@ -362,6 +363,8 @@ mod guard;
 mod install;
 mod instrument;
 mod processor;
+pub mod propagate;
+pub mod redact;
 pub mod semconv;
 mod state;
 mod subscriber;

@@ -253,6 +253,10 @@ pub const GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: &str =
 /// Reasoning tokens.
 pub const GEN_AI_USAGE_REASONING_TOKENS: &str = "gen_ai.usage.reasoning_tokens";
 
+/// The call's cost in USD (double), from the price table (`llmetry::cost`): OpenLIT's key,
+/// read by Langfuse. Also the name of the cost histogram (unit `USD`), as OpenLIT records it.
+pub const GEN_AI_USAGE_COST: &str = "gen_ai.usage.cost";
+
 /// Reasoning tokens (current conventions; opt-in mode, in place of
 /// [`GEN_AI_USAGE_REASONING_TOKENS`]).
 pub const GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";

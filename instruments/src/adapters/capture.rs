@@ -39,6 +39,12 @@ const TRACESTATE: &str = "tracestate";
 
 struct HeaderInjector<'a>(&'a mut reqwest::header::HeaderMap);
 
+impl opentelemetry::propagation::Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        HeaderInjector::set(self, key, value);
+    }
+}
+
 impl HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
         if let (Ok(k), Ok(v)) = (
@@ -230,6 +236,14 @@ impl Capture {
         let state = sc.trace_state().header();
         if !state.is_empty() {
             injector.set(TRACESTATE, state);
+        }
+    }
+
+    /// Adds llmetry's context values as `baggage` when `url`'s host is one the app allows
+    /// (`llmetry::propagate`; default: none, so LLM providers never receive them).
+    pub(crate) fn inject_baggage(&self, url: &url::Url, headers: &mut reqwest::header::HeaderMap) {
+        if url.host_str().is_some_and(llmetry::propagate::host_allowed) {
+            llmetry::propagate::inject_baggage(self.span.context(), &mut HeaderInjector(headers));
         }
     }
 

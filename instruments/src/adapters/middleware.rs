@@ -97,6 +97,8 @@ impl Middleware for LlmMiddleware {
         };
         if self.inject_traceparent {
             capture.inject(req.headers_mut());
+            let url = req.url().clone();
+            capture.inject_baggage(&url, req.headers_mut());
         }
 
         let cx = capture.context();

@@ -240,6 +240,9 @@ fn describe(span: &SpanData) -> String {
             let _ = write!(line, "  {label}={}", short(&v.as_str(), 60));
         }
     }
+    if let Some(usd) = cost(span) {
+        let _ = write!(line, "  cost={}", fmt_usd(usd));
+    }
     for kv in &span.attributes {
         if let Some(k) = kv
             .key
@@ -253,6 +256,24 @@ fn describe(span: &SpanData) -> String {
         let _ = write!(line, "  ERROR: {description}");
     }
     line
+}
+
+/// The span's `gen_ai.usage.cost` (USD), if it has one.
+fn cost(span: &SpanData) -> Option<f64> {
+    match attr(span, semconv::GEN_AI_USAGE_COST)? {
+        opentelemetry::Value::F64(usd) => Some(*usd),
+        _ => None,
+    }
+}
+
+/// `$0.000123`: six decimals (a millionth of a dollar is the smallest per-call cost worth
+/// telling apart), more when the cost is smaller still but not zero.
+fn fmt_usd(usd: f64) -> String {
+    if usd != 0.0 && usd.abs() < 0.000_001 {
+        format!("${usd:.9}")
+    } else {
+        format!("${usd:.6}")
+    }
 }
 
 fn fmt_duration(d: Duration) -> String {
@@ -285,7 +306,20 @@ fn render_trace(mut spans: Vec<SpanData>) -> String {
         .first()
         .map(|s| s.span_context.trace_id())
         .unwrap_or(TraceId::INVALID);
-    let _ = writeln!(out, "── trace {trace_id}");
+    // The trace's total: the sum of its LLM calls' costs (said only when one has a cost).
+    let costs: Vec<f64> = spans.iter().filter_map(cost).collect();
+    if costs.is_empty() {
+        let _ = writeln!(out, "── trace {trace_id}");
+    } else {
+        let total: f64 = costs.iter().sum();
+        let _ = writeln!(
+            out,
+            "── trace {trace_id}  cost={} ({} priced LLM call{})",
+            fmt_usd(total),
+            costs.len(),
+            if costs.len() == 1 { "" } else { "s" }
+        );
+    }
     fn walk(
         i: usize,
         prefix: &str,

@@ -94,6 +94,9 @@ pub struct TelemetryBuilder {
     sampler: Option<Box<dyn ShouldSample>>,
     propagator: Option<Box<dyn FnOnce() + Send>>,
     postprocess: Option<Postprocess>,
+    prices: crate::cost::PriceOptions,
+    redaction: crate::redact::RedactOptions,
+    baggage_hosts: Option<Vec<String>>,
     env: EnvSource,
 }
 
@@ -612,6 +615,82 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Adds or replaces model prices for `gen_ai.usage.cost` (applied after the built-in
+    /// table and the price file; see [`crate::cost`]). A bad entry is an
+    /// [`InitError::Price`] at `install()`.
+    ///
+    /// ```
+    /// use llmetry::cost::ModelPrice;
+    /// let builder = llmetry::init().prices([
+    ///     ModelPrice::new("openai", "gpt-4o", 2.0, 8.0), // a negotiated price
+    ///     ModelPrice::new("acme", "acme-large", 1.0, 3.0).cache_read(0.1),
+    /// ]);
+    /// ```
+    pub fn prices(mut self, entries: impl IntoIterator<Item = crate::cost::ModelPrice>) -> Self {
+        self.prices.entries.extend(entries);
+        self
+    }
+
+    /// A JSON price file extending or overriding the built-in table (format at
+    /// [`crate::cost::PriceTable::with_file`]). Env: `LLMETRY_PRICES_FILE` (the builder's file wins). A
+    /// file that cannot be read or used is an [`InitError::PriceFile`] naming it.
+    ///
+    /// ```
+    /// let builder = llmetry::init().price_file("/etc/llm/prices.json");
+    /// ```
+    pub fn price_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.prices.file = Some(path.into());
+        self
+    }
+
+    /// Built-in redactors run over captured content (see [`crate::redact`]). Env:
+    /// `LLMETRY_REDACT` (a comma list: `email,phone,card,iban,secret`, or `all`; the
+    /// builder's list wins). Default: none.
+    ///
+    /// ```
+    /// use llmetry::redact::Redactor;
+    /// let builder = llmetry::init().redactors([Redactor::Email, Redactor::Card, Redactor::Secret]);
+    /// ```
+    pub fn redactors(
+        mut self,
+        redactors: impl IntoIterator<Item = crate::redact::Redactor>,
+    ) -> Self {
+        self.redaction.redactors = Some(redactors.into_iter().collect());
+        self
+    }
+
+    /// A hook that sees each piece of captured content (entity inputs and outputs, LLM
+    /// message parts, error messages) as structured JSON before it is serialised, and may
+    /// rewrite or drop it (see [`crate::redact`]). Runs before the built-in redactors.
+    ///
+    /// ```
+    /// use llmetry::redact::{Content, Field, Verdict};
+    /// let builder = llmetry::init().redact_hook(|c: &mut Content<'_>| {
+    ///     if c.field() == Field::LlmSystem { Verdict::Drop } else { Verdict::Keep }
+    /// });
+    /// ```
+    pub fn redact_hook(mut self, hook: impl crate::redact::RedactHook) -> Self {
+        self.redaction.hook = Some(std::sync::Arc::new(hook));
+        self
+    }
+
+    /// The hosts that may receive the workflow name, entity path, association properties
+    /// and conversation id as W3C baggage (see [`crate::propagate`]): `billing.internal`,
+    /// or `*.svc.cluster.local` for every subdomain. Env: `LLMETRY_BAGGAGE_HOSTS` (a comma
+    /// list; the builder's list wins). Default: none — an empty list is the opt-out.
+    ///
+    /// ```
+    /// let builder = llmetry::init().baggage_hosts(["billing.internal", "*.svc.cluster.local"]);
+    /// ```
+    pub fn baggage_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.baggage_hosts = Some(hosts.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Read environment variables from `env` instead of the process environment.
     ///
     /// ```
@@ -663,6 +742,9 @@ impl TelemetryBuilder {
             sampler,
             propagator,
             postprocess,
+            prices,
+            redaction,
+            baggage_hosts,
             env,
         } = self;
         let plugged = Plugged {
@@ -672,6 +754,9 @@ impl TelemetryBuilder {
             logging_exporter,
         };
         let mut cfg = config::resolve(&settings, plugged, &env)?;
+        let prices = crate::cost::resolve_table(prices, &env)?;
+        let redaction = crate::redact::resolve(redaction, &env)?;
+        let baggage_hosts = crate::propagate::resolve_hosts(baggage_hosts, &env);
         for w in &cfg.warnings {
             eprintln!("llmetry: warning: {w}");
         }
@@ -699,6 +784,9 @@ impl TelemetryBuilder {
         if INSTALLED.swap(true, Ordering::AcqRel) {
             return Err(InitError::AlreadyInstalled);
         }
+        crate::cost::install_table(prices);
+        redaction.install();
+        crate::propagate::install_hosts(baggage_hosts);
         let plugs = Plugs {
             sampler,
             processors,
