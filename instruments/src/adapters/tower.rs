@@ -158,6 +158,7 @@ where
             let mut extra = HeaderMap::new();
             if layer.inject_traceparent {
                 capture.inject(&mut extra);
+                capture.inject_baggage(request.url(), &mut extra);
             }
             let factory = primed(factory, request, extra);
             let cx = capture.context();
