@@ -4,6 +4,7 @@
 //! harness is installed once, here with 127.0.0.1 allowed.)
 
 #![cfg(feature = "async-openai")]
+#![allow(clippy::expect_used)] // test code: a failure shows its cause
 
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
