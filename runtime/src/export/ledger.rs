@@ -27,6 +27,11 @@ pub(crate) struct Ledger {
     in_flight: AtomicU64,
     off: AtomicBool,
     warned_loss: AtomicBool,
+    // Read only where a transport can answer "not this signal".
+    #[cfg_attr(
+        not(any(feature = "grpc", feature = "http-proto", feature = "http-json")),
+        allow(dead_code)
+    )]
     warned_off: AtomicBool,
     /// Set once shutdown made its report: what happens after is not printed.
     quiet: AtomicBool,
@@ -127,6 +132,13 @@ impl Ledger {
         self.sent.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// `n` items that could not be encoded into an export (`detail` says why): lost.
+    #[cfg(any(feature = "grpc", feature = "http-proto", feature = "http-json"))]
+    pub(crate) fn unencodable(&self, n: u64, detail: String) {
+        self.begin(n);
+        self.failed(n, LossCause::Transport { detail, hint: None });
+    }
+
     /// `n` items of an export lost because of `cause` (after retries).
     pub(crate) fn failed(&self, n: u64, cause: LossCause) {
         self.in_flight.fetch_sub(n, Ordering::Relaxed);
@@ -149,6 +161,7 @@ impl Ledger {
 
     /// `n` items of an export answered "this endpoint does not take this signal" (`why`):
     /// the signal is switched off from now on, said once.
+    #[cfg(any(feature = "grpc", feature = "http-proto", feature = "http-json"))]
     pub(crate) fn not_accepted(&self, n: u64, why: String) {
         self.in_flight.fetch_sub(n, Ordering::Relaxed);
         self.discarded.fetch_add(n, Ordering::Relaxed);

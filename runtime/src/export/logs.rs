@@ -135,14 +135,8 @@ impl Sink<Queued> for OtlpLogSink {
     fn send(&mut self, batch: Vec<Queued>) {
         let n = batch.len() as u64;
         let refs = refs(&batch);
-        match self.encoder.logs(&LogBatch::new(&refs)) {
-            Ok(body) => self.sender.dispatch(body, n),
-            Err(detail) => {
-                let ledger = self.sender.ledger();
-                ledger.begin(n);
-                ledger.failed(n, LossCause::Transport { detail, hint: None });
-            }
-        }
+        self.sender
+            .dispatch_encoded(self.encoder.logs(&LogBatch::new(&refs)), n);
     }
 
     fn wait_idle(&mut self) {

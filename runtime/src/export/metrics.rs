@@ -39,14 +39,7 @@ impl PushMetricExporter for OtlpMetricExporter {
         let body = match self.encoder.metrics(metrics) {
             Ok(body) => body,
             Err(detail) => {
-                ledger.begin(1);
-                ledger.failed(
-                    1,
-                    LossCause::Transport {
-                        detail: detail.clone(),
-                        hint: None,
-                    },
-                );
+                ledger.unencodable(1, detail.clone());
                 return Err(opentelemetry_sdk::error::OTelSdkError::InternalFailure(
                     detail,
                 ));

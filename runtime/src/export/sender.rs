@@ -131,6 +131,15 @@ impl Sender {
         });
     }
 
+    /// [`Self::dispatch`] for an encoding's result: a batch that could not be encoded is
+    /// counted lost, with the encoder's words.
+    pub(crate) fn dispatch_encoded(self: &Arc<Self>, encoded: Result<Bytes, String>, items: u64) {
+        match encoded {
+            Ok(body) => self.dispatch(body, items),
+            Err(detail) => self.ledger.unencodable(items, detail),
+        }
+    }
+
     /// Exports `body` and waits for the outcome: `Err` with the cause when it was lost.
     /// For callers that export one thing at a time on their own thread (the metric
     /// reader).

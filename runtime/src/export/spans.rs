@@ -163,14 +163,7 @@ impl Sink<SpanData> for OtlpSpanSink {
             batch.iter_mut().for_each(|s| cb(s));
         }
         let n = batch.len() as u64;
-        match self.encoder.traces(batch) {
-            Ok(body) => self.sender.dispatch(body, n),
-            Err(detail) => {
-                let ledger = self.sender.ledger();
-                ledger.begin(n);
-                ledger.failed(n, LossCause::Transport { detail, hint: None });
-            }
-        }
+        self.sender.dispatch_encoded(self.encoder.traces(batch), n);
     }
 
     fn wait_idle(&mut self) {

@@ -97,6 +97,12 @@ impl MetricPlug {
 
 /// The meter provider for `route` (`None` when metrics are off), exporting every
 /// `interval`, the summary line (where metrics go) and the metrics ledger.
+// Without a transport the OTLP arm is an error and reads neither `temporality` nor
+// `transports`.
+#[cfg_attr(
+    not(any(feature = "grpc", feature = "http-proto", feature = "http-json")),
+    allow(unused_variables)
+)]
 pub(super) fn provider(
     route: Route<MetricPlug>,
     resource: Resource,
