@@ -50,10 +50,14 @@
 //! | errors | [`InitError`] with its causes [`EndpointError`], [`HeaderError`], [`ParseProtocolError`]; [`ShutdownError`] (carrying the report) | `error` |
 //! | configuration values | [`EnvSource`] (where configuration reads the environment), [`Protocol`], [`Compression`], [`Instrument`]; [`DEFAULT_SHUTDOWN_TIMEOUT`], [`DEFAULT_EXPORT_TIMEOUT`], [`DEFAULT_METRIC_EXPORT_INTERVAL`], [`DEFAULT_VALUE_LENGTH_LIMIT`], [`TRACELOOP_DEFAULT_ENDPOINT`] | `config` (builder > environment > default; endpoints, headers, queues), `instrument` |
 //! | annotations | [`workflow`], [`task`], [`agent`], [`tool`] (see [Annotations](#annotations) below); [`EntityKind`] | `entity`, `capture` |
-//! | context | [`set_association_properties`], [`with_association_properties`], [`set_conversation_id`], [`with_conversation_id`], [`with_trace_content`], [`propagate`], [`propagate_fn`]; [`InContext`] with its markers [`ClosureMarker`] and [`FutureMarker`] | `context` |
+//! | context | [`set_association_properties`], [`with_association_properties`], [`set_conversation_id`], [`with_conversation_id`], [`with_trace_content`], [`propagate()`], [`propagate_fn`]; [`InContext`] with its markers [`ClosureMarker`] and [`FutureMarker`] | `context` |
 //! | for instrumentations | [`trace_content_enabled`], [`current_workflow_name`], [`current_association_properties`], [`truncate_value`], [`instrument_enabled`], [`use_attributes`], [`TOKEN_USAGE_BOUNDARIES`], [`DURATION_BOUNDARIES`] | `context`, `state`, `install::metrics` |
 //! | export building blocks | [`ConsoleExporter`] (the default without a collector), [`SharedBuffer`], [`EnrichmentProcessor`] (for a tracer provider built by hand) | `export` (also the queues, the delivery accounting, our OTLP transport over HTTP and gRPC, TLS), `processor` |
 //! | conventions | [`semconv`]: the attribute keys llmetry writes, and the GenAI events target | `semconv` |
+//! | values | [`AttributeValue`], [`AttributeText`]: what the value-taking APIs accept (`&str` of any lifetime, `String`, `Cow<str>`, numbers, bools) | `value` |
+//! | cost | [`cost`]: the dated price table, price files and overrides, `gen_ai.usage.cost` | `cost` |
+//! | redaction | [`redact`]: the hook over captured content and the built-in redactors | `redact` |
+//! | across services | [`mod@propagate`]: the workflow context as W3C baggage to allowed hosts, restored by `ContextLayer` (feature `tower`) | `propagate` |
 //!
 //! # Cargo features
 //!

@@ -675,7 +675,7 @@ impl TelemetryBuilder {
     }
 
     /// The hosts that may receive the workflow name, entity path, association properties
-    /// and conversation id as W3C baggage (see [`crate::propagate`]): `billing.internal`,
+    /// and conversation id as W3C baggage (see [`mod@crate::propagate`]): `billing.internal`,
     /// or `*.svc.cluster.local` for every subdomain. Env: `LLMETRY_BAGGAGE_HOSTS` (a comma
     /// list; the builder's list wins). Default: none — an empty list is the opt-out.
     ///
