@@ -149,6 +149,12 @@ async fn rig_generate_content_is_one_client_span_under_the_task() {
         int_attr(&s, "gen_ai.usage.cache_read.input_tokens"),
         Some(input / 2)
     );
+    // Priced from llmetry's table (gemini-2.5-flash is in it): cost rides along.
+    assert!(
+        matches!(attr(&s, "gen_ai.usage.cost"), Some(opentelemetry::Value::F64(c)) if c > 0.0),
+        "cost: {:?}",
+        attr(&s, "gen_ai.usage.cost")
+    );
     assert_eq!(
         attr(&s, "gen_ai.response.finish_reasons").map(|v| v.to_string()),
         Some("[\"stop\"]".to_owned())
