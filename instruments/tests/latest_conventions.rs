@@ -178,6 +178,8 @@ async fn chat_stream_and_embeddings_follow_the_current_conventions() {
     for p in &points {
         let (unit, bounds): (&str, &[f64]) = if p.name == "gen_ai.client.token.usage" {
             ("{token}", &llmetry::TOKEN_USAGE_BOUNDARIES)
+        } else if p.name == "gen_ai.usage.cost" {
+            ("USD", &llmetry::cost::COST_BOUNDARIES)
         } else {
             ("s", &llmetry::DURATION_BOUNDARIES)
         };

@@ -247,6 +247,7 @@ const ADDED_SPAN_ATTRIBUTES: &[(&str, &str, &[&str])] = &[
             "server.address",
             "server.port",
             "gen_ai.server.time_to_first_token",
+            "gen_ai.usage.cost",
         ],
     ),
     (
@@ -613,9 +614,13 @@ async fn openai_chat_stream_and_embeddings_match_the_python_sdk_fact_for_fact() 
         })
         .map(|o| o["name"].as_str().unwrap().to_owned())
         .collect();
+    // Python's metrics, plus llmetry's one addition: the cost histogram (issue 12; README,
+    // "Coming from Python").
+    let mut expected_names = python_names.clone();
+    expected_names.insert("gen_ai.usage.cost".to_owned());
     assert_eq!(
-        ours_llm_names, python_names,
-        "no LLM metric Python does not record"
+        ours_llm_names, expected_names,
+        "no LLM metric Python does not record, but the cost histogram"
     );
 
     // ------------------------------------------------------------------ logs (the LLM part)
