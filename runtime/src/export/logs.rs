@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 
 use super::ledger::Ledger;
-use super::queue::{Queue, QueueConfig, Refused, Sink, block_on};
+use super::queue::{Queue, QueueConfig, Sink, block_on};
 use crate::config::endpoint::Signal;
 use crate::delivery::LossCause;
 
@@ -53,29 +53,16 @@ impl DeliveryLogProcessor {
 
 impl LogProcessor for DeliveryLogProcessor {
     fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
-        if self.ledger.is_off() {
-            self.ledger.discard(1);
-            return;
-        }
-        if let Err(Refused::Full) = self.queue.push(Box::new((record.clone(), scope.clone()))) {
-            self.ledger.drop_full();
-        }
+        self.queue
+            .offer(&self.ledger, || Box::new((record.clone(), scope.clone())));
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        if self.queue.flush(self.flush_timeout) {
-            Ok(())
-        } else {
-            Err(OTelSdkError::Timeout(self.flush_timeout))
-        }
+        self.queue.flush_within(self.flush_timeout)
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        if self.queue.shutdown(timeout) {
-            Ok(())
-        } else {
-            Err(OTelSdkError::Timeout(timeout))
-        }
+        self.queue.shutdown_within(timeout)
     }
 
     fn set_resource(&mut self, resource: &Resource) {

@@ -15,6 +15,7 @@ use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 
 pub(crate) use crate::config::delivery::QueueConfig;
 
@@ -135,6 +136,38 @@ impl<T> Queue<T> {
             self.wake.notify_one();
         }
         Ok(())
+    }
+
+    /// What a processor does with each item: counts it discarded when its signal is off,
+    /// else queues the item `make` builds (built only then), counting it dropped when the
+    /// queue is full.
+    #[inline]
+    pub(crate) fn offer(&self, ledger: &super::ledger::Ledger, make: impl FnOnce() -> T) {
+        if ledger.is_off() {
+            ledger.discard(1);
+            return;
+        }
+        if let Err(Refused::Full) = self.push(make()) {
+            ledger.drop_full();
+        }
+    }
+
+    /// [`Self::flush`] as a processor's `force_flush` answers.
+    pub(crate) fn flush_within(&self, timeout: Duration) -> OTelSdkResult {
+        if self.flush(timeout) {
+            Ok(())
+        } else {
+            Err(OTelSdkError::Timeout(timeout))
+        }
+    }
+
+    /// [`Self::shutdown`] as a processor's `shutdown_with_timeout` answers.
+    pub(crate) fn shutdown_within(&self, timeout: Duration) -> OTelSdkResult {
+        if self.shutdown(timeout) {
+            Ok(())
+        } else {
+            Err(OTelSdkError::Timeout(timeout))
+        }
     }
 
     /// Items waiting now.
