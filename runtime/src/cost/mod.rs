@@ -71,9 +71,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::SystemTime;
 
-use crate::config::env::EnvSource;
-use crate::error::InitError;
-
 pub use file::PriceFileError;
 pub use table::{ModelPrice, PriceError, PriceTable, Prices, Tier};
 
@@ -471,33 +468,6 @@ fn say_once(call: &Call<'_>, why: &NoCost) {
 pub(crate) struct PriceOptions {
     pub(crate) entries: Vec<ModelPrice>,
     pub(crate) file: Option<PathBuf>,
-}
-
-/// The table `install()` puts in place: the built-in one, then the price file (the
-/// builder's, else [`PRICES_FILE_ENV`]'s), then the builder's entries.
-pub(crate) fn resolve_table(
-    options: PriceOptions,
-    env: &EnvSource,
-) -> Result<PriceTable, InitError> {
-    let mut table = PriceTable::builtin();
-    let (key, file) = match options.file {
-        Some(f) => ("price_file(..)".to_owned(), Some(f)),
-        None => (
-            PRICES_FILE_ENV.to_owned(),
-            env.get(PRICES_FILE_ENV).map(PathBuf::from),
-        ),
-    };
-    if let Some(file) = file {
-        table = table
-            .with_file(&file)
-            .map_err(|source| InitError::PriceFile { key, source })?;
-    }
-    if !options.entries.is_empty() {
-        table = table
-            .with_entries(options.entries)
-            .map_err(|source| InitError::Price { source })?;
-    }
-    Ok(table)
 }
 
 /// Puts `table` in place for [`current_table`] (called by `install()`).

@@ -754,7 +754,7 @@ impl TelemetryBuilder {
             logging_exporter,
         };
         let mut cfg = config::resolve(&settings, plugged, &env)?;
-        let prices = crate::cost::resolve_table(prices, &env)?;
+        let prices = resolve_prices(prices, &env)?;
         let redaction = crate::redact::resolve(redaction, &env)?;
         let baggage_hosts = crate::propagate::resolve_hosts(baggage_hosts, &env);
         for w in &cfg.warnings {
@@ -1012,4 +1012,32 @@ fn build(
         ledgers: [traces_ledger, metrics_ledger, logs_ledger],
         shutdown_timeout,
     }))
+}
+
+/// The table `install()` puts in place: the built-in one, then the price file (the
+/// builder's, else [`crate::cost::PRICES_FILE_ENV`]'s), then the builder's entries.
+fn resolve_prices(
+    options: crate::cost::PriceOptions,
+    env: &EnvSource,
+) -> Result<crate::cost::PriceTable, InitError> {
+    let mut table = crate::cost::PriceTable::builtin();
+    let (key, file) = match options.file {
+        Some(f) => ("price_file(..)".to_owned(), Some(f)),
+        None => (
+            crate::cost::PRICES_FILE_ENV.to_owned(),
+            env.get(crate::cost::PRICES_FILE_ENV)
+                .map(std::path::PathBuf::from),
+        ),
+    };
+    if let Some(file) = file {
+        table = table
+            .with_file(&file)
+            .map_err(|source| InitError::PriceFile { key, source })?;
+    }
+    if !options.entries.is_empty() {
+        table = table
+            .with_entries(options.entries)
+            .map_err(|source| InitError::Price { source })?;
+    }
+    Ok(table)
 }
