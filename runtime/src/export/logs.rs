@@ -12,7 +12,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 
 use super::ledger::Ledger;
-use super::queue::{Queue, QueueConfig, Sink, block_on};
+use super::queue::{Delivery, QueueConfig, Sink, block_on};
 use crate::config::endpoint::Signal;
 use crate::delivery::LossCause;
 
@@ -23,50 +23,43 @@ pub(crate) type Queued = Box<(SdkLogRecord, InstrumentationScope)>;
 /// Queues log records; a dispatcher exports them.
 #[derive(Debug)]
 pub(crate) struct DeliveryLogProcessor {
-    queue: Arc<Queue<Queued>>,
-    ledger: Arc<Ledger>,
-    flush_timeout: Duration,
+    delivery: Delivery<Queued>,
 }
 
 impl DeliveryLogProcessor {
+    /// The processor of a queue sending to `sink`, counted in `ledger`.
     pub(crate) fn start<S: Sink<Queued>>(
         config: QueueConfig,
         sink: S,
         ledger: Arc<Ledger>,
         flush_timeout: Duration,
     ) -> std::io::Result<Self> {
-        let queue = Queue::start("llmetry-logs", config, sink)?;
-        let q = Arc::clone(&queue);
-        ledger.set_queue_len(Box::new(move || q.len() as u64));
-        Ok(Self {
-            queue,
-            ledger,
-            flush_timeout,
-        })
+        Delivery::start("llmetry-logs", config, sink, ledger, flush_timeout)
+            .map(|delivery| Self { delivery })
     }
 
     /// The logs ledger.
     pub(crate) fn ledger(&self) -> &Arc<Ledger> {
-        &self.ledger
+        self.delivery.ledger()
     }
 }
 
 impl LogProcessor for DeliveryLogProcessor {
     fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
-        self.queue
-            .offer(&self.ledger, || Box::new((record.clone(), scope.clone())));
+        self.delivery
+            .offer(|| Box::new((record.clone(), scope.clone())));
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.queue.flush_within(self.flush_timeout)
+        self.delivery.flush()
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.queue.shutdown_within(timeout)
+        self.delivery.shutdown(timeout)
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.queue.set_resource(resource);
+        self.delivery.set_resource(resource);
     }
 }
 

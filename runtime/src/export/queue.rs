@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 
+use super::ledger::Ledger;
+
 pub(crate) use crate::config::delivery::QueueConfig;
 
 /// Where a dispatcher sends its batches.
@@ -110,6 +112,79 @@ impl<T: Send + 'static> Queue<T> {
     }
 }
 
+/// What a delivery processor (spans, logs) holds: its signal's queue, the ledger counting
+/// it, and how long `force_flush` waits.
+#[derive(Debug)]
+pub(crate) struct Delivery<T> {
+    queue: Arc<Queue<T>>,
+    ledger: Arc<Ledger>,
+    flush_timeout: Duration,
+}
+
+impl<T: Send + 'static> Delivery<T> {
+    /// The queue (dispatcher thread `name`) sending to `sink`, counted in `ledger`.
+    pub(crate) fn start<S: Sink<T>>(
+        name: &str,
+        config: QueueConfig,
+        sink: S,
+        ledger: Arc<Ledger>,
+        flush_timeout: Duration,
+    ) -> std::io::Result<Self> {
+        let queue = Queue::start(name, config, sink)?;
+        let q = Arc::clone(&queue);
+        ledger.set_queue_len(Box::new(move || q.len() as u64));
+        Ok(Self {
+            queue,
+            ledger,
+            flush_timeout,
+        })
+    }
+}
+
+impl<T> Delivery<T> {
+    /// The signal's ledger.
+    pub(crate) fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
+    /// What a processor does with each item: counts it discarded when its signal is off,
+    /// else queues the item `make` builds (built only then), counting it dropped when the
+    /// queue is full.
+    #[inline]
+    pub(crate) fn offer(&self, make: impl FnOnce() -> T) {
+        if self.ledger.is_off() {
+            self.ledger.discard(1);
+            return;
+        }
+        if let Err(Refused::Full) = self.queue.push(make()) {
+            self.ledger.drop_full();
+        }
+    }
+
+    /// A processor's `force_flush`: [`Queue::flush`] within the flush timeout.
+    pub(crate) fn flush(&self) -> OTelSdkResult {
+        if self.queue.flush(self.flush_timeout) {
+            Ok(())
+        } else {
+            Err(OTelSdkError::Timeout(self.flush_timeout))
+        }
+    }
+
+    /// A processor's `shutdown_with_timeout`: [`Queue::shutdown`] within `timeout`.
+    pub(crate) fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
+        if self.queue.shutdown(timeout) {
+            Ok(())
+        } else {
+            Err(OTelSdkError::Timeout(timeout))
+        }
+    }
+
+    /// Hands `resource` to the sink before its next export.
+    pub(crate) fn set_resource(&self, resource: &Resource) {
+        self.queue.set_resource(resource);
+    }
+}
+
 impl<T> Queue<T> {
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -136,38 +211,6 @@ impl<T> Queue<T> {
             self.wake.notify_one();
         }
         Ok(())
-    }
-
-    /// What a processor does with each item: counts it discarded when its signal is off,
-    /// else queues the item `make` builds (built only then), counting it dropped when the
-    /// queue is full.
-    #[inline]
-    pub(crate) fn offer(&self, ledger: &super::ledger::Ledger, make: impl FnOnce() -> T) {
-        if ledger.is_off() {
-            ledger.discard(1);
-            return;
-        }
-        if let Err(Refused::Full) = self.push(make()) {
-            ledger.drop_full();
-        }
-    }
-
-    /// [`Self::flush`] as a processor's `force_flush` answers.
-    pub(crate) fn flush_within(&self, timeout: Duration) -> OTelSdkResult {
-        if self.flush(timeout) {
-            Ok(())
-        } else {
-            Err(OTelSdkError::Timeout(timeout))
-        }
-    }
-
-    /// [`Self::shutdown`] as a processor's `shutdown_with_timeout` answers.
-    pub(crate) fn shutdown_within(&self, timeout: Duration) -> OTelSdkResult {
-        if self.shutdown(timeout) {
-            Ok(())
-        } else {
-            Err(OTelSdkError::Timeout(timeout))
-        }
     }
 
     /// Items waiting now.

@@ -18,7 +18,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
 use super::ledger::Ledger;
-use super::queue::{Queue, QueueConfig, Sink, block_on};
+use super::queue::{Delivery, QueueConfig, Sink, block_on};
 use crate::config::endpoint::Signal;
 use crate::delivery::LossCause;
 
@@ -28,10 +28,7 @@ pub(crate) type Postprocess = Arc<dyn Fn(&mut SpanData) + Send + Sync>;
 /// Enriches spans when they start, queues them when they end.
 #[derive(Debug)]
 pub(crate) struct DeliveryProcessor {
-    queue: Arc<Queue<SpanData>>,
-    ledger: Arc<Ledger>,
-    /// How long `force_flush` waits (the shutdown deadline).
-    flush_timeout: Duration,
+    delivery: Delivery<SpanData>,
 }
 
 impl DeliveryProcessor {
@@ -42,19 +39,13 @@ impl DeliveryProcessor {
         ledger: Arc<Ledger>,
         flush_timeout: Duration,
     ) -> std::io::Result<Self> {
-        let queue = Queue::start("llmetry-traces", config, sink)?;
-        let q = Arc::clone(&queue);
-        ledger.set_queue_len(Box::new(move || q.len() as u64));
-        Ok(Self {
-            queue,
-            ledger,
-            flush_timeout,
-        })
+        Delivery::start("llmetry-traces", config, sink, ledger, flush_timeout)
+            .map(|delivery| Self { delivery })
     }
 
     /// The traces ledger.
     pub(crate) fn ledger(&self) -> &Arc<Ledger> {
-        &self.ledger
+        self.delivery.ledger()
     }
 }
 
@@ -67,19 +58,19 @@ impl SpanProcessor for DeliveryProcessor {
         if !span.span_context.is_sampled() {
             return;
         }
-        self.queue.offer(&self.ledger, || span);
+        self.delivery.offer(|| span);
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.queue.flush_within(self.flush_timeout)
+        self.delivery.flush()
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.queue.shutdown_within(timeout)
+        self.delivery.shutdown(timeout)
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.queue.set_resource(resource);
+        self.delivery.set_resource(resource);
     }
 }
 
