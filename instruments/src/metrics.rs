@@ -20,12 +20,22 @@
 //! the global meter provider they came from and created again only when that provider
 //! changes (a new `llmetry::init().install()`). A meter taken before `install()` is a no-op
 //! forever, so the cache is keyed on the provider itself, not filled once.
+//!
+//! Points are recorded through instruments bound to the call's attribute set
+//! (`experimental_metrics_bound_instruments` of the pinned SDK): a call's ~9 shared
+//! attributes are hashed once, with a cheap hasher, to find its [`Points`], instead of the
+//! SDK hashing and comparing them with SipHash at every one of the call's 6–8 points. A
+//! meter provider that does not implement `bind` (not the OpenTelemetry SDK's) gets no
+//! points through this path.
 
 use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
 
 use llmetry::semconv as k;
-use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider};
+use opentelemetry::metrics::{
+    BoundCounter, BoundHistogram, Counter, Histogram, Meter, MeterProvider,
+};
 use opentelemetry::{InstrumentationScope, KeyValue, StringValue};
+use rustc_hash::FxHashMap;
 
 use crate::model::{Api, Family, Usage};
 
@@ -84,8 +94,144 @@ struct Latest {
 }
 
 enum Set {
-    Traceloop(Traceloop),
-    Latest(Latest),
+    Traceloop(Traceloop, Shapes),
+    Latest(Latest, Shapes),
+}
+
+/// Most call shapes (attribute sets) whose bound instruments are kept per scope and set;
+/// calls of further shapes are recorded through instruments bound for that call only
+/// (correct, about as costly as unbound recording).
+const MAX_SHAPES: usize = 512;
+
+/// The bound instruments of each call shape seen, keyed by the call's shared attributes
+/// (`shared_attributes` plus `error.type`).
+#[derive(Default)]
+struct Shapes(RwLock<FxHashMap<Vec<KeyValue>, Arc<Points>>>);
+
+impl Shapes {
+    /// The points of `attrs`: cached, or bound for this call only when the cache is full.
+    fn points(&self, attrs: Vec<KeyValue>) -> Arc<Points> {
+        if let Some(p) = self
+            .0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&attrs)
+        {
+            return Arc::clone(p);
+        }
+        let mut shapes = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(p) = shapes.get(&attrs) {
+            return Arc::clone(p);
+        }
+        let points = Arc::new(Points::new(attrs.clone()));
+        if shapes.len() < MAX_SHAPES {
+            shapes.insert(attrs, Arc::clone(&points));
+        }
+        points
+    }
+}
+
+/// The instruments of one call shape, each bound to the shape's attributes (plus the
+/// token type or finish reason) the first time a call of that shape records it: the SDK
+/// resolves the attribute set once, not at every point. Bound lazily, because a bound
+/// instrument exports a point (a zero one, with cumulative temporality) from then on.
+struct Points {
+    attrs: Vec<KeyValue>,
+    duration: OnceLock<BoundHistogram<f64>>,
+    /// Traceloop: time to first token; latest: time to first chunk.
+    first: OnceLock<BoundHistogram<f64>>,
+    /// Traceloop: time to generate; latest: time per output chunk.
+    rest: OnceLock<BoundHistogram<f64>>,
+    input_tokens: OnceLock<BoundHistogram<u64>>,
+    output_tokens: OnceLock<BoundHistogram<u64>>,
+    cost: OnceLock<BoundHistogram<f64>>,
+    vector_size: OnceLock<BoundCounter<u64>>,
+    exceptions: OnceLock<BoundCounter<u64>>,
+    choices: OnceLock<BoundCounter<u64>>,
+    /// `gen_ai.client.generation.choices` per finish reason (few: a model has a handful).
+    choices_by_reason: RwLock<Vec<(StringValue, BoundCounter<u64>)>>,
+}
+
+/// Most finish reasons bound per shape; points of further reasons are recorded unbound.
+const MAX_REASONS: usize = 16;
+
+impl Points {
+    fn new(attrs: Vec<KeyValue>) -> Self {
+        Points {
+            attrs,
+            duration: OnceLock::new(),
+            first: OnceLock::new(),
+            rest: OnceLock::new(),
+            input_tokens: OnceLock::new(),
+            output_tokens: OnceLock::new(),
+            cost: OnceLock::new(),
+            vector_size: OnceLock::new(),
+            exceptions: OnceLock::new(),
+            choices: OnceLock::new(),
+            choices_by_reason: RwLock::new(Vec::new()),
+        }
+    }
+
+    fn record<T>(
+        slot: &OnceLock<BoundHistogram<T>>,
+        bind: impl FnOnce() -> BoundHistogram<T>,
+        value: T,
+    ) {
+        slot.get_or_init(bind).record(value);
+    }
+
+    fn add(
+        slot: &OnceLock<BoundCounter<u64>>,
+        bind: impl FnOnce() -> BoundCounter<u64>,
+        value: u64,
+    ) {
+        slot.get_or_init(bind).add(value);
+    }
+
+    /// The shape's attributes plus one.
+    fn with(&self, key: &'static str, value: impl Into<opentelemetry::Value>) -> Vec<KeyValue> {
+        let mut attrs = Vec::with_capacity(self.attrs.len() + 1);
+        attrs.extend_from_slice(&self.attrs);
+        attrs.push(KeyValue::new(key, value));
+        attrs
+    }
+
+    fn tokens(&self, h: &Histogram<u64>, kind: &'static str, n: u64) {
+        let slot = if kind == "input" {
+            &self.input_tokens
+        } else {
+            &self.output_tokens
+        };
+        Self::record(slot, || h.bind(&self.with(k::GEN_AI_TOKEN_TYPE, kind)), n);
+    }
+
+    /// One `gen_ai.client.generation.choices` point with a finish reason.
+    fn choices_with_reason(&self, c: &Counter<u64>, reason: StringValue, n: u64) {
+        {
+            let bound = self
+                .choices_by_reason
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some((_, b)) = bound.iter().find(|(r, _)| *r == reason) {
+                b.add(n);
+                return;
+            }
+        }
+        let attrs = self.with(k::GEN_AI_RESPONSE_FINISH_REASON, reason.clone());
+        let mut bound = self
+            .choices_by_reason
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, b)) = bound.iter().find(|(r, _)| *r == reason) {
+            b.add(n);
+        } else if bound.len() < MAX_REASONS {
+            let b = c.bind(&attrs);
+            b.add(n);
+            bound.push((reason, b));
+        } else {
+            c.add(n, &attrs);
+        }
+    }
 }
 
 type Provider = dyn MeterProvider + Send + Sync;
@@ -273,13 +419,13 @@ pub(crate) fn record(call: Call) {
     };
     match set.get_or_init(|| {
         if call.latest {
-            Set::Latest(latest(family))
+            Set::Latest(latest(family), Shapes::default())
         } else {
-            Set::Traceloop(traceloop(family))
+            Set::Traceloop(traceloop(family), Shapes::default())
         }
     }) {
-        Set::Traceloop(i) => record_traceloop(i, family, call),
-        Set::Latest(i) => record_latest(i, call),
+        Set::Traceloop(i, shapes) => record_traceloop(i, shapes, family, call),
+        Set::Latest(i, shapes) => record_latest(i, shapes, call),
     }
 }
 
@@ -320,36 +466,41 @@ fn shared_attributes(call: &mut Call, traceloop: bool, family: Family) -> Vec<Ke
     attrs
 }
 
-fn record_traceloop(i: &Traceloop, family: Family, mut call: Call) {
+fn record_traceloop(i: &Traceloop, shapes: &Shapes, family: Family, mut call: Call) {
     let mut attrs = shared_attributes(&mut call, true, family);
-    if let Some(e) = call.error_type {
-        // A failed call has a duration and an exception count, nothing else.
+    let failed = call.error_type.is_some();
+    if let Some(e) = call.error_type.take() {
         attrs.push(KeyValue::new(k::ERROR_TYPE, e));
-        i.duration.record(call.duration_s, &attrs);
+    }
+    let p = shapes.points(attrs);
+    let bind_h = |h: &Histogram<f64>| h.bind(&p.attrs);
+    let bind_c = |c: &Counter<u64>| c.bind(&p.attrs);
+    Points::record(&p.duration, || bind_h(&i.duration), call.duration_s);
+    if failed {
+        // A failed call has a duration and an exception count, nothing else.
         let exceptions = match call.api {
             Api::OpenAiEmbeddings => i.embeddings_exceptions.as_ref(),
             Api::OpenAiChat | Api::AnthropicMessages => i.exceptions.as_ref(),
             _ => None,
         };
         if let Some(c) = exceptions {
-            c.add(1, &attrs);
+            Points::add(&p.exceptions, || bind_c(c), 1);
         }
         if let Some(usd) = call.cost {
-            i.cost.record(usd, &attrs);
+            Points::record(&p.cost, || bind_h(&i.cost), usd);
         }
         return;
     }
-    i.duration.record(call.duration_s, &attrs);
     if let Some(t) = call.first_chunk_s {
-        i.ttft.record(t, &attrs);
+        Points::record(&p.first, || bind_h(&i.ttft), t);
     }
     if let Some(t) = call.generate_s {
-        i.generate.record(t, &attrs);
+        Points::record(&p.rest, || bind_h(&i.generate), t);
     }
     if let (Some(c), Some(n)) = (i.vector_size.as_ref(), call.vector_size)
         && call.api == Api::OpenAiEmbeddings
     {
-        c.add(n as u64, &attrs);
+        Points::add(&p.vector_size, || bind_c(c), n as u64);
     }
     if let Some(c) = i.choices.as_ref()
         && call.choices > 0
@@ -362,18 +513,18 @@ fn record_traceloop(i: &Traceloop, family: Family, mut call: Call) {
                 .first()
                 .cloned()
                 .unwrap_or_else(|| StringValue::from(""));
-            attrs.push(KeyValue::new(k::GEN_AI_RESPONSE_FINISH_REASON, reason));
-            c.add(choices, &attrs);
-            attrs.pop();
+            p.choices_with_reason(c, reason, choices);
         } else {
             // As Python: the number of choices, plus 1 per choice with its finish reason
             // (a choice without one adds to the point without a reason again).
             let with_reason = call.finish_reasons.len().min(call.choices);
-            c.add(choices + (call.choices - with_reason) as u64, &attrs);
+            Points::add(
+                &p.choices,
+                || bind_c(c),
+                choices + (call.choices - with_reason) as u64,
+            );
             for reason in call.finish_reasons.drain(..with_reason) {
-                attrs.push(KeyValue::new(k::GEN_AI_RESPONSE_FINISH_REASON, reason));
-                c.add(1, &attrs);
-                attrs.pop();
+                p.choices_with_reason(c, reason, 1);
             }
         }
     }
@@ -386,33 +537,35 @@ fn record_traceloop(i: &Traceloop, family: Family, mut call: Call) {
         if let Some(n) = n
             && n >= min
         {
-            attrs.push(KeyValue::new(k::GEN_AI_TOKEN_TYPE, kind));
-            i.tokens.record(n as u64, &attrs);
-            attrs.pop();
+            p.tokens(&i.tokens, kind, n as u64);
         }
     }
     if let Some(usd) = call.cost {
-        i.cost.record(usd, &attrs);
+        Points::record(&p.cost, || bind_h(&i.cost), usd);
     }
 }
 
-fn record_latest(i: &Latest, mut call: Call) {
+fn record_latest(i: &Latest, shapes: &Shapes, mut call: Call) {
     let family = call.api.family();
     let mut attrs = shared_attributes(&mut call, false, family);
-    if let Some(e) = call.error_type {
+    let failed = call.error_type.is_some();
+    if let Some(e) = call.error_type.take() {
         attrs.push(KeyValue::new(k::ERROR_TYPE, e));
-        i.duration.record(call.duration_s, &attrs);
+    }
+    let p = shapes.points(attrs);
+    let bind_h = |h: &Histogram<f64>| h.bind(&p.attrs);
+    Points::record(&p.duration, || bind_h(&i.duration), call.duration_s);
+    if failed {
         if let Some(usd) = call.cost {
-            i.cost.record(usd, &attrs);
+            Points::record(&p.cost, || bind_h(&i.cost), usd);
         }
         return;
     }
-    i.duration.record(call.duration_s, &attrs);
     if let Some(t) = call.first_chunk_s {
-        i.ttfc.record(t, &attrs);
+        Points::record(&p.first, || bind_h(&i.ttfc), t);
     }
     for gap in &call.chunk_gaps_s {
-        i.tpoc.record(f64::from(*gap), &attrs);
+        Points::record(&p.rest, || bind_h(&i.tpoc), f64::from(*gap));
     }
     for (kind, n) in [
         ("input", call.usage.input_tokens),
@@ -421,12 +574,10 @@ fn record_latest(i: &Latest, mut call: Call) {
         if let Some(n) = n
             && n >= 0
         {
-            attrs.push(KeyValue::new(k::GEN_AI_TOKEN_TYPE, kind));
-            i.tokens.record(n as u64, &attrs);
-            attrs.pop();
+            p.tokens(&i.tokens, kind, n as u64);
         }
     }
     if let Some(usd) = call.cost {
-        i.cost.record(usd, &attrs);
+        Points::record(&p.cost, || bind_h(&i.cost), usd);
     }
 }

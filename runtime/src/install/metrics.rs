@@ -197,12 +197,21 @@ fn periodic_reader<E: PushMetricExporter>(exporter: E, interval: Duration) -> Pe
         .build()
 }
 
+/// The meter scope of the OpenTelemetry SDK's self-diagnostic metrics.
+const SDK_SELF_SCOPE: &str = "otel.sdk";
+
 /// The metric view, as the Python SDK's only GenAI view: the semconv buckets for
 /// `gen_ai.client.token.usage`. Every other histogram keeps the SDK default buckets (Python:
 /// `gen_ai.client.operation.duration`, `gen_ai.server.time_to_first_token`, …), unless its
 /// instrument advises its own (`llmetry-instruments` does, with [`DURATION_BOUNDARIES`], when
 /// the process opted in to the latest GenAI conventions).
 fn genai_view(i: &Instrument) -> Option<Stream> {
+    if i.scope().name() == SDK_SELF_SCOPE {
+        // The SDK's own counters (`otel.sdk.log.created`, …, a development semconv), which
+        // `experimental_metrics_bound_instruments` (llmetry-instruments records through
+        // bound instruments) turns on: not llmetry's data, and Python exports none.
+        return Stream::builder().with_aggregation(Aggregation::Drop).build().ok();
+    }
     if i.kind() != InstrumentKind::Histogram || i.name() != "gen_ai.client.token.usage" {
         return None;
     }
