@@ -210,7 +210,10 @@ fn genai_view(i: &Instrument) -> Option<Stream> {
         // The SDK's own counters (`otel.sdk.log.created`, …, a development semconv), which
         // `experimental_metrics_bound_instruments` (llmetry-instruments records through
         // bound instruments) turns on: not llmetry's data, and Python exports none.
-        return Stream::builder().with_aggregation(Aggregation::Drop).build().ok();
+        return Stream::builder()
+            .with_aggregation(Aggregation::Drop)
+            .build()
+            .ok();
     }
     if i.kind() != InstrumentKind::Histogram || i.name() != "gen_ai.client.token.usage" {
         return None;

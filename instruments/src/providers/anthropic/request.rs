@@ -98,7 +98,7 @@ fn tool_definitions(tools: Option<&RawValue>) -> Vec<Value> {
 /// Reads a Messages request body: `None` when it is not a JSON object; the flag says
 /// whether it has a `model` key.
 pub(crate) fn parse_request(body: &[u8]) -> Option<(LlmRequest, bool)> {
-    let body: Lenient<Body<'_>> = serde_json::from_slice(body).ok()?;
+    let body: Lenient<Body<'_>> = crate::providers::wire::read_body(body).ok()?;
     let body = body.0?;
     let names_model = !matches!(body.model, Scalar::Absent);
     // `system` goes into `gen_ai.system_instructions`, not among the messages (as Python

@@ -110,7 +110,7 @@ pub(super) fn response_of(
 
 /// Reads a complete Messages response body; `None` when it is not JSON.
 pub(crate) fn parse_response(bytes: &[u8]) -> Option<LlmResponse> {
-    let body: Lenient<Body<'_>> = serde_json::from_slice(bytes).ok()?;
+    let body: Lenient<Body<'_>> = crate::providers::wire::read_body(bytes).ok()?;
     let Some(body) = body.0 else {
         return Some(LlmResponse::default());
     };

@@ -100,7 +100,7 @@ fn tool_definitions(config: Option<&RawValue>) -> Vec<Value> {
 /// Reads a Converse request body: `None` when it is not a JSON object. The flag (the body
 /// names a model) is always `false`: the model is in the path.
 pub(crate) fn parse_request(body: &[u8]) -> Option<(LlmRequest, bool)> {
-    let body: Lenient<Body<'_>> = serde_json::from_slice(body).ok()?;
+    let body: Lenient<Body<'_>> = crate::providers::wire::read_body(body).ok()?;
     let body = body.0?;
     let mut input_messages = Vec::with_capacity(body.messages.0.len() + 1);
     let system = blocks_parts(value(body.system).as_ref());
@@ -136,7 +136,7 @@ pub(crate) fn parse_request(body: &[u8]) -> Option<(LlmRequest, bool)> {
 /// `aws.bedrock.guardrail.id`.
 #[cfg(any(test, feature = "bedrock"))]
 pub(crate) fn guardrail_id(body: &[u8]) -> Option<String> {
-    let body: Lenient<Body<'_>> = serde_json::from_slice(body).ok()?;
+    let body: Lenient<Body<'_>> = crate::providers::wire::read_body(body).ok()?;
     body.0?
         .guardrail_config
         .0?

@@ -102,7 +102,7 @@ pub(super) fn response_of(
 
 /// Reads a complete Converse response body; `None` when it is not JSON.
 pub(crate) fn parse_response(bytes: &[u8]) -> Option<LlmResponse> {
-    let body: Lenient<Body<'_>> = serde_json::from_slice(bytes).ok()?;
+    let body: Lenient<Body<'_>> = crate::providers::wire::read_body(bytes).ok()?;
     let body = body.0.unwrap_or_default();
     let message = body.output.0.and_then(|o| o.message.0);
     let (role, parts) = match &message {

@@ -126,7 +126,7 @@ fn user_message(content: &Content<'_>) -> Message {
 /// Reads a Gemini request body: `None` when it is not a JSON object. The flag (the body
 /// names a model) is always `false`: the model is in the path.
 pub(crate) fn parse_request(body: &[u8]) -> Option<(LlmRequest, bool)> {
-    let body: Lenient<Body<'_>> = serde_json::from_slice(body).ok()?;
+    let body: Lenient<Body<'_>> = crate::providers::wire::read_body(body).ok()?;
     let body = body.0?;
     let mut input_messages = Vec::with_capacity(body.contents.0.len() + 1);
     if let Some(system) = body.system_instruction.get() {

@@ -132,7 +132,7 @@ fn candidate_message(c: &Candidate<'_>) -> Message {
 
 /// Reads a complete Gemini response body; `None` when it is not JSON.
 pub(crate) fn parse_response(bytes: &[u8]) -> Option<LlmResponse> {
-    let body: Lenient<Body<'_>> = serde_json::from_slice(bytes).ok()?;
+    let body: Lenient<Body<'_>> = crate::providers::wire::read_body(bytes).ok()?;
     let Some(body) = body.0 else {
         // An error answer of the array form: `[{"error": …}]`.
         let v: Value = serde_json::from_slice(bytes).ok()?;

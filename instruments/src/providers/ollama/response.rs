@@ -75,7 +75,7 @@ pub(super) fn usage(prompt_eval_count: Option<i64>, eval_count: Option<i64>) -> 
 
 /// Reads a complete Ollama response body for `api`; `None` when it is not JSON.
 pub(crate) fn parse_response(api: Api, bytes: &[u8]) -> Option<LlmResponse> {
-    let body: Lenient<Body<'_>> = serde_json::from_slice(bytes).ok()?;
+    let body: Lenient<Body<'_>> = crate::providers::wire::read_body(bytes).ok()?;
     let Some(body) = body.0 else {
         return Some(LlmResponse::default());
     };

@@ -249,7 +249,7 @@ fn tool_definitions(tools: Option<&RawValue>, functions: Option<&RawValue>) -> V
 /// Reads an OpenAI-compatible request body for `api`: `None` when it is not a JSON
 /// object; the flag says whether it has a `model` key.
 pub(crate) fn parse_request(api: Api, body: &[u8]) -> Option<(LlmRequest, bool)> {
-    let body: Lenient<Body<'_>> = serde_json::from_slice(body).ok()?;
+    let body: Lenient<Body<'_>> = crate::providers::wire::read_body(body).ok()?;
     let body = body.0?;
     let names_model = !matches!(body.model, Scalar::Absent);
     let max_tokens = match api {

@@ -24,7 +24,7 @@ struct Body<'a> {
     #[serde(borrow)]
     model: Scalar<'a>,
     #[serde(borrow)]
-    usage: Option<&'a RawValue>,
+    usage: Lenient<WireUsage<'a>>,
     #[serde(borrow)]
     error: Option<&'a RawValue>,
     data: Seq<Lenient<Embedding>>,
@@ -234,7 +234,7 @@ pub(super) fn responses_output(
 
 /// Reads a complete OpenAI-compatible response body for `api`; `None` when it is not JSON.
 pub(crate) fn parse_response(api: Api, bytes: &[u8]) -> Option<LlmResponse> {
-    let body: Lenient<Body<'_>> = serde_json::from_slice(bytes).ok()?;
+    let body: Lenient<Body<'_>> = crate::providers::wire::read_body(bytes).ok()?;
     let Some(body) = body.0 else {
         return Some(LlmResponse::default());
     };
@@ -245,7 +245,7 @@ pub(crate) fn parse_response(api: Api, bytes: &[u8]) -> Option<LlmResponse> {
         None => None,
     };
     let mut r = LlmResponse {
-        usage: usage_of_raw(body.usage).unwrap_or_default(),
+        usage: body.usage.get().map(WireUsage::usage).unwrap_or_default(),
         error,
         ..LlmResponse::default()
     };
