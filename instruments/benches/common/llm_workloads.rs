@@ -1,4 +1,4 @@
-//! What both LLM benches share (`llm.rs` with criterion, `llm_icount.rs` under callgrind): the
+//! What both LLM benches share (`llm.rs` with criterion, `../icount/benches/llm_icount.rs` under callgrind): the
 //! exporter that discards spans and the chat request body, so the two harnesses measure the
 //! same calls. Included by `#[path]`; not a bench target of its own.
 

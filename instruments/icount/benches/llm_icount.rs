@@ -2,7 +2,7 @@
 //! for `.ci/icount` (the instruction-count regression check).
 //!
 //! ```text
-//! cargo bench -p llmetry-instruments --bench llm_icount --no-run    # prints the binary's path
+//! cargo bench -p llmetry-instruments-icount --bench llm_icount --no-run    # prints the binary's path
 //! valgrind --tool=callgrind --callgrind-out-file=/dev/null <binary> <workload> <iterations>
 //! ```
 //!
@@ -50,7 +50,7 @@ const WORKLOADS: &[&str] = &[
     "sse_chunk",
 ];
 
-#[path = "common/llm_workloads.rs"]
+#[path = "../../benches/common/llm_workloads.rs"]
 mod workloads;
 use workloads::{DiscardExporter, body};
 
@@ -138,6 +138,54 @@ async fn call(client: &ClientWithMiddleware, url: &str, stream: bool) -> usize {
     }
 }
 
+/// `n` calls, one after the other, on `rt` (this thread); the sum of the body lengths.
+fn calls(
+    rt: &tokio::runtime::Runtime,
+    client: &ClientWithMiddleware,
+    url: &str,
+    stream: bool,
+    n: usize,
+) -> usize {
+    rt.block_on(async {
+        let mut sum = 0usize;
+        for _ in 0..n {
+            sum = sum.wrapping_add(call(client, url, stream).await);
+        }
+        sum
+    })
+}
+
+/// The counted calls: the only code `.ci/icount` collects (`--toggle-collect='*::measured'`).
+#[inline(never)]
+fn measured(
+    rt: &tokio::runtime::Runtime,
+    client: &ClientWithMiddleware,
+    url: &str,
+    stream: bool,
+    n: usize,
+) -> usize {
+    calls(rt, client, url, stream, n)
+}
+
+/// `n` times: one SSE event decoded and folded into the accumulator.
+fn push_chunks(decoder: &mut SseDecoder, acc: &mut Accumulator, event: &str, n: usize) {
+    for _ in 0..n {
+        for e in decoder.push(black_box(event.as_bytes())) {
+            let _ = black_box(acc.push(e.event.as_deref(), &e.data));
+        }
+    }
+}
+
+mod sse {
+    use super::{Accumulator, SseDecoder};
+
+    /// The counted chunks (`sse_chunk`): the only code `.ci/icount` collects.
+    #[inline(never)]
+    pub(super) fn measured(decoder: &mut SseDecoder, acc: &mut Accumulator, event: &str, n: usize) {
+        super::push_chunks(decoder, acc, event, n);
+    }
+}
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let workload = args.next().unwrap_or_default();
@@ -161,17 +209,13 @@ fn main() -> ExitCode {
         Err(e) => panic!("install failed: {e}"),
     };
 
-    let mut checksum = 0usize;
-    if workload == "sse_chunk" {
+    let checksum = if workload == "sse_chunk" {
         let event = chunk(r#"{"content": " word"}"#, None);
         let mut decoder = SseDecoder::new();
         let mut acc = Accumulator::new(Api::OpenAiChat);
-        for _ in 0..=iterations {
-            for e in decoder.push(black_box(event.as_bytes())) {
-                let _ = black_box(acc.push(e.event.as_deref(), &e.data));
-            }
-        }
-        checksum = acc.response().output_messages.len();
+        push_chunks(&mut decoder, &mut acc, &event, 1); // warm-up
+        sse::measured(&mut decoder, &mut acc, &event, iterations);
+        acc.response().output_messages.len()
     } else {
         let rt = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -201,14 +245,12 @@ fn main() -> ExitCode {
             });
         }
         let client = builder.build();
-        rt.block_on(async {
-            // One warm-up call (connection, lazily built state), then the counted ones.
-            for _ in 0..=iterations {
-                checksum = checksum.wrapping_add(call(&client, &url, stream).await);
-            }
-        });
+        // One warm-up call (connection, lazily built state), then the counted ones.
+        let warm_up = calls(&rt, &client, &url, stream, 1);
+        let sum = warm_up.wrapping_add(measured(&rt, &client, &url, stream, iterations));
         drop(stub);
-    }
+        sum
+    };
     println!("workload={workload} iterations={iterations} bytes={checksum}");
     let _ = telemetry.shutdown();
     ExitCode::SUCCESS
