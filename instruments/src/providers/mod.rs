@@ -39,6 +39,7 @@ mod gemini;
 mod ollama;
 mod openai;
 pub(crate) mod parts;
+mod scan;
 mod wire;
 
 use serde_json::Value;

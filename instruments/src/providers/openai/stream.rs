@@ -19,6 +19,7 @@ use crate::providers::parts::{
     DEFAULT_ERROR_TYPE, error_fields, error_from_value, obj, parse_arguments_str, reasoning_part,
     refusal_part, text_part, tool_call_part,
 };
+use crate::providers::scan::Scan;
 use crate::providers::wire::{Lenient, Scalar, Seq, value};
 
 /// One Chat / Completions chunk: the fields the accumulator folds in. The parts most chunks
@@ -90,6 +91,136 @@ struct Delta<'a> {
     tool_calls: Seq<Lenient<ToolDelta<'a>>>,
     #[serde(borrow)]
     function_call: Lenient<FnDelta<'a>>,
+}
+
+/// A chunk of the usual shape read by the pull reader ([`Scan`]); `None` when serde must
+/// read it (anything the reader does not take exactly as the serde structs would: a
+/// non-null `error`, tool-call or function-call deltas, a known key twice, values of other
+/// types than the usual ones, …). Equal to the
+/// serde path's `Chunk` whenever it is `Some` (tested: `fast_chunk_reads_as_serde_does`).
+fn fast_chunk(data: &str) -> Option<Chunk<'_>> {
+    let mut s = Scan::new(data);
+    let mut chunk = Chunk::default();
+    let mut seen = Seen::default();
+    s.object(|s, key| {
+        match key {
+            "id" => {
+                seen.first(0)?;
+                chunk.id = s.scalar()?;
+            }
+            "model" => {
+                seen.first(1)?;
+                chunk.model = s.scalar()?;
+            }
+            "error" => {
+                seen.first(2)?;
+                s.null()?;
+            }
+            "usage" => {
+                seen.first(3)?;
+                chunk.usage = s.raw()?;
+            }
+            "x_groq" => {
+                seen.first(4)?;
+                chunk.x_groq = s.raw()?;
+            }
+            "choices" => {
+                seen.first(5)?;
+                // Filled in place: a choice is a few hundred bytes, not moved around.
+                let choices = &mut chunk.choices.0;
+                s.array(|s| {
+                    choices.push(Lenient(Some(ChunkChoice::default())));
+                    let Some(Lenient(Some(choice))) = choices.last_mut() else {
+                        return None;
+                    };
+                    fast_choice(s, choice)
+                })?;
+            }
+            _ => s.skip()?,
+        }
+        Some(())
+    })?;
+    s.end()?;
+    Some(chunk)
+}
+
+fn fast_choice<'a>(s: &mut Scan<'a>, choice: &mut ChunkChoice<'a>) -> Option<()> {
+    let mut seen = Seen::default();
+    s.object(|s, key| {
+        match key {
+            "index" => {
+                seen.first(0)?;
+                choice.index = s.scalar()?;
+            }
+            "delta" => {
+                seen.first(1)?;
+                if s.peek()? == b'n' {
+                    s.null()?;
+                    choice.delta = None;
+                } else {
+                    let Lenient(Some(delta)) =
+                        choice.delta.insert(Lenient(Some(Delta::default())))
+                    else {
+                        return None;
+                    };
+                    fast_delta(s, delta)?;
+                }
+            }
+            "usage" => {
+                seen.first(2)?;
+                choice.usage = s.raw()?;
+            }
+            "finish_reason" => {
+                seen.first(3)?;
+                choice.finish_reason = s.scalar()?;
+            }
+            "text" => {
+                seen.first(4)?;
+                choice.text = s.scalar()?;
+            }
+            _ => s.skip()?,
+        }
+        Some(())
+    })
+}
+
+fn fast_delta<'a>(s: &mut Scan<'a>, delta: &mut Delta<'a>) -> Option<()> {
+    let mut seen = Seen::default();
+    s.object(|s, key| {
+        let slot = match key {
+            "role" => Some((0, &mut delta.role)),
+            "content" => Some((1, &mut delta.content)),
+            "refusal" => Some((2, &mut delta.refusal)),
+            "reasoning_content" => Some((3, &mut delta.reasoning_content)),
+            "reasoning" => Some((4, &mut delta.reasoning)),
+            _ => None,
+        };
+        match (slot, key) {
+            (Some((bit, field)), _) => {
+                seen.first(bit)?;
+                *field = s.scalar()?;
+            }
+            // `null` reads as the default; anything else is left to serde.
+            (None, "tool_calls" | "function_call") => {
+                seen.first(if key == "tool_calls" { 5 } else { 6 })?;
+                s.null()?;
+            }
+            _ => s.skip()?,
+        }
+        Some(())
+    })
+}
+
+/// The known keys of one object read so far: serde's derive refuses a body that repeats
+/// one, so the pull reader leaves such a body to it.
+#[derive(Default)]
+struct Seen(u8);
+
+impl Seen {
+    fn first(&mut self, bit: u8) -> Option<()> {
+        let mask = 1 << bit;
+        (self.0 & mask == 0).then(|| self.0 |= mask)
+    }
 }
 
 /// An object read from its text; the default for anything else.
@@ -334,7 +465,11 @@ impl StreamAccumulator {
         event: Option<&str>,
         data: &str,
     ) -> Result<(bool, bool), ProviderError> {
-        let Ok(chunk) = serde_json::from_str::<Lenient<Chunk<'_>>>(data) else {
+        let chunk = match fast_chunk(data) {
+            Some(c) => Ok(Lenient(Some(c))),
+            None => serde_json::from_str::<Lenient<Chunk<'_>>>(data),
+        };
+        let Ok(chunk) = chunk else {
             if event == Some("error") && !data.is_empty() {
                 return Err(ProviderError {
                     error_type: DEFAULT_ERROR_TYPE.to_owned(),
@@ -670,5 +805,91 @@ impl StreamAccumulator {
     /// The caps this stream hit.
     pub(crate) fn caps_hit(&self) -> &[CaptureCap] {
         self.caps.hits()
+    }
+}
+
+#[cfg(test)]
+mod fast_chunk_tests {
+    use super::{Chunk, fast_chunk};
+    use crate::providers::wire::Lenient;
+
+    /// Chunks as OpenAI, Azure, Groq, DeepSeek, vLLM and Ollama's OpenAI API send them.
+    const CHUNKS: &[&str] = &[
+        r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini-2024-07-18","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}"#,
+        r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini-2024-07-18","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":" drift"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"a1b2"}"#,
+        r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"line\nbreak \"quoted\" caf\u00e9 ✓ \\ \/"},"finish_reason":null}]}"#,
+        r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null}"#,
+        r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}"#,
+        r#"{"id":"","object":"","created":0,"model":"","choices":[],"prompt_filter_results":[{"prompt_index":0,"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}}}]}"#,
+        r#"{"id":"chatcmpl-2","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o","choices":[{"index":0,"finish_reason":null,"delta":{"content":"Hi"},"content_filter_results":{"hate":{"filtered":false,"severity":"safe"},"self_harm":{"filtered":false,"severity":"safe"}}}]}"#,
+        r#"{"id":"chatcmpl-3","object":"chat.completion.chunk","created":1700000000,"model":"llama-3.1-8b-instant","system_fingerprint":"fp_g","choices":[{"index":0,"delta":{"content":"ok"},"logprobs":null,"finish_reason":null}],"x_groq":{"id":"req_1"}}"#,
+        r#"{"id":"c4","object":"chat.completion.chunk","created":1700000000,"model":"deepseek-reasoner","choices":[{"index":0,"delta":{"content":null,"reasoning_content":"think"},"logprobs":null,"finish_reason":null}]}"#,
+        r#"{"id":"cmpl-5","object":"chat.completion.chunk","created":1700000000,"model":"Qwen/Qwen2.5-7B","choices":[{"index":0,"delta":{"content":"x"},"logprobs":null,"finish_reason":null,"stop_reason":null}]}"#,
+        r#"{"id":"chatcmpl-6","object":"chat.completion.chunk","created":1700000000,"model":"llama3.2","system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}"#,
+        r#"{"id":"chatcmpl-7","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get","arguments":""}}]},"finish_reason":null}]}"#,
+        r#"{"id":"cmpl-8","object":"text_completion","created":1700000000,"model":"gpt-3.5-turbo-instruct","choices":[{"text":" word","index":0,"logprobs":null,"finish_reason":null}]}"#,
+        r#"{"id":"c9","choices":[{"index":1,"delta":{"content":"b"}},{"index":0,"delta":{"content":"a"}}],"model":"m","id2":-3,"n":1.5e3,"deep":[[[{"a":[true,false,null]}]]]}"#,
+        r#"{"id":"c11","model":"moonshot-v1-8k","choices":[{"index":0,"delta":{},"finish_reason":"stop","usage": { "prompt_tokens" : 5, "completion_tokens":2 } }]}"#,
+        " \n{ \"id\" : \"c10\" , \"choices\" : [ { \"index\" : 0 , \"delta\" : { \"content\" : \"sp\" } } ] } \r\n",
+    ];
+
+    fn serde(text: &str) -> Option<String> {
+        serde_json::from_str::<Lenient<Chunk<'_>>>(text)
+            .ok()
+            .and_then(|l| l.0)
+            .map(|c| format!("{c:?}"))
+    }
+
+    /// Whenever the pull reader reads a chunk, serde reads the same one.
+    fn agrees(text: &str) -> bool {
+        match fast_chunk(text) {
+            None => false,
+            Some(c) => {
+                assert_eq!(Some(format!("{c:?}")), serde(text), "{text:?}");
+                true
+            }
+        }
+    }
+
+    #[test]
+    fn fast_chunk_reads_as_serde_does() {
+        let read: Vec<bool> = CHUNKS.iter().map(|c| agrees(c)).collect();
+        // Left to serde: tool-call deltas.
+        assert_eq!(
+            read,
+            [
+                true, true, true, true, true, true, true, true, true, true, true, false, true,
+                true, true, true
+            ]
+        );
+    }
+
+    #[test]
+    fn fast_chunk_agrees_with_serde_on_broken_and_odd_text() {
+        let inserts = [
+            "\"", "\\", ",", ":", "}", "]", "{", "[", " ", "0", "-", "x", "\n", "\u{1}", "null",
+            "\"id\":\"dup\",", "\"content\":\"dup\",", "\"choices\":[],", "\"index\":2,",
+        ];
+        let mut fast = 0;
+        for chunk in CHUNKS {
+            let bounds: Vec<usize> = (0..=chunk.len())
+                .filter(|&i| chunk.is_char_boundary(i))
+                .collect();
+            for &i in &bounds {
+                let mut cut = chunk.to_string();
+                if i < chunk.len() {
+                    let next = bounds.iter().find(|&&j| j > i).copied().unwrap_or(chunk.len());
+                    cut.replace_range(i..next, "");
+                    fast += usize::from(agrees(&cut));
+                }
+                for ins in inserts {
+                    let mut with = chunk.to_string();
+                    with.insert_str(i, ins);
+                    fast += usize::from(agrees(&with));
+                }
+            }
+        }
+        // Not vacuous: many variants (whitespace, renamed and added keys) took the fast path.
+        assert!(fast > 1_000, "{fast}");
     }
 }

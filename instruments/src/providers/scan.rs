@@ -1,0 +1,372 @@
+//! A small pull reader over JSON text, for the hottest shape the capture reads: the OpenAI
+//! stream chunk, read once per SSE event (`openai::stream`).
+//!
+//! serde_json's derive reads such a chunk (~250 bytes) in about 6,000 instructions, most of
+//! it per-key and per-value dispatch; this reader takes the few fields the chunk needs and
+//! skips the rest in about a quarter of that. It is strict on purpose: it accepts only text
+//! serde_json accepts, reads every value it keeps exactly as the serde path would, and
+//! returns `None` (the caller then reads the text with serde) for anything it does not
+//! handle itself — numbers with a fraction or an exponent, integers beyond 64 bits,
+//! surrogate `\u` escapes, escaped keys, nesting deeper than serde_json's limit allows.
+
+use serde_json::value::RawValue;
+
+use super::wire::Scalar;
+
+/// Deepest nesting read (serde_json's recursion limit is 128; deeper text goes to serde).
+const MAX_DEPTH: u32 = 64;
+
+/// The bytes that end a run of plain string content: `"`, `\\` and the control characters
+/// (which JSON strings may not hold: serde_json refuses them).
+const SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        table[c] = true;
+        c += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// The position of the first special byte (one table look-up per byte).
+fn special(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&c| SPECIAL[usize::from(c)])
+}
+
+/// A cursor over JSON text. Every method returns `None` when the text is not what it reads
+/// (or not something this reader handles), leaving the cursor anywhere.
+pub(crate) struct Scan<'a> {
+    text: &'a str,
+    pos: usize,
+    depth: u32,
+}
+
+impl<'a> Scan<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Scan {
+            text,
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    /// The next byte after whitespace, not consumed.
+    pub(crate) fn peek(&mut self) -> Option<u8> {
+        let b = self.bytes();
+        while let Some(&c) = b.get(self.pos) {
+            if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+                self.pos += 1;
+            } else {
+                return Some(c);
+            }
+        }
+        None
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.pos += 1)
+    }
+
+    fn literal(&mut self, word: &str) -> Option<()> {
+        let end = self.pos.checked_add(word.len())?;
+        (self.bytes().get(self.pos..end)? == word.as_bytes()).then(|| self.pos = end)
+    }
+
+    /// Only whitespace is left.
+    pub(crate) fn end(&mut self) -> Option<()> {
+        self.peek().is_none().then_some(())
+    }
+
+    /// `null`.
+    pub(crate) fn null(&mut self) -> Option<()> {
+        self.peek()?;
+        self.literal("null")
+    }
+
+    /// A field serde reads as `Option<&RawValue>`: `None` for `null`, else the value's text
+    /// (checked again by serde_json, which makes the `RawValue`).
+    pub(crate) fn raw(&mut self) -> Option<Option<&'a RawValue>> {
+        if self.peek()? == b'n' {
+            return self.null().map(|()| None);
+        }
+        let start = self.pos;
+        self.skip()?;
+        let text = self.text.get(start..self.pos)?;
+        serde_json::from_str::<&RawValue>(text).ok().map(Some)
+    }
+
+    /// An object: `field` is called with the cursor at each value and must read or skip it.
+    /// Keys with escapes are not handled (`None`).
+    pub(crate) fn object(
+        &mut self,
+        mut field: impl FnMut(&mut Self, &'a str) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(b'{')?;
+        self.enter()?;
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            self.depth -= 1;
+            return Some(());
+        }
+        loop {
+            if self.peek()? != b'"' {
+                return None;
+            }
+            let key = match self.string()? {
+                Scalar::Str(k) => k,
+                _ => return None,
+            };
+            self.eat(b':')?;
+            field(self, key)?;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// An array: `item` is called with the cursor at each element and must read or skip it.
+    pub(crate) fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        self.enter()?;
+        if self.peek()? == b']' {
+            self.pos += 1;
+            self.depth -= 1;
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b']' => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    /// Any value, as a [`Scalar`] (arrays and objects skipped: [`Scalar::Composite`]).
+    pub(crate) fn scalar(&mut self) -> Option<Scalar<'a>> {
+        match self.peek()? {
+            b'"' => self.string(),
+            b't' => self.literal("true").map(|()| Scalar::Bool(true)),
+            b'f' => self.literal("false").map(|()| Scalar::Bool(false)),
+            b'n' => self.literal("null").map(|()| Scalar::Null),
+            b'[' | b'{' => self.skip().map(|()| Scalar::Composite),
+            _ => self.integer(),
+        }
+    }
+
+    /// Any value, checked as serde_json checks what it skips, and not kept.
+    pub(crate) fn skip(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b't' => self.literal("true"),
+            b'f' => self.literal("false"),
+            b'n' => self.literal("null"),
+            b'[' => self.array(Self::skip),
+            b'{' => self.object(|s, _| s.skip()),
+            _ => self.number(),
+        }
+    }
+
+    /// A string at the cursor: borrowed when it has no escapes, else unescaped.
+    fn string(&mut self) -> Option<Scalar<'a>> {
+        self.eat(b'"')?;
+        let b = self.bytes();
+        let start = self.pos;
+        let mut i = start + special(b.get(start..)?)?;
+        match b.get(i)? {
+            b'"' => {
+                self.pos = i + 1;
+                return self.text.get(start..i).map(Scalar::Str);
+            }
+            b'\\' => {}
+            _ => return None, // a control character
+        }
+        // Escapes: copy and unescape.
+        let mut out = String::with_capacity(i - start + 16);
+        out.push_str(self.text.get(start..i)?);
+        loop {
+            match *b.get(i)? {
+                b'"' => {
+                    self.pos = i + 1;
+                    return Some(Scalar::OwnedStr(out.into_boxed_str()));
+                }
+                b'\\' => {
+                    let c = match *b.get(i + 1)? {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hex = self.text.get(i + 2..i + 6)?;
+                            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                                return None;
+                            }
+                            let code = u32::from_str_radix(hex, 16).ok()?;
+                            i += 4;
+                            // Surrogates (pairs or lone ones) are left to serde_json.
+                            char::from_u32(code)?
+                        }
+                        _ => return None,
+                    };
+                    out.push(c);
+                    i += 2;
+                }
+                c if c < 0x20 => return None,
+                _ => {
+                    // The run up to the next quote, escape or control character.
+                    let run = special(b.get(i..)?)?;
+                    out.push_str(self.text.get(i..i + run)?);
+                    i += run;
+                }
+            }
+        }
+    }
+
+    /// An integer as serde_json reads it: `UInt` when not negative, `Int` when negative.
+    /// A fraction, an exponent or more than 64 bits: `None`.
+    fn integer(&mut self) -> Option<Scalar<'a>> {
+        let start = self.pos;
+        self.number()?;
+        let text = self.text.get(start..self.pos)?;
+        // serde_json reads `-0` as the float -0.0.
+        if text == "-0" || text.bytes().any(|c| matches!(c, b'.' | b'e' | b'E')) {
+            return None;
+        }
+        if text.starts_with('-') {
+            text.parse::<i64>().ok().map(Scalar::Int)
+        } else {
+            text.parse::<u64>().ok().map(Scalar::UInt)
+        }
+    }
+
+    /// A number (JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`).
+    fn number(&mut self) -> Option<()> {
+        let b = self.bytes();
+        let digits = |i: &mut usize| {
+            let from = *i;
+            while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            (*i > from).then_some(())
+        };
+        let mut i = self.pos;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i)? {
+            b'0' => i += 1,
+            b'1'..=b'9' => digits(&mut i)?,
+            _ => return None,
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            digits(&mut i)?;
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            digits(&mut i)?;
+        }
+        self.pos = i;
+        Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Scalar, Scan};
+
+    fn scalar(text: &str) -> Option<Scalar<'_>> {
+        let mut s = Scan::new(text);
+        let v = s.scalar()?;
+        s.end()?;
+        Some(v)
+    }
+
+    #[test]
+    fn scalars_read_as_serde_json_reads_them() {
+        for text in [
+            r#""plain""#,
+            r#""esc\"aped\\ \/ \b\f\n\r\t \u00e9 \u20ac""#,
+            "\"ünïcödé ✓\"",
+            "0",
+            "42",
+            "-42",
+            "18446744073709551615",
+            "-9223372036854775808",
+            "true",
+            "false",
+            "null",
+            "[1, [2, {\"a\": [3]}], \"x\"]",
+            "{\"a\": {\"b\": null}, \"c\": -1.5e3}",
+            "  7  ",
+        ] {
+            let ours = scalar(text).unwrap_or_else(|| panic!("read {text}"));
+            let theirs: Scalar<'_> = serde_json::from_str(text).unwrap();
+            assert_eq!(ours, theirs, "{text}");
+        }
+    }
+
+    #[test]
+    fn what_serde_json_refuses_or_reads_otherwise_is_left_to_it() {
+        for text in [
+            "01",
+            "-",
+            "1.",
+            ".5",
+            "1e",
+            "1.5",
+            "2e10",
+            "-0",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "\"\\ud83d\\ude00\"",
+            "\"\\ud83d\"",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "\"tab\there\"",
+            "\"unterminated",
+            "tru",
+            "nul",
+            "[1,]",
+            "{\"a\":1,}",
+            "{\"a\" 1}",
+            "{a: 1}",
+            "[1 2]",
+            "1 2",
+            "",
+        ] {
+            assert_eq!(scalar(text), None, "{text}");
+        }
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        assert_eq!(scalar(&deep), None);
+    }
+}
