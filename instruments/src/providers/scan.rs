@@ -1,17 +1,21 @@
-//! A small pull reader over JSON text, for the hottest shape the capture reads: the OpenAI
-//! stream chunk, read once per SSE event (`openai::stream`).
+//! A small pull reader over JSON text, for the hottest shapes the capture reads: the OpenAI
+//! stream chunk (once per SSE event, `openai::stream`) and the OpenAI response body
+//! (`openai::response`).
 //!
-//! serde_json's derive reads such a chunk (~250 bytes) in about 6,000 instructions, most of
-//! it per-key and per-value dispatch; this reader takes the few fields the chunk needs and
-//! skips the rest in about a quarter of that. It is strict on purpose: it accepts only text
-//! serde_json accepts, reads every value it keeps exactly as the serde path would, and
-//! returns `None` (the caller then reads the text with serde) for anything it does not
-//! handle itself — numbers with a fraction or an exponent, integers beyond 64 bits,
-//! surrogate `\u` escapes, escaped keys, nesting deeper than serde_json's limit allows.
+//! serde_json's derive reads a ~250-byte chunk in about 6,000 instructions, most of it
+//! per-key and per-value dispatch through the lenient wire types; this reader takes the
+//! fields the wire structs name and skips the rest, in about half of that. It is strict on
+//! purpose: it accepts only text serde_json accepts, fills the same wire structs with the
+//! same values (numbers other than plain 64-bit integers are read by serde_json itself, from
+//! their text), and returns `None` — the caller then reads the body with serde — for
+//! anything it does not handle: surrogate `\u` escapes, escaped keys, a known key twice
+//! (serde's derive refuses those), nesting deeper than serde_json's limit allows, and the
+//! shapes each caller leaves to serde. The callers' tests compare both readers on real bodies
+//! and on thousands of broken and odd variants of them.
 
 use serde_json::value::RawValue;
 
-use super::wire::Scalar;
+use super::wire::{Lenient, Scalar, Seq};
 
 /// Deepest nesting read (serde_json's recursion limit is 128; deeper text goes to serde).
 const MAX_DEPTH: u32 = 64;
@@ -30,9 +34,45 @@ const SPECIAL: [bool; 256] = {
     table
 };
 
-/// The position of the first special byte (one table look-up per byte).
+/// The position of the first special byte: eight bytes at a time (a quote, a backslash or
+/// a byte below 0x20 in a word, found with the "has a zero byte" bit trick: the lowest
+/// flagged byte is always the first match), then one table look-up per byte.
 fn special(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&c| SPECIAL[usize::from(c)])
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_in = |x: u64| x.wrapping_sub(ONES) & !x;
+    let mut i = 0;
+    while let Some(word) = bytes
+        .get(i..i + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+    {
+        let v = u64::from_le_bytes(word);
+        let found = (zero_in(v ^ (ONES * u64::from(b'"')))
+            | zero_in(v ^ (ONES * u64::from(b'\\')))
+            | (v.wrapping_sub(ONES * 0x20) & !v))
+            & HIGH;
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let tail = bytes.get(i..)?;
+    tail.iter()
+        .position(|&c| SPECIAL[usize::from(c)])
+        .map(|p| i + p)
+}
+
+/// The known keys of one object read so far: serde's derive refuses a body that repeats
+/// one, so the pull reader leaves such a body to it.
+#[derive(Default)]
+pub(crate) struct Seen(u32);
+
+impl Seen {
+    /// `Some` the first time `bit` is seen.
+    pub(crate) fn first(&mut self, bit: u32) -> Option<()> {
+        let mask = 1u32.checked_shl(bit)?;
+        (self.0 & mask == 0).then(|| self.0 |= mask)
+    }
 }
 
 /// A cursor over JSON text. Every method returns `None` when the text is not what it reads
@@ -159,6 +199,37 @@ impl<'a> Scan<'a> {
         }
     }
 
+    /// What serde reads as `Lenient<T>`: an object read into `T::default()` by `read`, `None`
+    /// for any other value (checked and skipped).
+    pub(crate) fn lenient<T: Default>(
+        &mut self,
+        read: impl FnOnce(&mut Self, &mut T) -> Option<()>,
+    ) -> Option<Lenient<T>> {
+        if self.peek()? != b'{' {
+            return self.skip().map(|()| Lenient(None));
+        }
+        let mut t = T::default();
+        read(self, &mut t)?;
+        Some(Lenient(Some(t)))
+    }
+
+    /// What serde reads as `Seq<T>`: the elements of an array read by `item`, empty for any
+    /// other value (checked and skipped).
+    pub(crate) fn seq<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<Seq<T>> {
+        let mut out = Vec::new();
+        if self.peek()? != b'[' {
+            return self.skip().map(|()| Seq(out));
+        }
+        self.array(|s| {
+            out.push(item(s)?);
+            Some(())
+        })?;
+        Some(Seq(out))
+    }
+
     fn enter(&mut self) -> Option<()> {
         self.depth += 1;
         (self.depth <= MAX_DEPTH).then_some(())
@@ -248,21 +319,22 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// An integer as serde_json reads it: `UInt` when not negative, `Int` when negative.
-    /// A fraction, an exponent or more than 64 bits: `None`.
+    /// A number as serde_json reads it: a plain integer here (`UInt` when not negative,
+    /// `Int` when negative), anything else (a fraction, an exponent, `-0`, more than 64 bits)
+    /// by serde_json itself from the number's text, so the value is exactly serde's.
     fn integer(&mut self) -> Option<Scalar<'a>> {
         let start = self.pos;
         self.number()?;
         let text = self.text.get(start..self.pos)?;
-        // serde_json reads `-0` as the float -0.0.
-        if text == "-0" || text.bytes().any(|c| matches!(c, b'.' | b'e' | b'E')) {
-            return None;
-        }
-        if text.starts_with('-') {
+        let plain = text != "-0" && !text.bytes().any(|c| matches!(c, b'.' | b'e' | b'E'));
+        let read = if !plain {
+            None
+        } else if text.starts_with('-') {
             text.parse::<i64>().ok().map(Scalar::Int)
         } else {
             text.parse::<u64>().ok().map(Scalar::UInt)
-        }
+        };
+        read.or_else(|| serde_json::from_str::<Scalar<'_>>(text).ok())
     }
 
     /// A number (JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`).
@@ -300,6 +372,51 @@ impl<'a> Scan<'a> {
     }
 }
 
+/// Variants of a JSON text for the pull reader's tests: each character deleted, and bits of
+/// JSON (and of non-JSON) inserted at each character boundary.
+#[cfg(test)]
+pub(crate) fn variants(text: &str) -> Vec<String> {
+    const INSERTS: [&str; 20] = [
+        "\"",
+        "\\",
+        ",",
+        ":",
+        "}",
+        "]",
+        "{",
+        "[",
+        " ",
+        "0",
+        "-",
+        "x",
+        "\n",
+        "\u{1}",
+        "null",
+        "1.5",
+        "\"id\":\"dup\",",
+        "\"content\":\"dup\",",
+        "\"choices\":[],",
+        "\"index\":2,",
+    ];
+    let bounds: Vec<usize> = (0..=text.len())
+        .filter(|&i| text.is_char_boundary(i))
+        .collect();
+    let mut out = Vec::new();
+    for (n, &i) in bounds.iter().enumerate() {
+        if let Some(&next) = bounds.get(n + 1) {
+            let mut cut = text.to_owned();
+            cut.replace_range(i..next, "");
+            out.push(cut);
+        }
+        for ins in INSERTS {
+            let mut with = text.to_owned();
+            with.insert_str(i, ins);
+            out.push(with);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Scalar, Scan};
@@ -328,6 +445,12 @@ mod tests {
             "[1, [2, {\"a\": [3]}], \"x\"]",
             "{\"a\": {\"b\": null}, \"c\": -1.5e3}",
             "  7  ",
+            "1.5",
+            "-0",
+            "2e10",
+            "-1.25E-3",
+            "18446744073709551616",
+            "-9223372036854775809",
         ] {
             let ours = scalar(text).unwrap_or_else(|| panic!("read {text}"));
             let theirs: Scalar<'_> = serde_json::from_str(text).unwrap();
@@ -343,11 +466,6 @@ mod tests {
             "1.",
             ".5",
             "1e",
-            "1.5",
-            "2e10",
-            "-0",
-            "18446744073709551616",
-            "-9223372036854775809",
             "\"\\ud83d\\ude00\"",
             "\"\\ud83d\"",
             "\"\\x\"",
@@ -368,5 +486,23 @@ mod tests {
         }
         let deep = "[".repeat(200) + &"]".repeat(200);
         assert_eq!(scalar(&deep), None);
+    }
+
+    #[test]
+    fn special_finds_the_first_quote_backslash_or_control_byte() {
+        let plain = "abcdefghijklmnopqrstuvwxyz é ✓ 0123456789";
+        assert_eq!(super::special(plain.as_bytes()), None);
+        for at in 0..plain.len() {
+            for c in ["\"", "\\", "\n", "\u{0}", "\u{1f}"] {
+                let mut t = plain.to_owned();
+                if !t.is_char_boundary(at) {
+                    continue;
+                }
+                t.insert_str(at, c);
+                // A second special byte later must not hide the first.
+                t.push('"');
+                assert_eq!(super::special(t.as_bytes()), Some(at), "{t:?}");
+            }
+        }
     }
 }

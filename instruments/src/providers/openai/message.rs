@@ -9,6 +9,7 @@ use crate::providers::parts::{
     blob_part, image_url_part, obj, parse_arguments, reasoning_part, refusal_part, text_part,
     tool_call_part,
 };
+use crate::providers::scan::{Scan, Seen};
 use crate::providers::wire::{Scalar, raw_str, value};
 
 /// A chat message as sent (request) or returned (response `choices[].message`): only the
@@ -149,4 +150,48 @@ pub(super) fn reasoning_text(item: &Value) -> Option<String> {
         }
     }
     (!texts.is_empty()).then(|| texts.join("\n"))
+}
+
+/// A chat message read by the pull reader (the fields of [`ChatMessage`], as serde reads
+/// them); `None` leaves the whole body to serde.
+pub(super) fn fast_message<'a>(s: &mut Scan<'a>, m: &mut ChatMessage<'a>) -> Option<()> {
+    let mut seen = Seen::default();
+    s.object(|s, key| {
+        match key {
+            "role" => {
+                seen.first(0)?;
+                m.role = s.scalar()?;
+            }
+            "content" => {
+                seen.first(1)?;
+                m.content = s.raw()?;
+            }
+            "tool_call_id" => {
+                seen.first(2)?;
+                m.tool_call_id = s.scalar()?;
+            }
+            "refusal" => {
+                seen.first(3)?;
+                m.refusal = s.scalar()?;
+            }
+            "reasoning_content" => {
+                seen.first(4)?;
+                m.reasoning_content = s.scalar()?;
+            }
+            "reasoning" => {
+                seen.first(5)?;
+                m.reasoning = s.scalar()?;
+            }
+            "tool_calls" => {
+                seen.first(6)?;
+                m.tool_calls = s.raw()?;
+            }
+            "function_call" => {
+                seen.first(7)?;
+                m.function_call = s.raw()?;
+            }
+            _ => s.skip()?,
+        }
+        Some(())
+    })
 }

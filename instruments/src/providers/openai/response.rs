@@ -6,13 +6,14 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::message::{
-    ChatMessage, chat_message_parts, content_parts, raw_content_parts, reasoning_text,
+    ChatMessage, chat_message_parts, content_parts, fast_message, raw_content_parts, reasoning_text,
 };
 use crate::model::{Api, LlmResponse, Message, Usage};
 use crate::providers::parts::{
     DEFAULT_ERROR_TYPE, content_of, error_from_value, parse_arguments, reasoning_part, text_part,
     tool_call_part, with_total,
 };
+use crate::providers::scan::{Scan, Seen};
 use crate::providers::wire::{Field, Lenient, Scalar, Seq, VectorLen};
 
 /// The response fields the conventions read, for every OpenAI-compatible API.
@@ -234,7 +235,11 @@ pub(super) fn responses_output(
 
 /// Reads a complete OpenAI-compatible response body for `api`; `None` when it is not JSON.
 pub(crate) fn parse_response(api: Api, bytes: &[u8]) -> Option<LlmResponse> {
-    let body: Lenient<Body<'_>> = crate::providers::wire::read_body(bytes).ok()?;
+    let fast = std::str::from_utf8(bytes).ok().and_then(fast_body);
+    let body: Lenient<Body<'_>> = match fast {
+        Some(b) => Lenient(Some(b)),
+        None => crate::providers::wire::read_body(bytes).ok()?,
+    };
     let Some(body) = body.0 else {
         return Some(LlmResponse::default());
     };
@@ -289,4 +294,222 @@ pub(crate) fn parse_response(api: Api, bytes: &[u8]) -> Option<LlmResponse> {
     r.system_fingerprint = body.system_fingerprint.into_non_empty();
     r.service_tier = body.service_tier.into_non_empty();
     Some(r)
+}
+
+/// A response body read by the pull reader ([`Scan`]): the fields of [`Body`] exactly as
+/// serde reads them, or `None` (serde reads it) for anything the reader leaves to serde —
+/// embeddings `data`, a key twice, text serde would refuse. Equal to the serde path's
+/// `Body` whenever it is `Some` (tested: `fast_body_reads_as_serde_does`).
+fn fast_body(text: &str) -> Option<Body<'_>> {
+    let mut s = Scan::new(text);
+    let mut b = Body::default();
+    let mut seen = Seen::default();
+    s.object(|s, key| {
+        match key {
+            "id" => {
+                seen.first(0)?;
+                b.id = s.scalar()?;
+            }
+            "model" => {
+                seen.first(1)?;
+                b.model = s.scalar()?;
+            }
+            "usage" => {
+                seen.first(2)?;
+                b.usage = s.lenient(fast_usage)?;
+            }
+            "error" => {
+                seen.first(3)?;
+                b.error = s.raw()?;
+            }
+            "data" => {
+                // Embeddings (vector lengths): left to serde unless `null`.
+                seen.first(4)?;
+                s.null()?;
+            }
+            "choices" => {
+                seen.first(5)?;
+                b.choices = s.seq(|s| s.lenient(fast_choice))?;
+            }
+            "output" => {
+                seen.first(6)?;
+                b.output = s.raw()?;
+            }
+            "status" => {
+                seen.first(7)?;
+                b.status = s.scalar()?;
+            }
+            "incomplete_details" => {
+                seen.first(8)?;
+                b.incomplete_details = s.lenient(|s, i: &mut Incomplete<'_>| {
+                    let mut seen = Seen::default();
+                    s.object(|s, key| {
+                        if key == "reason" {
+                            seen.first(0)?;
+                            i.reason = s.scalar()?;
+                        } else {
+                            s.skip()?;
+                        }
+                        Some(())
+                    })
+                })?;
+            }
+            "system_fingerprint" => {
+                seen.first(9)?;
+                b.system_fingerprint = s.scalar()?;
+            }
+            "service_tier" => {
+                seen.first(10)?;
+                b.service_tier = s.scalar()?;
+            }
+            _ => s.skip()?,
+        }
+        Some(())
+    })?;
+    s.end()?;
+    Some(b)
+}
+
+fn fast_choice<'a>(s: &mut Scan<'a>, c: &mut Choice<'a>) -> Option<()> {
+    let mut seen = Seen::default();
+    s.object(|s, key| {
+        match key {
+            "finish_reason" => {
+                seen.first(0)?;
+                c.finish_reason = s.scalar()?;
+            }
+            "text" => {
+                seen.first(1)?;
+                c.text = s.scalar()?;
+            }
+            "message" => {
+                seen.first(2)?;
+                c.message = s.lenient(fast_message)?;
+            }
+            _ => s.skip()?,
+        }
+        Some(())
+    })
+}
+
+fn fast_usage<'a>(s: &mut Scan<'a>, u: &mut WireUsage<'a>) -> Option<()> {
+    let mut seen = Seen::default();
+    s.object(|s, key| {
+        let scalar = match key {
+            "prompt_tokens" => Some((0, &mut u.prompt_tokens)),
+            "input_tokens" => Some((1, &mut u.input_tokens)),
+            "completion_tokens" => Some((2, &mut u.completion_tokens)),
+            "output_tokens" => Some((3, &mut u.output_tokens)),
+            "total_tokens" => Some((4, &mut u.total_tokens)),
+            "prompt_cache_hit_tokens" => Some((5, &mut u.prompt_cache_hit_tokens)),
+            _ => None,
+        };
+        if let Some((bit, field)) = scalar {
+            seen.first(bit)?;
+            *field = s.scalar()?;
+            return Some(());
+        }
+        let details = match key {
+            "input_tokens_details" => Some((6, &mut u.input_tokens_details)),
+            "completion_tokens_details" => Some((7, &mut u.completion_tokens_details)),
+            "output_tokens_details" => Some((8, &mut u.output_tokens_details)),
+            _ => None,
+        };
+        if let Some((bit, field)) = details {
+            seen.first(bit)?;
+            *field = s.lenient(fast_details)?;
+            return Some(());
+        }
+        if key == "prompt_tokens_details" {
+            // Absent, `null` and an object read differently (`Field`).
+            seen.first(9)?;
+            u.prompt_tokens_details = if s.peek()? == b'n' {
+                s.null()?;
+                Field::Null
+            } else {
+                Field::Value(s.lenient(fast_details)?)
+            };
+            return Some(());
+        }
+        s.skip()
+    })
+}
+
+fn fast_details<'a>(s: &mut Scan<'a>, d: &mut Details<'a>) -> Option<()> {
+    let mut seen = Seen::default();
+    s.object(|s, key| {
+        match key {
+            "cached_tokens" => {
+                seen.first(0)?;
+                d.cached_tokens = s.scalar()?;
+            }
+            "reasoning_tokens" => {
+                seen.first(1)?;
+                d.reasoning_tokens = s.scalar()?;
+            }
+            _ => s.skip()?,
+        }
+        Some(())
+    })
+}
+
+#[cfg(test)]
+mod fast_body_tests {
+    use super::{Body, fast_body};
+    use crate::providers::wire::Lenient;
+
+    /// Response bodies as OpenAI (Chat, Completions, Responses), Azure, DeepSeek, Groq,
+    /// vLLM and Ollama's OpenAI API send them, and error bodies.
+    const BODIES: &[&str] = &[
+        r#"{"id":"chatcmpl-0001","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Spans drift like leaves, traces weave through quiet logs, metrics hum at dusk.","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":14,"completion_tokens":19,"total_tokens":33,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_0001"}"#,
+        r#"{"id":"chatcmpl-2","object":"chat.completion","created":1700000000,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":50,"completion_tokens":12,"total_tokens":62,"prompt_tokens_details":null}}"#,
+        r#"{"id":"chatcmpl-3","object":"chat.completion","created":1700000000,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":"I can't help with that."},"finish_reason":"stop"},{"index":1,"message":{"role":"assistant","content":[{"type":"text","text":"a"}]},"finish_reason":"length"}],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}"#,
+        r#"{"id":"c4","object":"chat.completion","created":1700000000,"model":"deepseek-reasoner","choices":[{"index":0,"message":{"role":"assistant","content":"42","reasoning_content":"Let me think\n\"hard\" \u00e9"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":20,"total_tokens":30,"prompt_cache_hit_tokens":4,"prompt_cache_miss_tokens":6,"completion_tokens_details":{"reasoning_tokens":15}},"system_fingerprint":"fp_d"}"#,
+        r#"{"choices":[{"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}},"finish_reason":"stop","index":0,"logprobs":null,"message":{"annotations":[],"content":"Hi","refusal":null,"role":"assistant"}}],"created":1700000000,"id":"chatcmpl-5","model":"gpt-4o-2024-11-20","object":"chat.completion","prompt_filter_results":[{"prompt_filter_results":{"jailbreak":{"filtered":false,"detected":false}},"prompt_index":0}],"system_fingerprint":"fp_a","usage":{"completion_tokens":1,"completion_tokens_details":{"reasoning_tokens":0},"prompt_tokens":8,"prompt_tokens_details":{"cached_tokens":0},"total_tokens":9}}"#,
+        r#"{"id":"chatcmpl-6","object":"chat.completion","created":1700000000,"model":"llama-3.1-8b-instant","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"logprobs":null,"finish_reason":"stop"}],"usage":{"queue_time":0.02,"prompt_tokens":9,"prompt_time":0.0012,"completion_tokens":2,"completion_time":0.0016,"total_tokens":11,"total_time":0.0028},"system_fingerprint":"fp_g","x_groq":{"id":"req_1"}}"#,
+        r#"{"id":"cmpl-7","object":"text_completion","created":1700000000,"model":"gpt-3.5-turbo-instruct","choices":[{"text":"\n\nHello","index":0,"logprobs":null,"finish_reason":"length"}],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}"#,
+        r#"{"id":"resp_8","object":"response","created_at":1700000000,"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"model":"gpt-4o-mini","output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Hi","annotations":[]}]}],"usage":{"input_tokens":5,"input_tokens_details":{"cached_tokens":1},"output_tokens":2,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":7},"service_tier":"flex"}"#,
+        r#"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#,
+        r#"{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,-0.2,3e-3]}],"model":"text-embedding-3-small","usage":{"prompt_tokens":3,"total_tokens":3}}"#,
+        r#"{"id":"chatcmpl-9","model":"llama3.2","choices":[{"index":0,"message":{"role":"assistant","content":"Hel"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1.0,"completion_tokens":-0,"total_tokens":18446744073709551616},"data":null,"incomplete_details":null,"usage_extra":[1,2,{"a":null}]}"#,
+        " {\n  \"id\": \"c10\",\n  \"model\": \"m\",\n  \"choices\": [ {\"index\": 0, \"message\": {\"role\": \"assistant\", \"content\": \"sp\"}, \"finish_reason\": \"stop\"} ],\n  \"usage\": {\"prompt_tokens\": 1, \"prompt_tokens_details\": 7}\n}\n",
+    ];
+
+    fn serde(text: &str) -> Option<String> {
+        serde_json::from_str::<Lenient<Body<'_>>>(text)
+            .ok()
+            .and_then(|l| l.0)
+            .map(|b| format!("{b:?}"))
+    }
+
+    /// Whenever the pull reader reads a body, serde reads the same one.
+    fn agrees(text: &str) -> bool {
+        match fast_body(text) {
+            None => false,
+            Some(b) => {
+                assert_eq!(Some(format!("{b:?}")), serde(text), "{text:?}");
+                true
+            }
+        }
+    }
+
+    #[test]
+    fn fast_body_reads_as_serde_does() {
+        let read: Vec<bool> = BODIES.iter().map(|b| agrees(b)).collect();
+        // Left to serde: embeddings (`data`).
+        let mut expected = vec![true; BODIES.len()];
+        expected[9] = false;
+        assert_eq!(read, expected);
+    }
+
+    #[test]
+    fn fast_body_agrees_with_serde_on_broken_and_odd_text() {
+        let mut fast = 0;
+        for body in &BODIES[..4] {
+            for v in crate::providers::scan::variants(body) {
+                fast += usize::from(agrees(&v));
+            }
+        }
+        assert!(fast > 1_000, "{fast}");
+    }
 }
