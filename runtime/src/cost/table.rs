@@ -2,10 +2,12 @@
 //! effect, aliases), their validation, layering of overrides, lookup by (provider, model), and
 //! the cost arithmetic.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use rustc_hash::FxHashMap;
 
 use super::file::{self, PriceFileError};
 use super::normalise::{candidates, canonical_provider};
@@ -650,7 +652,7 @@ pub struct PriceTable {
     models: BTreeMap<Key, Model>,
     layers: u32,
     /// provider → (name or alias → model key)
-    index: HashMap<String, HashMap<String, Arc<Key>>>,
+    index: FxHashMap<String, FxHashMap<String, Arc<Key>>>,
 }
 
 impl PriceTable {
@@ -906,7 +908,7 @@ impl PriceTable {
     /// Rebuilds the name index: aliases first, then model ids (an id beats an alias), each in
     /// layer order (a later override beats an earlier one).
     fn reindex(&mut self) {
-        let mut index: HashMap<String, HashMap<String, Arc<Key>>> = HashMap::new();
+        let mut index: FxHashMap<String, FxHashMap<String, Arc<Key>>> = FxHashMap::default();
         let mut by_layer: Vec<(&Key, &Model)> = self.models.iter().collect();
         by_layer.sort_by_key(|(_, m)| m.layer);
         for (key, model) in &by_layer {

@@ -7,13 +7,14 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::message::{
-    ChatMessage, chat_message_parts, content_parts, raw_content_parts, reasoning_text,
+    ChatMessage, chat_message_parts, content_parts, fast_message, raw_content_parts, reasoning_text,
 };
 use crate::model::{Api, LlmRequest, Message};
 use crate::providers::parts::{
     message, output_format, parse_arguments, reasoning_part, text_part, tool_call_part,
     tool_definition, tool_response_content, tool_response_part,
 };
+use crate::providers::scan::{Scan, Seen};
 use crate::providers::wire::{Lenient, Scalar, Seq, StrList, raw_str, value};
 
 /// The request fields the conventions read, for every OpenAI-compatible API.
@@ -249,7 +250,11 @@ fn tool_definitions(tools: Option<&RawValue>, functions: Option<&RawValue>) -> V
 /// Reads an OpenAI-compatible request body for `api`: `None` when it is not a JSON
 /// object; the flag says whether it has a `model` key.
 pub(crate) fn parse_request(api: Api, body: &[u8]) -> Option<(LlmRequest, bool)> {
-    let body: Lenient<Body<'_>> = crate::providers::wire::read_body(body).ok()?;
+    let fast = std::str::from_utf8(body).ok().and_then(fast_body);
+    let body: Lenient<Body<'_>> = match fast {
+        Some(b) => Lenient(Some(b)),
+        None => crate::providers::wire::read_body(body).ok()?,
+    };
     let body = body.0?;
     let names_model = !matches!(body.model, Scalar::Absent);
     let max_tokens = match api {
@@ -305,4 +310,187 @@ pub(crate) fn parse_request(api: Api, body: &[u8]) -> Option<(LlmRequest, bool)>
         ..LlmRequest::default()
     };
     Some((req, names_model))
+}
+
+/// A request body read by the pull reader ([`Scan`]): the fields of [`Body`] exactly as serde
+/// reads them, or `None` (serde reads it) for anything the reader leaves to serde. Equal to
+/// the serde path's `Body` whenever it is `Some` (tested: `fast_body_reads_as_serde_does`).
+fn fast_body(text: &str) -> Option<Body<'_>> {
+    let mut s = Scan::new(text);
+    let mut b = Body::default();
+    let mut seen = Seen::default();
+    s.object(|s, key| {
+        let scalar = match key {
+            "model" => Some((0, &mut b.model)),
+            "stream" => Some((1, &mut b.stream)),
+            "max_output_tokens" => Some((2, &mut b.max_output_tokens)),
+            "max_completion_tokens" => Some((3, &mut b.max_completion_tokens)),
+            "max_tokens" => Some((4, &mut b.max_tokens)),
+            "temperature" => Some((5, &mut b.temperature)),
+            "top_p" => Some((6, &mut b.top_p)),
+            "top_k" => Some((7, &mut b.top_k)),
+            "frequency_penalty" => Some((8, &mut b.frequency_penalty)),
+            "presence_penalty" => Some((9, &mut b.presence_penalty)),
+            "seed" => Some((10, &mut b.seed)),
+            "n" => Some((11, &mut b.n)),
+            "user" => Some((12, &mut b.user)),
+            "reasoning_effort" => Some((13, &mut b.reasoning_effort)),
+            "service_tier" => Some((14, &mut b.service_tier)),
+            "instructions" => Some((15, &mut b.instructions)),
+            _ => None,
+        };
+        if let Some((bit, field)) = scalar {
+            seen.first(bit)?;
+            *field = s.scalar()?;
+            return Some(());
+        }
+        let raw = match key {
+            "response_format" => Some((16, &mut b.response_format)),
+            "prompt" => Some((17, &mut b.prompt)),
+            "input" => Some((18, &mut b.input)),
+            "tools" => Some((19, &mut b.tools)),
+            "functions" => Some((20, &mut b.functions)),
+            _ => None,
+        };
+        if let Some((bit, field)) = raw {
+            seen.first(bit)?;
+            *field = s.raw()?;
+            return Some(());
+        }
+        match key {
+            "stream_options" => {
+                seen.first(21)?;
+                b.stream_options = s.lenient(|s, o: &mut StreamOptions<'_>| {
+                    one_scalar(s, "include_usage", &mut o.include_usage)
+                })?;
+            }
+            "reasoning" => {
+                seen.first(22)?;
+                b.reasoning =
+                    s.lenient(|s, e: &mut Effort<'_>| one_scalar(s, "effort", &mut e.effort))?;
+            }
+            "text" => {
+                seen.first(23)?;
+                b.text = s.lenient(|s, t: &mut TextConfig<'_>| {
+                    let mut seen = Seen::default();
+                    s.object(|s, key| {
+                        if key == "format" {
+                            seen.first(0)?;
+                            t.format = s.raw()?;
+                            Some(())
+                        } else {
+                            s.skip()
+                        }
+                    })
+                })?;
+            }
+            "stop" => {
+                seen.first(24)?;
+                b.stop = str_list(s)?;
+            }
+            "encoding_format" => {
+                seen.first(25)?;
+                b.encoding_format = str_list(s)?;
+            }
+            "messages" => {
+                seen.first(26)?;
+                b.messages = s.seq(|s| s.lenient(fast_message))?;
+            }
+            _ => s.skip()?,
+        }
+        Some(())
+    })?;
+    s.end()?;
+    Some(b)
+}
+
+/// An object with one field the wire struct names (`key`, a [`Scalar`]).
+fn one_scalar<'a>(s: &mut Scan<'a>, key: &str, slot: &mut Scalar<'a>) -> Option<()> {
+    let mut seen = Seen::default();
+    s.object(|s, k| {
+        if k == key {
+            seen.first(0)?;
+            *slot = s.scalar()?;
+            Some(())
+        } else {
+            s.skip()
+        }
+    })
+}
+
+/// What serde reads as [`StrList`]: a non-empty string as one element, the strings of an
+/// array, nothing for any other value.
+fn str_list(s: &mut Scan<'_>) -> Option<StrList> {
+    match s.peek()? {
+        b'"' => Some(StrList(
+            s.scalar()?
+                .into_string()
+                .filter(|v| !v.is_empty())
+                .into_iter()
+                .collect(),
+        )),
+        b'[' => {
+            let mut out = Vec::new();
+            s.array(|s| {
+                out.extend(s.scalar()?.into_string());
+                Some(())
+            })?;
+            Some(StrList(out))
+        }
+        _ => s.skip().map(|()| StrList(Vec::new())),
+    }
+}
+
+#[cfg(test)]
+mod fast_body_tests {
+    use super::{Body, fast_body};
+    use crate::providers::wire::Lenient;
+
+    /// Requests as the OpenAI SDKs, async-openai, rig and LangChain send them: chat with
+    /// tools and sampling, streams, multimodal content, Responses, Completions, Embeddings.
+    const BODIES: &[&str] = &[
+        r#"{"model":"gpt-4o-mini","stream":false,"stream_options":{"include_usage":false},"messages":[{"role":"user","content":"a haiku about OpenTelemetry"}]}"#,
+        r#"{"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Why did db-1 go down?\n\"disk\" \u00e9"},{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_logs","arguments":"{\"host\":\"db-1\"}"}}]},{"role":"tool","tool_call_id":"call_1","content":"disk full"}],"model":"gpt-4o","temperature":0.2,"top_p":1,"max_tokens":64,"seed":42,"n":1,"stop":["\n\n","END"],"tools":[{"type":"function","function":{"name":"get_logs","parameters":{"type":"object","properties":{"host":{"type":"string"}}}}}],"tool_choice":"auto","user":"u-42","stream":true,"stream_options":{"include_usage":true},"frequency_penalty":-0.5,"presence_penalty":0.0,"parallel_tool_calls":false}"#,
+        r#"{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA","detail":"low"}}]}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object"}}},"max_completion_tokens":100,"reasoning_effort":"low","service_tier":"flex","stop":"STOP"}"#,
+        r#"{"model":"gpt-4.1","instructions":"Be brief.","input":[{"role":"user","content":[{"type":"input_text","text":"hi"}]}],"max_output_tokens":50,"reasoning":{"effort":"medium","summary":"auto"},"text":{"format":{"type":"text"}},"stream":true}"#,
+        r#"{"model":"gpt-3.5-turbo-instruct","prompt":["Say hi","Say bye"],"max_tokens":7,"temperature":1e-1,"stop":null,"logprobs":null}"#,
+        r#"{"model":"text-embedding-3-small","input":"db-1 disk full","encoding_format":"base64","dimensions":256}"#,
+        r#"{"model":"deepseek-chat","messages":[{"role":"user","content":"x"},{"role":"assistant","content":"y","reasoning_content":"z"}],"top_k":40,"stream":"yes","stream_options":null,"stop":[1,"a",""],"encoding_format":{},"functions":[{"name":"f"}]}"#,
+        " {\n \"model\" : \"m\" ,\n \"messages\" : [ {\"role\":\"user\",\"content\":\"sp\"} ] , \"text\": 3, \"reasoning\": [] }\n",
+    ];
+
+    fn serde(text: &str) -> Option<String> {
+        serde_json::from_str::<Lenient<Body<'_>>>(text)
+            .ok()
+            .and_then(|l| l.0)
+            .map(|b| format!("{b:?}"))
+    }
+
+    /// Whenever the pull reader reads a body, serde reads the same one.
+    fn agrees(text: &str) -> bool {
+        match fast_body(text) {
+            None => false,
+            Some(b) => {
+                assert_eq!(Some(format!("{b:?}")), serde(text), "{text:?}");
+                true
+            }
+        }
+    }
+
+    #[test]
+    fn fast_body_reads_as_serde_does() {
+        let read: Vec<bool> = BODIES.iter().map(|b| agrees(b)).collect();
+        assert_eq!(read, vec![true; BODIES.len()]);
+    }
+
+    #[test]
+    fn fast_body_agrees_with_serde_on_broken_and_odd_text() {
+        let mut fast = 0;
+        for body in &BODIES[..3] {
+            for v in crate::providers::scan::variants(body) {
+                fast += usize::from(agrees(&v));
+            }
+        }
+        assert!(fast > 1_000, "{fast}");
+    }
 }
