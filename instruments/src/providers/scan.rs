@@ -372,6 +372,30 @@ impl<'a> Scan<'a> {
     }
 }
 
+/// For the pull readers' tests: whether the pull reader read `text` (`fast`, as `Debug`
+/// text), asserting that serde read the same (`serde`) when it did.
+#[cfg(test)]
+pub(crate) fn agrees(text: &str, fast: Option<String>, serde: Option<String>) -> bool {
+    match fast {
+        None => false,
+        Some(fast) => {
+            assert_eq!(Some(fast), serde, "{text:?}");
+            true
+        }
+    }
+}
+
+/// For the pull readers' tests: how many [`variants`] of `texts` the pull reader read
+/// (each checked by `agrees`).
+#[cfg(test)]
+pub(crate) fn variants_read(texts: &[&str], agrees: impl Fn(&str) -> bool) -> usize {
+    texts
+        .iter()
+        .flat_map(|t| variants(t))
+        .filter(|v| agrees(v))
+        .count()
+}
+
 /// Variants of a JSON text for the pull reader's tests: each character deleted, and bits of
 /// JSON (and of non-JSON) inserted at each character boundary.
 #[cfg(test)]

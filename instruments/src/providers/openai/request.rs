@@ -463,18 +463,12 @@ mod fast_body_tests {
         serde_json::from_str::<Lenient<Body<'_>>>(text)
             .ok()
             .and_then(|l| l.0)
-            .map(|b| format!("{b:?}"))
+            .map(|v| format!("{v:?}"))
     }
 
-    /// Whenever the pull reader reads a body, serde reads the same one.
+    /// Whenever the pull reader reads a text, serde reads the same.
     fn agrees(text: &str) -> bool {
-        match fast_body(text) {
-            None => false,
-            Some(b) => {
-                assert_eq!(Some(format!("{b:?}")), serde(text), "{text:?}");
-                true
-            }
-        }
+        crate::providers::scan::agrees(text, fast_body(text).map(|v| format!("{v:?}")), serde(text))
     }
 
     #[test]
@@ -485,12 +479,8 @@ mod fast_body_tests {
 
     #[test]
     fn fast_body_agrees_with_serde_on_broken_and_odd_text() {
-        let mut fast = 0;
-        for body in &BODIES[..3] {
-            for v in crate::providers::scan::variants(body) {
-                fast += usize::from(agrees(&v));
-            }
-        }
-        assert!(fast > 1_000, "{fast}");
+        // Not vacuous: many variants (whitespace, renamed and added keys) took the fast path.
+        let read = crate::providers::scan::variants_read(&BODIES[..3], agrees);
+        assert!(read > 1_000, "{read}");
     }
 }
