@@ -141,6 +141,31 @@ impl<'a> Scan<'a> {
         serde_json::from_str::<&RawValue>(text).ok().map(Some)
     }
 
+    /// A field read as a [`Scalar`] into `slot`, the first time its key (`bit`) is seen.
+    pub(crate) fn scalar_once(
+        &mut self,
+        seen: &mut Seen,
+        bit: u32,
+        slot: &mut Scalar<'a>,
+    ) -> Option<()> {
+        seen.first(bit)?;
+        *slot = self.scalar()?;
+        Some(())
+    }
+
+    /// A field read as a raw value ([`Scan::raw`]) into `slot`, the first time its key
+    /// (`bit`) is seen.
+    pub(crate) fn raw_once(
+        &mut self,
+        seen: &mut Seen,
+        bit: u32,
+        slot: &mut Option<&'a RawValue>,
+    ) -> Option<()> {
+        seen.first(bit)?;
+        *slot = self.raw()?;
+        Some(())
+    }
+
     /// An object: `field` is called with the cursor at each value and must read or skip it.
     /// Keys with escapes are not handled (`None`).
     pub(crate) fn object(

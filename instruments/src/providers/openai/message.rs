@@ -158,38 +158,14 @@ pub(super) fn fast_message<'a>(s: &mut Scan<'a>, m: &mut ChatMessage<'a>) -> Opt
     let mut seen = Seen::default();
     s.object(|s, key| {
         match key {
-            "role" => {
-                seen.first(0)?;
-                m.role = s.scalar()?;
-            }
-            "content" => {
-                seen.first(1)?;
-                m.content = s.raw()?;
-            }
-            "tool_call_id" => {
-                seen.first(2)?;
-                m.tool_call_id = s.scalar()?;
-            }
-            "refusal" => {
-                seen.first(3)?;
-                m.refusal = s.scalar()?;
-            }
-            "reasoning_content" => {
-                seen.first(4)?;
-                m.reasoning_content = s.scalar()?;
-            }
-            "reasoning" => {
-                seen.first(5)?;
-                m.reasoning = s.scalar()?;
-            }
-            "tool_calls" => {
-                seen.first(6)?;
-                m.tool_calls = s.raw()?;
-            }
-            "function_call" => {
-                seen.first(7)?;
-                m.function_call = s.raw()?;
-            }
+            "role" => s.scalar_once(&mut seen, 0, &mut m.role)?,
+            "content" => s.raw_once(&mut seen, 1, &mut m.content)?,
+            "tool_call_id" => s.scalar_once(&mut seen, 2, &mut m.tool_call_id)?,
+            "refusal" => s.scalar_once(&mut seen, 3, &mut m.refusal)?,
+            "reasoning_content" => s.scalar_once(&mut seen, 4, &mut m.reasoning_content)?,
+            "reasoning" => s.scalar_once(&mut seen, 5, &mut m.reasoning)?,
+            "tool_calls" => s.raw_once(&mut seen, 6, &mut m.tool_calls)?,
+            "function_call" => s.raw_once(&mut seen, 7, &mut m.function_call)?,
             _ => s.skip()?,
         }
         Some(())

@@ -340,9 +340,7 @@ fn fast_body(text: &str) -> Option<Body<'_>> {
             _ => None,
         };
         if let Some((bit, field)) = scalar {
-            seen.first(bit)?;
-            *field = s.scalar()?;
-            return Some(());
+            return s.scalar_once(&mut seen, bit, field);
         }
         let raw = match key {
             "response_format" => Some((16, &mut b.response_format)),
@@ -353,9 +351,7 @@ fn fast_body(text: &str) -> Option<Body<'_>> {
             _ => None,
         };
         if let Some((bit, field)) = raw {
-            seen.first(bit)?;
-            *field = s.raw()?;
-            return Some(());
+            return s.raw_once(&mut seen, bit, field);
         }
         match key {
             "stream_options" => {

@@ -306,22 +306,13 @@ fn fast_body(text: &str) -> Option<Body<'_>> {
     let mut seen = Seen::default();
     s.object(|s, key| {
         match key {
-            "id" => {
-                seen.first(0)?;
-                b.id = s.scalar()?;
-            }
-            "model" => {
-                seen.first(1)?;
-                b.model = s.scalar()?;
-            }
+            "id" => s.scalar_once(&mut seen, 0, &mut b.id)?,
+            "model" => s.scalar_once(&mut seen, 1, &mut b.model)?,
             "usage" => {
                 seen.first(2)?;
                 b.usage = s.lenient(fast_usage)?;
             }
-            "error" => {
-                seen.first(3)?;
-                b.error = s.raw()?;
-            }
+            "error" => s.raw_once(&mut seen, 3, &mut b.error)?,
             "data" => {
                 // Embeddings (vector lengths): left to serde unless `null`.
                 seen.first(4)?;
@@ -331,14 +322,8 @@ fn fast_body(text: &str) -> Option<Body<'_>> {
                 seen.first(5)?;
                 b.choices = s.seq(|s| s.lenient(fast_choice))?;
             }
-            "output" => {
-                seen.first(6)?;
-                b.output = s.raw()?;
-            }
-            "status" => {
-                seen.first(7)?;
-                b.status = s.scalar()?;
-            }
+            "output" => s.raw_once(&mut seen, 6, &mut b.output)?,
+            "status" => s.scalar_once(&mut seen, 7, &mut b.status)?,
             "incomplete_details" => {
                 seen.first(8)?;
                 b.incomplete_details = s.lenient(|s, i: &mut Incomplete<'_>| {
@@ -354,14 +339,8 @@ fn fast_body(text: &str) -> Option<Body<'_>> {
                     })
                 })?;
             }
-            "system_fingerprint" => {
-                seen.first(9)?;
-                b.system_fingerprint = s.scalar()?;
-            }
-            "service_tier" => {
-                seen.first(10)?;
-                b.service_tier = s.scalar()?;
-            }
+            "system_fingerprint" => s.scalar_once(&mut seen, 9, &mut b.system_fingerprint)?,
+            "service_tier" => s.scalar_once(&mut seen, 10, &mut b.service_tier)?,
             _ => s.skip()?,
         }
         Some(())
@@ -374,14 +353,8 @@ fn fast_choice<'a>(s: &mut Scan<'a>, c: &mut Choice<'a>) -> Option<()> {
     let mut seen = Seen::default();
     s.object(|s, key| {
         match key {
-            "finish_reason" => {
-                seen.first(0)?;
-                c.finish_reason = s.scalar()?;
-            }
-            "text" => {
-                seen.first(1)?;
-                c.text = s.scalar()?;
-            }
+            "finish_reason" => s.scalar_once(&mut seen, 0, &mut c.finish_reason)?,
+            "text" => s.scalar_once(&mut seen, 1, &mut c.text)?,
             "message" => {
                 seen.first(2)?;
                 c.message = s.lenient(fast_message)?;
@@ -405,9 +378,7 @@ fn fast_usage<'a>(s: &mut Scan<'a>, u: &mut WireUsage<'a>) -> Option<()> {
             _ => None,
         };
         if let Some((bit, field)) = scalar {
-            seen.first(bit)?;
-            *field = s.scalar()?;
-            return Some(());
+            return s.scalar_once(&mut seen, bit, field);
         }
         let details = match key {
             "input_tokens_details" => Some((6, &mut u.input_tokens_details)),
@@ -439,14 +410,8 @@ fn fast_details<'a>(s: &mut Scan<'a>, d: &mut Details<'a>) -> Option<()> {
     let mut seen = Seen::default();
     s.object(|s, key| {
         match key {
-            "cached_tokens" => {
-                seen.first(0)?;
-                d.cached_tokens = s.scalar()?;
-            }
-            "reasoning_tokens" => {
-                seen.first(1)?;
-                d.reasoning_tokens = s.scalar()?;
-            }
+            "cached_tokens" => s.scalar_once(&mut seen, 0, &mut d.cached_tokens)?,
+            "reasoning_tokens" => s.scalar_once(&mut seen, 1, &mut d.reasoning_tokens)?,
             _ => s.skip()?,
         }
         Some(())

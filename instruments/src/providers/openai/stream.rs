@@ -96,34 +96,22 @@ struct Delta<'a> {
 /// A chunk of the usual shape read by the pull reader ([`Scan`]); `None` when serde must
 /// read it (anything the reader does not take exactly as the serde structs would: a
 /// non-null `error`, tool-call or function-call deltas, a known key twice, values of other
-/// types than the usual ones, …). Equal to the
-/// serde path's `Chunk` whenever it is `Some` (tested: `fast_chunk_reads_as_serde_does`).
+/// types than the usual ones, …). Equal to the serde path's `Chunk` whenever it is `Some`
+/// (tested: `fast_chunk_reads_as_serde_does`).
 fn fast_chunk(data: &str) -> Option<Chunk<'_>> {
     let mut s = Scan::new(data);
     let mut chunk = Chunk::default();
     let mut seen = Seen::default();
     s.object(|s, key| {
         match key {
-            "id" => {
-                seen.first(0)?;
-                chunk.id = s.scalar()?;
-            }
-            "model" => {
-                seen.first(1)?;
-                chunk.model = s.scalar()?;
-            }
+            "id" => s.scalar_once(&mut seen, 0, &mut chunk.id)?,
+            "model" => s.scalar_once(&mut seen, 1, &mut chunk.model)?,
             "error" => {
                 seen.first(2)?;
                 s.null()?;
             }
-            "usage" => {
-                seen.first(3)?;
-                chunk.usage = s.raw()?;
-            }
-            "x_groq" => {
-                seen.first(4)?;
-                chunk.x_groq = s.raw()?;
-            }
+            "usage" => s.raw_once(&mut seen, 3, &mut chunk.usage)?,
+            "x_groq" => s.raw_once(&mut seen, 4, &mut chunk.x_groq)?,
             "choices" => {
                 seen.first(5)?;
                 // Filled in place: a choice is a few hundred bytes, not moved around.
@@ -148,10 +136,7 @@ fn fast_choice<'a>(s: &mut Scan<'a>, choice: &mut ChunkChoice<'a>) -> Option<()>
     let mut seen = Seen::default();
     s.object(|s, key| {
         match key {
-            "index" => {
-                seen.first(0)?;
-                choice.index = s.scalar()?;
-            }
+            "index" => s.scalar_once(&mut seen, 0, &mut choice.index)?,
             "delta" => {
                 seen.first(1)?;
                 if s.peek()? == b'n' {
@@ -165,18 +150,9 @@ fn fast_choice<'a>(s: &mut Scan<'a>, choice: &mut ChunkChoice<'a>) -> Option<()>
                     fast_delta(s, delta)?;
                 }
             }
-            "usage" => {
-                seen.first(2)?;
-                choice.usage = s.raw()?;
-            }
-            "finish_reason" => {
-                seen.first(3)?;
-                choice.finish_reason = s.scalar()?;
-            }
-            "text" => {
-                seen.first(4)?;
-                choice.text = s.scalar()?;
-            }
+            "usage" => s.raw_once(&mut seen, 2, &mut choice.usage)?,
+            "finish_reason" => s.scalar_once(&mut seen, 3, &mut choice.finish_reason)?,
+            "text" => s.scalar_once(&mut seen, 4, &mut choice.text)?,
             _ => s.skip()?,
         }
         Some(())
@@ -196,8 +172,7 @@ fn fast_delta<'a>(s: &mut Scan<'a>, delta: &mut Delta<'a>) -> Option<()> {
         };
         match (slot, key) {
             (Some((bit, field)), _) => {
-                seen.first(bit)?;
-                *field = s.scalar()?;
+                s.scalar_once(&mut seen, bit, field)?;
             }
             // `null` reads as the default; anything else is left to serde.
             (None, "tool_calls" | "function_call") => {
