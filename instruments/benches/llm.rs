@@ -8,7 +8,6 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use futures::StreamExt as _;
 use llmetry_instruments::decode::SseDecoder;
 use llmetry_instruments::model::Api;
 use llmetry_instruments::providers::Accumulator;
@@ -17,7 +16,7 @@ use serde_json::json;
 
 #[path = "common/llm_workloads.rs"]
 mod workloads;
-use workloads::{DiscardExporter, body};
+use workloads::{DiscardExporter, call};
 
 fn calls(c: &mut Criterion) {
     let telemetry = llmetry::init()
@@ -45,22 +44,7 @@ fn calls(c: &mut Criterion) {
     let call = |client: &reqwest_middleware::ClientWithMiddleware, stream: bool| {
         let client = client.clone();
         let url = url.clone();
-        async move {
-            let resp = client.post(url).json(&body(stream)).send().await;
-            let Ok(resp) = resp else {
-                panic!("request failed")
-            };
-            if stream {
-                let mut s = resp.bytes_stream();
-                let mut n = 0;
-                while let Some(Ok(b)) = s.next().await {
-                    n += b.len();
-                }
-                n
-            } else {
-                resp.bytes().await.map(|b| b.len()).unwrap_or(0)
-            }
-        }
+        async move { call(&client, &url, stream).await }
     };
 
     let mut g = c.benchmark_group("chat_call");

@@ -24,3 +24,26 @@ pub(crate) fn body(stream: bool) -> serde_json::Value {
     json!({"model": "gpt-4o-mini", "stream": stream, "stream_options": {"include_usage": stream},
            "messages": [{"role": "user", "content": "a haiku about OpenTelemetry"}]})
 }
+
+/// One chat completion through `client`, its body read to the end; the body's length.
+pub(crate) async fn call(
+    client: &reqwest_middleware::ClientWithMiddleware,
+    url: &str,
+    stream: bool,
+) -> usize {
+    use futures::StreamExt as _;
+    let resp = match client.post(url).json(&body(stream)).send().await {
+        Ok(r) => r,
+        Err(e) => panic!("request failed: {e}"),
+    };
+    if stream {
+        let mut s = resp.bytes_stream();
+        let mut n = 0;
+        while let Some(Ok(b)) = s.next().await {
+            n += b.len();
+        }
+        n
+    } else {
+        resp.bytes().await.map(|b| b.len()).unwrap_or(0)
+    }
+}

@@ -28,7 +28,6 @@
 use std::hint::black_box;
 use std::process::ExitCode;
 
-use futures::StreamExt as _;
 use llmetry_instruments::LlmMiddleware;
 use llmetry_instruments::decode::SseDecoder;
 use llmetry_instruments::model::Api;
@@ -52,7 +51,7 @@ const WORKLOADS: &[&str] = &[
 
 #[path = "../../benches/common/llm_workloads.rs"]
 mod workloads;
-use workloads::{DiscardExporter, body};
+use workloads::{DiscardExporter, call};
 
 /// A chat completion as OpenAI answers it.
 const CHAT_RESPONSE: &str = r#"{"id":"chatcmpl-0001","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Spans drift like leaves, traces weave through quiet logs, metrics hum at dusk.","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":14,"completion_tokens":19,"total_tokens":33,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_0001"}"#;
@@ -118,23 +117,6 @@ impl Middleware for LocalOpenAi {
         };
         resp.map(reqwest::Response::from)
             .map_err(reqwest_middleware::Error::middleware)
-    }
-}
-
-async fn call(client: &ClientWithMiddleware, url: &str, stream: bool) -> usize {
-    let resp = match client.post(url).json(&body(stream)).send().await {
-        Ok(r) => r,
-        Err(e) => panic!("request failed: {e}"),
-    };
-    if stream {
-        let mut s = resp.bytes_stream();
-        let mut n = 0;
-        while let Some(Ok(b)) = s.next().await {
-            n += b.len();
-        }
-        n
-    } else {
-        resp.bytes().await.map(|b| b.len()).unwrap_or(0)
     }
 }
 
