@@ -317,7 +317,7 @@ impl LlmSpan {
             Some(s) => StringValue::from(s),
             None => shared(provider.as_str().to_owned()),
         };
-        let server = server.map(|(h, p)| (shared(h.to_owned()), p));
+        let server = server.map(|(h, p)| (StringValue::from(Arc::<str>::from(h)), p));
         let mut attrs = Vec::with_capacity(if req.is_some() { 20 } else { 6 });
         attrs.push(kv(k::GEN_AI_OPERATION_NAME, api.operation()));
         attrs.push(kv(k::GEN_AI_PROVIDER_NAME, provider_value.clone()));

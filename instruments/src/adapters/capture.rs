@@ -10,6 +10,7 @@
 //! of the URL ([`redact_error`]).
 
 use reqwest::ResponseBuilderExt as _;
+use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::model::{Api, Provider, ProviderError};
 use crate::providers;
@@ -230,11 +231,15 @@ impl Capture {
             &sc.span_id().to_bytes(),
             flags.to_u8(),
         );
-        let mut injector = HeaderInjector(headers);
-        injector.set(TRACEPARENT, traceparent);
+        // Static names and the strings moved into the values: no copies.
+        if let Ok(v) = HeaderValue::try_from(traceparent) {
+            headers.insert(HeaderName::from_static(TRACEPARENT), v);
+        }
         let state = sc.trace_state().header();
-        if !state.is_empty() {
-            injector.set(TRACESTATE, state);
+        if !state.is_empty()
+            && let Ok(v) = HeaderValue::try_from(state)
+        {
+            headers.insert(HeaderName::from_static(TRACESTATE), v);
         }
     }
 
