@@ -328,7 +328,6 @@ fn entity_context(meta: &EntityMeta) -> (Context, Option<Arc<Associations>>, boo
 /// The context values of the entity's span: the parent's values, extended by this entity (its
 /// path, its workflow or agent name, its own association scope for a workflow or root
 /// agent, its static attributes). Also returns the association scope it owns, if any.
-#[inline]
 fn child_context(
     meta: &EntityMeta,
     current: &Context,
@@ -339,37 +338,10 @@ fn child_context(
         current.span().span_context().span_id()
     };
     let parent = current.get::<EntityContext>();
-    let owner = Some(OwnerAttrs {
-        kind: meta.kind.as_str(),
-        name: meta.name,
-        version: meta.version,
-        is_tool: meta.kind == EntityKind::Tool,
-    });
-    let Some(parent) = parent else {
-        // Outermost entity: nothing inherited.
-        let (associations, owned) = match meta.kind {
-            EntityKind::Workflow | EntityKind::Agent => {
-                let cell = Arc::new(Associations::inheriting(None));
-                (Some(Arc::clone(&cell)), Some(cell))
-            }
-            EntityKind::Task | EntityKind::Tool => (None, None),
-        };
-        let ectx = EntityContext {
-            workflow: (meta.kind == EntityKind::Workflow).then_some(meta.name),
-            agent: (meta.kind == EntityKind::Agent).then_some(meta.name),
-            own_path: None,
-            child_path: meta
-                .kind
-                .extends_path()
-                .then(|| StringValue::from(meta.name)),
-            parent_span_id,
-            owner,
-            associations,
-        };
-        return (ectx, owned);
-    };
-    let parent_path = parent.child_path.as_ref();
-    let parent_associations = parent.associations.as_ref();
+    let workflow = parent.and_then(|p| p.workflow);
+    let agent = parent.and_then(|p| p.agent);
+    let parent_path = parent.and_then(|p| p.child_path.as_ref());
+    let parent_associations = parent.and_then(|p| p.associations.as_ref());
 
     let child_path = if meta.kind.extends_path() {
         Some(match parent_path {
@@ -380,13 +352,9 @@ fn child_context(
         parent_path.cloned()
     };
     let (workflow, agent, owns_scope) = match meta.kind {
-        EntityKind::Workflow => (Some(meta.name), parent.agent, true),
-        EntityKind::Agent => (
-            parent.workflow,
-            Some(meta.name),
-            parent_associations.is_none(),
-        ),
-        EntityKind::Task | EntityKind::Tool => (parent.workflow, parent.agent, false),
+        EntityKind::Workflow => (Some(meta.name), agent, true),
+        EntityKind::Agent => (workflow, Some(meta.name), parent_associations.is_none()),
+        EntityKind::Task | EntityKind::Tool => (workflow, agent, false),
     };
     let (associations, owned) = if owns_scope {
         let cell = Arc::new(Associations::inheriting(parent_associations.map(|a| &**a)));
@@ -400,7 +368,12 @@ fn child_context(
         own_path: parent_path.cloned(),
         child_path,
         parent_span_id,
-        owner,
+        owner: Some(OwnerAttrs {
+            kind: meta.kind.as_str(),
+            name: meta.name,
+            version: meta.version,
+            is_tool: meta.kind == EntityKind::Tool,
+        }),
         associations,
     };
     (ectx, owned)
