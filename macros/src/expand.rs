@@ -12,6 +12,19 @@
 //!     Some(scope) => scope.run(body, |ret, scope| record output or error, |ret, scope| ret),
 //! }
 //! ```
+//!
+//! An `async fn` awaits one future, made in a block that ends before the await (so the
+//! scope is not kept beside it in the `async fn`'s state):
+//!
+//! ```text
+//! {
+//!     let scope = if is_active() { EntityScope::start(..) } else { None };
+//!     EntityFuture::new(scope, async move { <original body> }, |ret, scope| record ..)
+//! }.await                                   // untraced: the body's future plus a tag
+//! ```
+//!
+//! (A stream or iterator returned by an `async fn` gets the scope back with the value from
+//! `ScopedEntityFuture`, to wrap it with.)
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -61,15 +74,19 @@ impl Entity {
             }
             Body::Async { block, ret, output } => {
                 let fake = fake_return(&ret);
-                let awaited = awaited(output, &erase_impl_trait(ret.clone()));
-                quote! {
-                    #start
-                    let __llmetry_fut = async move {
-                        #fake
-                        #block
-                    };
-                    #awaited
-                }
+                // The scope is made, and moved into the future awaited, in a block that ends
+                // before the await: nothing of it is kept across the await but that future.
+                let traced = awaitable(
+                    quote! {
+                        async move {
+                            #fake
+                            #block
+                        }
+                    },
+                    &erase_impl_trait(ret.clone()),
+                    output,
+                );
+                awaited(output, quote!({ #start #traced }))
             }
             Body::ReturnedFuture {
                 prefix,
@@ -78,10 +95,10 @@ impl Entity {
                 ret,
                 output,
             } => {
-                let awaited = awaited(output, &erase_impl_trait(ret));
+                let traced = awaitable(quote!(#future), &erase_impl_trait(ret), output);
+                let awaited = awaited(output, traced);
                 let fut = quote! {
                     async move {
-                        let __llmetry_fut = #future;
                         #awaited
                     }
                 };
@@ -165,24 +182,39 @@ fn private() -> TokenStream {
     quote!(::llmetry::__private)
 }
 
-/// Awaits `__llmetry_fut` (whose output is `ret`) inside the entity span when there is one,
-/// else as is.
-fn awaited(output: Output, ret: &Type) -> TokenStream {
+/// The future to await: `future` (whose output is `ret`) inside the entity span
+/// `__llmetry_scope` when there is one, else as is (`EntityFuture`).
+fn awaitable(future: TokenStream, ret: &Type, output: Output) -> TokenStream {
     let p = private();
-    let plain = untraced(output, quote!(__llmetry_fut.await));
     let record = record(output);
-    let wrap = wrap(output);
+    let wrapper = match output {
+        Output::Value | Output::Result => quote!(EntityFuture),
+        Output::Stream | Output::Iter => quote!(ScopedEntityFuture),
+    };
     quote! {
-        match __llmetry_scope {
-            #p::core::option::Option::None => #plain,
-            #p::core::option::Option::Some(mut __llmetry_scope) => {
-                let __llmetry_ret = #p::EntityFuture::new(
-                    __llmetry_fut,
-                    &mut __llmetry_scope,
-                    |__llmetry_ret: &#ret, __llmetry_scope: &#p::EntityScope| { #record },
-                )
-                .await;
-                #wrap
+        #p::#wrapper::new(
+            __llmetry_scope,
+            #future,
+            |__llmetry_ret: &#ret, __llmetry_scope: &#p::EntityScope| { #record },
+        )
+    }
+}
+
+/// Awaits `awaitable` (an expression giving an `EntityFuture`, or a
+/// `ScopedEntityFuture` for a stream or iterator) and gives the value to return.
+fn awaited(output: Output, awaitable: TokenStream) -> TokenStream {
+    let p = private();
+    match output {
+        Output::Value | Output::Result => quote!(#awaitable.await),
+        Output::Stream | Output::Iter => {
+            let plain = untraced(output, quote!(__llmetry_ret));
+            let wrap = wrap(output);
+            quote! {
+                let (__llmetry_ret, __llmetry_scope) = #awaitable.await;
+                match __llmetry_scope {
+                    #p::core::option::Option::None => #plain,
+                    #p::core::option::Option::Some(__llmetry_scope) => #wrap,
+                }
             }
         }
     }

@@ -100,9 +100,6 @@ pub struct EntityScope {
     parent_cx: Context,
     content: bool,
     capture_output: bool,
-    /// Content capture is allowed where the entity runs (whatever its own capture flags):
-    /// when it is not, error messages are reduced to the error's type.
-    content_allowed: bool,
     /// Redaction applies to this entity (`redact = false` turns it off).
     redact: bool,
     /// The entity's name: the redaction hook's [`crate::redact::Content::source`].
@@ -128,7 +125,7 @@ impl EntityScope {
         make_span: impl FnOnce() -> tracing::Span,
         input: impl FnOnce(&mut InputJson),
     ) -> Option<Self> {
-        let (cx, owned, content, content_allowed) = entity_context(meta);
+        let (cx, owned, content) = entity_context(meta);
         let span = if meta.new_trace {
             // An explicit root: tracing-opentelemetry ignores the current context for it, so
             // hand it the parent context directly.
@@ -171,7 +168,6 @@ impl EntityScope {
             parent_cx: cx,
             content,
             capture_output: meta.capture_output,
-            content_allowed,
             redact: meta.redact,
             name: meta.name,
             input,
@@ -243,7 +239,9 @@ impl EntityScope {
     /// is redacted (and is the type when the hook drops it).
     pub fn record_error(&self, message: String, type_name: &str) {
         self.finished.store(true, Ordering::Relaxed);
-        let message = if !self.content_allowed {
+        // Content capture allowed where the entity runs (whatever its own capture flags):
+        // read from its context, which carries the caller's override, only when needed.
+        let message = if !content_allowed(&self.parent_cx) {
             type_name.to_owned()
         } else if self.redact && crate::redact::active() {
             crate::redact::redact_message(self.name, &message)
@@ -312,18 +310,18 @@ impl EntityScope {
 
 /// The parent context of the entity's span, the association scope it owns (if any), and
 /// whether content may be captured. Not generic: one copy for every annotated function.
-fn entity_context(meta: &EntityMeta) -> (Context, Option<Arc<Associations>>, bool, bool) {
+fn entity_context(meta: &EntityMeta) -> (Context, Option<Arc<Associations>>, bool) {
     // Borrow the current context rather than clone it: only the child is kept.
     Context::map_current(|current| {
+        // The content gate is read only for an entity that captures something.
+        let content = (meta.capture_input || meta.capture_output) && content_allowed(current);
         let (ectx, owned) = child_context(meta, current);
-        let allowed = content_allowed(current);
-        let content = (meta.capture_input || meta.capture_output) && allowed;
         let cx = if meta.new_trace {
             detached(current).with_value(ectx)
         } else {
             current.with_value(ectx)
         };
-        (cx, owned, content, allowed)
+        (cx, owned, content)
     })
 }
 
@@ -456,56 +454,182 @@ impl Drop for PanicGuard<'_> {
 }
 
 pin_project_lite::pin_project! {
-    /// Runs an `async` body inside an entity span, entering it on every poll, writing the
-    /// input on the first, and recording the outcome (`record`) on the last while the span
-    /// is still entered. The caller keeps the scope.
+    /// Awaits the body of an annotated `async fn` (or returned future) whose value is
+    /// returned as is: untraced when there is no entity span (before `init()`, span
+    /// filtered out), else inside the span, which ends when the body completes.
+    ///
+    /// The traced state (the scope, the body polled inside it) is boxed, so that the
+    /// untraced variant, the one taken before `init()`, is the body's own future plus a
+    /// tag: the annotated `async fn`'s future is then about the size of the plain one and
+    /// costs about as much to move and poll (unboxed, every future carried room for the
+    /// scope, and moving it copied that room).
+    #[project = EntityFutureProj]
     #[must_use = "futures do nothing unless polled"]
-    pub struct EntityFuture<'a, F, R> {
-        #[pin]
-        inner: F,
-        scope: &'a mut EntityScope,
-        record: Option<R>,
+    // pin-project-lite takes no attribute but `#[pin]` on a variant's field.
+    #[allow(missing_docs)]
+    pub enum EntityFuture<F, R> {
+        /// No entity span: the body alone (`inner`).
+        Plain {
+            #[pin]
+            inner: F,
+        },
+        /// The body inside its entity span (`inner`: body, scope and recorder).
+        Traced {
+            inner: Pin<Box<TracedFuture<F, R>>>,
+        },
     }
 }
 
-impl<'a, F, R> EntityFuture<'a, F, R>
+impl<F, R> EntityFuture<F, R>
 where
     F: Future,
     R: FnOnce(&F::Output, &EntityScope),
 {
-    /// Wraps `inner`. (The bound here lets the compiler type `record`'s argument from
-    /// `inner`'s output at once, which the capture ladder in `record` needs.)
+    /// Wraps `inner` in the scope's span when there is one. (The bound here lets the
+    /// compiler type `record`'s argument from `inner`'s output at once, which the capture
+    /// ladder in `record` needs.)
     #[inline]
-    pub fn new(inner: F, scope: &'a mut EntityScope, record: R) -> Self {
-        Self {
-            inner,
-            scope,
-            record: Some(record),
+    pub fn new(scope: Option<EntityScope>, inner: F, record: R) -> Self {
+        match scope {
+            None => Self::Plain { inner },
+            Some(scope) => Self::Traced {
+                inner: TracedFuture::boxed(scope, inner, record),
+            },
         }
     }
 }
 
-impl<F, R> Future for EntityFuture<'_, F, R>
+impl<F, R> Future for EntityFuture<F, R>
 where
     F: Future,
     R: FnOnce(&F::Output, &EntityScope),
 {
     type Output = F::Output;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<F::Output> {
-        let this = self.project();
-        let input = this.scope.input.take();
-        let scope: &EntityScope = this.scope;
-        let _enter = scope.enter();
-        let _guard = PanicGuard(scope);
-        scope.write_input(input);
-        let polled = this.inner.poll(cx);
-        if let Poll::Ready(v) = &polled
-            && let Some(record) = this.record.take()
-        {
-            record(v, scope);
+        match self.project() {
+            EntityFutureProj::Plain { inner } => inner.poll(cx),
+            // The scope drops here, ending the span, once the body is done.
+            EntityFutureProj::Traced { inner } => inner.as_mut().poll(cx).map(|(v, _scope)| v),
         }
-        polled
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// [`EntityFuture`] for a body whose value keeps the scope (a stream or iterator
+    /// returned by an `async fn`): gives the value and the scope, if any, to wrap it with.
+    #[project = ScopedEntityFutureProj]
+    #[must_use = "futures do nothing unless polled"]
+    // pin-project-lite takes no attribute but `#[pin]` on a variant's field.
+    #[allow(missing_docs)]
+    pub enum ScopedEntityFuture<F, R> {
+        /// No entity span: the body alone (`inner`).
+        Plain {
+            #[pin]
+            inner: F,
+        },
+        /// The body inside its entity span (`inner`: body, scope and recorder).
+        Traced {
+            inner: Pin<Box<TracedFuture<F, R>>>,
+        },
+    }
+}
+
+impl<F, R> ScopedEntityFuture<F, R>
+where
+    F: Future,
+    R: FnOnce(&F::Output, &EntityScope),
+{
+    /// As [`EntityFuture::new`].
+    #[inline]
+    pub fn new(scope: Option<EntityScope>, inner: F, record: R) -> Self {
+        match scope {
+            None => Self::Plain { inner },
+            Some(scope) => Self::Traced {
+                inner: TracedFuture::boxed(scope, inner, record),
+            },
+        }
+    }
+}
+
+impl<F, R> Future for ScopedEntityFuture<F, R>
+where
+    F: Future,
+    R: FnOnce(&F::Output, &EntityScope),
+{
+    type Output = (F::Output, Option<EntityScope>);
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ScopedEntityFutureProj::Plain { inner } => inner.poll(cx).map(|v| (v, None)),
+            ScopedEntityFutureProj::Traced { inner } => {
+                inner.as_mut().poll(cx).map(|(v, scope)| (v, Some(scope)))
+            }
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The traced state of an [`EntityFuture`]: the body, entered in the span on every
+    /// poll, the input written on the first, the outcome recorded (`record`) on the last
+    /// while the span is still entered; the scope is handed back with the output. Dropped
+    /// before completion, the body drops before the scope (the span ends last).
+    #[doc(hidden)]
+    pub struct TracedFuture<F, R> {
+        #[pin]
+        inner: F,
+        scope: Option<EntityScope>,
+        record: Option<R>,
+    }
+}
+
+impl<F, R> TracedFuture<F, R> {
+    /// Out of line: the untraced path stays small.
+    #[inline(never)]
+    fn boxed(scope: EntityScope, inner: F, record: R) -> Pin<Box<Self>> {
+        Box::pin(Self {
+            inner,
+            scope: Some(scope),
+            record: Some(record),
+        })
+    }
+}
+
+impl<F, R> Future for TracedFuture<F, R>
+where
+    F: Future,
+    R: FnOnce(&F::Output, &EntityScope),
+{
+    type Output = (F::Output, EntityScope);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Some(scope) = this.scope.as_mut() else {
+            panic!("an annotated future was polled after it completed");
+        };
+        let input = scope.input.take();
+        let polled = {
+            let scope: &EntityScope = scope;
+            let _enter = scope.enter();
+            let _guard = PanicGuard(scope);
+            scope.write_input(input);
+            let polled = this.inner.poll(cx);
+            if let Poll::Ready(v) = &polled
+                && let Some(record) = this.record.take()
+            {
+                record(v, scope);
+            }
+            polled
+        };
+        let Poll::Ready(v) = polled else {
+            return Poll::Pending;
+        };
+        match this.scope.take() {
+            Some(scope) => Poll::Ready((v, scope)),
+            None => panic!("an annotated future was polled after it completed"),
+        }
     }
 }
 

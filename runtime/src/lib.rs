@@ -410,6 +410,7 @@ pub mod __private {
     };
     pub use crate::entity::{
         EntityFuture, EntityIter, EntityKind, EntityMeta, EntityScope, EntityStream,
+        ScopedEntityFuture,
     };
     pub use ::core;
     pub use ::tracing;
