@@ -64,24 +64,91 @@ impl Style {
 /// Messages as Python writes them: input messages `{"role", "parts"}`, output messages
 /// (`output`) with `"finish_reason"` always (`""` when there is none, as Python).
 pub(crate) fn messages(msgs: &[Message], style: Style, output: bool) -> String {
-    let mut out = String::with_capacity(64 + 96 * msgs.len());
-    out.push('[');
-    for (i, m) in msgs.iter().enumerate() {
-        if i > 0 {
+    let mut out = MessagesJson::with_capacity(msgs.len());
+    for m in msgs {
+        out.message(&m.role, m.finish_reason.as_deref(), output, |o| {
+            parts_into(o, &m.parts, style);
+        });
+    }
+    out.finish()
+}
+
+/// The JSON text of a list of messages, written one message at a time: what [`messages`]
+/// writes, also for messages read straight from a body that never become [`Message`]s
+/// (plain text ones, [`MessagesJson::text_message`]).
+pub(crate) struct MessagesJson {
+    out: String,
+    count: usize,
+}
+
+impl MessagesJson {
+    pub(crate) fn with_capacity(messages: usize) -> Self {
+        let mut out = String::with_capacity(64 + 96 * messages);
+        out.push('[');
+        MessagesJson { out, count: 0 }
+    }
+
+    /// One message; `parts` writes its parts list.
+    fn message(
+        &mut self,
+        role: &str,
+        finish_reason: Option<&str>,
+        output: bool,
+        parts: impl FnOnce(&mut String),
+    ) {
+        let out = &mut self.out;
+        if self.count > 0 {
             out.push_str(", ");
         }
+        self.count += 1;
         out.push_str("{\"role\": ");
-        write_str(&mut out, &m.role);
+        write_str(out, role);
         out.push_str(", \"parts\": ");
-        parts_into(&mut out, &m.parts, style);
-        if output || m.finish_reason.is_some() {
+        parts(out);
+        if output || finish_reason.is_some() {
             out.push_str(", \"finish_reason\": ");
-            write_str(&mut out, m.finish_reason.as_deref().unwrap_or(""));
+            write_str(out, finish_reason.unwrap_or(""));
         }
         out.push('}');
     }
-    out.push(']');
-    out
+
+    /// A message whose only part is the text part of `text` (no parts when `None`): what
+    /// [`MessagesJson::message`] writes for `Message { role, parts: [text_part(text)], .. }`.
+    pub(crate) fn text_message(
+        &mut self,
+        role: &str,
+        text: Option<&str>,
+        finish_reason: Option<&str>,
+        output: bool,
+        style: Style,
+    ) {
+        self.message(role, finish_reason, output, |out| {
+            out.push('[');
+            if let Some(text) = text {
+                out.push('{');
+                for (i, key) in style.part_keys("text").iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    write_str(out, key);
+                    out.push_str(": ");
+                    write_str(out, if *key == "type" { "text" } else { text });
+                }
+                out.push('}');
+            }
+            out.push(']');
+        });
+    }
+
+    /// How many messages were written.
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    pub(crate) fn finish(mut self) -> String {
+        self.out.push(']');
+        self.out
+    }
 }
 
 /// A list of parts (`gen_ai.system_instructions`).
@@ -186,6 +253,39 @@ const PLAIN: [bool; 256] = {
     t
 };
 
+/// How many bytes at the start of `bytes` are [`PLAIN`]: eight at a time while a whole
+/// word is (the "has a zero byte" bit trick; its lowest flagged byte is always a real one),
+/// then one look-up per byte. Text is mostly plain: this is the writer's inner loop.
+fn plain_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_in = |x: u64| x.wrapping_sub(ONES) & !x;
+    let mut i = 0;
+    while let Some(word) = bytes
+        .get(i..i + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+    {
+        let v = u64::from_le_bytes(word);
+        // A quote, a backslash, DEL, a control byte (below 0x20) or a non-ASCII one.
+        let flagged = (zero_in(v ^ (ONES * u64::from(b'"')))
+            | zero_in(v ^ (ONES * u64::from(b'\\')))
+            | zero_in(v ^ (ONES * 0x7f))
+            | (v.wrapping_sub(ONES * 0x20) & !v)
+            | v)
+            & HIGH;
+        if flagged != 0 {
+            return i + (flagged.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + bytes
+        .get(i..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|&&b| PLAIN[usize::from(b)])
+        .count()
+}
+
 /// A JSON string as Python's `json.dumps` writes it (`ensure_ascii=True`).
 fn write_str(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
@@ -194,7 +294,7 @@ fn write_str(out: &mut String, s: &str) {
     let (mut plain, mut i) = (0, 0);
     while let Some(&b) = bytes.get(i) {
         if PLAIN[usize::from(b)] {
-            i += 1;
+            i += 1 + plain_run(bytes.get(i + 1..).unwrap_or_default());
             continue;
         }
         out.push_str(s.get(plain..i).unwrap_or_default());
@@ -240,6 +340,38 @@ mod tests {
     fn strings_are_ascii_with_python_escapes() {
         let s = to_string(&json!("°C \"q\" \\ \n \u{1}\u{1F600}/"));
         assert_eq!(s, r#""\u00b0C \"q\" \\ \n \u0001\ud83d\ude00/""#);
+    }
+
+    #[test]
+    fn plain_run_stops_at_the_first_byte_python_escapes() {
+        let plain = "abcdefghijklmnopqrstuvwxyz 0123456789 ~!#$%&'()*+,-./:;<=>?@[]^_`{|}";
+        assert_eq!(plain_run(plain.as_bytes()), plain.len());
+        for at in 0..plain.len() {
+            for c in [
+                "\"",
+                "\\",
+                "\n",
+                "\u{0}",
+                "\u{1f}",
+                "\u{7f}",
+                "é",
+                "\u{1F600}",
+            ] {
+                let mut t = plain.to_owned();
+                t.insert_str(at, c);
+                // A later special byte must not hide the first.
+                t.push('"');
+                assert_eq!(plain_run(t.as_bytes()), at, "{t:?}");
+            }
+        }
+        // Every byte value, alone and after seven plain bytes.
+        for b in 0..=255u8 {
+            let expected = usize::from(PLAIN[usize::from(b)]);
+            assert_eq!(plain_run(&[b]), expected, "{b:#x}");
+            let mut word = *b"abcdefg_";
+            word[7] = b;
+            assert_eq!(plain_run(&word), 7 + expected, "{b:#x}");
+        }
     }
 
     #[test]

@@ -465,6 +465,11 @@ pub struct LlmRequest {
     pub system_instructions: Vec<Value>,
     /// Tool definitions `[{"type": "function", "name", "description", "parameters"}]`.
     pub tool_definitions: Vec<Value>,
+    /// The input messages as the JSON text of `gen_ai.input.messages`, written straight
+    /// from the body instead of `input_messages` (which is then empty): only by the
+    /// adapters' parse, when every message is plain text and nothing else needs them
+    /// ([`crate::providers::MessageForm::Json`]).
+    pub(crate) input_messages_json: Option<String>,
 }
 
 /// Token usage, as reported by the provider.
@@ -601,6 +606,10 @@ pub struct LlmResponse {
     pub service_tier: Option<String>,
     /// An error reported in the body.
     pub error: Option<ProviderError>,
+    /// The output messages as the JSON text of `gen_ai.output.messages`, written straight
+    /// from the body instead of `output_messages` (which is then empty), as
+    /// `LlmRequest::input_messages_json`.
+    pub(crate) output_messages_json: Option<String>,
 }
 
 /// What feeding one streamed event changed.

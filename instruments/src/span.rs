@@ -560,7 +560,9 @@ impl LlmSpan {
         }
         if self.content {
             let style = Style::of(self.api);
-            if !req.input_messages.is_empty() {
+            if let Some(text) = req.input_messages_json {
+                attrs.push(kv(k::GEN_AI_INPUT_MESSAGES, truncated(text)));
+            } else if !req.input_messages.is_empty() {
                 attrs.push(kv(
                     k::GEN_AI_INPUT_MESSAGES,
                     truncated(json::messages(&req.input_messages, style, false)),
@@ -835,7 +837,12 @@ impl LlmSpan {
         self.choices = resp.choice_count;
         self.usage_attributes(resp.usage, &mut attrs);
         let events = !llmetry::use_attributes();
-        if !events && self.content && !resp.output_messages.is_empty() {
+        if let Some(text) = resp.output_messages_json.take() {
+            // Written at parse time, only when content goes to attributes (`MessageForm`).
+            if !events && self.content {
+                attrs.push(kv(k::GEN_AI_OUTPUT_MESSAGES, truncated(text)));
+            }
+        } else if !events && self.content && !resp.output_messages.is_empty() {
             attrs.push(kv(
                 k::GEN_AI_OUTPUT_MESSAGES,
                 truncated(json::messages(

@@ -189,7 +189,8 @@ impl Capture {
         let body = req.body().and_then(reqwest::Body::as_bytes)?;
         // Only JSON bodies naming a model are LLM calls: `/api/chat` or `/v1/messages` on an
         // unknown host may be something else entirely.
-        let (mut parsed, mut names_model) = providers::read_request(api, body)?;
+        let (mut parsed, mut names_model) =
+            providers::read_request(api, body, providers::MessageForm::for_span())?;
         // Gemini names the model and asks for a stream in the path.
         let facts = providers::detect::url_facts(api, req.url());
         if let Some(model) = facts.model {
@@ -326,7 +327,9 @@ impl Capture {
                 return Err(RespondError::Body(redact_error(e)));
             }
         };
-        if let Some(parsed) = providers::parse_response_bytes(api, &bytes) {
+        if let Some(parsed) =
+            providers::read_response(api, &bytes, providers::MessageForm::for_span())
+        {
             span.record_response_owned(parsed);
         }
         span.finish();

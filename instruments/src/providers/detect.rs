@@ -174,8 +174,11 @@ fn split_method(segment: &str) -> Option<(&str, &str)> {
     if let Some(at) = segment.rfind(':') {
         return Some((segment.get(..at)?, segment.get(at + 1..)?));
     }
-    let lower = segment.to_ascii_lowercase();
-    let at = lower.rfind("%3a")?;
+    // `%3A` in either case, found without lowercasing a copy: this runs on every call.
+    let at = segment
+        .as_bytes()
+        .windows(3)
+        .rposition(|w| w[0] == b'%' && w[1] == b'3' && w[2].eq_ignore_ascii_case(&b'a'))?;
     Some((segment.get(..at)?, segment.get(at + 3..)?))
 }
 
@@ -486,6 +489,27 @@ mod tests {
         for (u, want) in table {
             assert_eq!(&d(u), want, "{u}");
         }
+    }
+
+    #[test]
+    fn split_method_takes_a_colon_or_an_escaped_one_in_either_case() {
+        assert_eq!(
+            split_method("m:generateContent"),
+            Some(("m", "generateContent"))
+        );
+        assert_eq!(
+            split_method("m%3AembedContent"),
+            Some(("m", "embedContent"))
+        );
+        assert_eq!(
+            split_method("m%3aembedContent"),
+            Some(("m", "embedContent"))
+        );
+        // The last one wins, as with the colon.
+        assert_eq!(split_method("a%3ab%3Ac"), Some(("a%3ab", "c")));
+        assert_eq!(split_method("completions"), None);
+        assert_eq!(split_method("%3"), None);
+        assert_eq!(split_method("é%3Aé"), Some(("é", "é")));
     }
 
     #[test]

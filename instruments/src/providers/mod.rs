@@ -48,12 +48,37 @@ pub use bedrock::{BedrockModel, bedrock_model};
 
 use crate::model::{Api, CaptureCap, LlmRequest, LlmResponse, ProviderError, StreamProgress};
 
+/// How a parser hands over chat messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MessageForm {
+    /// As [`crate::model::Message`]s: what the public parsers give, and what log events,
+    /// redaction and the legacy attributes need.
+    Parts,
+    /// As the JSON text of `gen_ai.input.messages` / `gen_ai.output.messages`
+    /// (`LlmRequest::input_messages_json`, `LlmResponse::output_messages_json`), written
+    /// straight from the body when every message is plain text (Chat Completions), without
+    /// building the parts; as `Parts` otherwise. Costs a third of the parts' allocations.
+    Json,
+}
+
+impl MessageForm {
+    /// What a span recorded from a parse now needs: `Json` when content goes to
+    /// attributes (not log events) and no redaction hook must see the parts.
+    pub(crate) fn for_span() -> Self {
+        if llmetry::use_attributes() && !llmetry::redact::active() {
+            MessageForm::Json
+        } else {
+            MessageForm::Parts
+        }
+    }
+}
+
 /// Reads a request body for `api`: `None` when it is not a JSON object; the flag says
 /// whether the object has a `model` key (only bodies naming a model are LLM calls).
-pub(crate) fn read_request(api: Api, body: &[u8]) -> Option<(LlmRequest, bool)> {
+pub(crate) fn read_request(api: Api, body: &[u8], form: MessageForm) -> Option<(LlmRequest, bool)> {
     match api {
         Api::OpenAiChat | Api::OpenAiCompletion | Api::OpenAiEmbeddings | Api::OpenAiResponses => {
-            openai::parse_request(api, body)
+            openai::parse_request(api, body, form)
         }
         Api::AnthropicMessages => anthropic::parse_request(body),
         Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed => {
@@ -78,7 +103,7 @@ pub(crate) fn read_request(api: Api, body: &[u8]) -> Option<(LlmRequest, bool)> 
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_request_bytes(api: Api, body: &[u8]) -> Option<LlmRequest> {
-    read_request(api, body).map(|(req, _)| req)
+    read_request(api, body, MessageForm::Parts).map(|(req, _)| req)
 }
 
 /// Parses a request body for `api`.
@@ -145,9 +170,14 @@ pub fn parse_response(api: Api, body: &Value) -> LlmResponse {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_response_bytes(api: Api, body: &[u8]) -> Option<LlmResponse> {
+    read_response(api, body, MessageForm::Parts)
+}
+
+/// [`parse_response_bytes`] with the messages in `form`.
+pub(crate) fn read_response(api: Api, body: &[u8], form: MessageForm) -> Option<LlmResponse> {
     match api {
         Api::OpenAiChat | Api::OpenAiCompletion | Api::OpenAiEmbeddings | Api::OpenAiResponses => {
-            openai::parse_response(api, body)
+            openai::parse_response(api, body, form)
         }
         Api::AnthropicMessages => anthropic::parse_response(body),
         Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed => {

@@ -631,8 +631,11 @@ pub(super) struct Key {
 #[derive(Debug, Clone)]
 struct Model {
     layer: u32,
-    periods: Vec<(Option<i64>, ModelPrice)>,
+    periods: Periods,
 }
+
+/// The prices of one model, each with the day it takes effect (sorted, the undated first).
+type Periods = Vec<(Option<i64>, ModelPrice)>;
 
 /// A price table: built-in, extended or overridden by entries and files, looked up by
 /// (provider, model). Cheap to share behind an `Arc`; lookups never allocate more than the
@@ -651,8 +654,9 @@ pub struct PriceTable {
     date: Option<String>,
     models: BTreeMap<Key, Model>,
     layers: u32,
-    /// provider → (name or alias → model key)
-    index: FxHashMap<String, FxHashMap<String, Arc<Key>>>,
+    /// provider → (name or alias → the model's periods): a copy of `models` made by
+    /// `reindex`, so that a lookup is two hash probes, not also a walk of the ordered map.
+    index: FxHashMap<String, FxHashMap<String, Arc<Periods>>>,
 }
 
 impl PriceTable {
@@ -856,13 +860,12 @@ impl PriceTable {
     ) -> Option<&ModelPrice> {
         let provider = canonical_provider(provider);
         let names = self.index.get(provider.as_ref())?;
-        let key = match names.get(model) {
-            Some(key) => key,
+        let periods = match names.get(model) {
+            Some(periods) => periods,
             None => candidates(&provider, model)
                 .iter()
                 .find_map(|c| names.get(c.as_str()))?,
         };
-        let periods = &self.models.get(key.as_ref())?.periods;
         if let [(None, only)] = periods.as_slice() {
             return Some(only);
         }
@@ -908,23 +911,26 @@ impl PriceTable {
     /// Rebuilds the name index: aliases first, then model ids (an id beats an alias), each in
     /// layer order (a later override beats an earlier one).
     fn reindex(&mut self) {
-        let mut index: FxHashMap<String, FxHashMap<String, Arc<Key>>> = FxHashMap::default();
-        let mut by_layer: Vec<(&Key, &Model)> = self.models.iter().collect();
-        by_layer.sort_by_key(|(_, m)| m.layer);
-        for (key, model) in &by_layer {
+        let mut index: FxHashMap<String, FxHashMap<String, Arc<Periods>>> = FxHashMap::default();
+        let mut by_layer: Vec<(&Key, &Model, Arc<Periods>)> = self
+            .models
+            .iter()
+            .map(|(key, model)| (key, model, Arc::new(model.periods.clone())))
+            .collect();
+        by_layer.sort_by_key(|(_, m, _)| m.layer);
+        for (key, model, periods) in &by_layer {
             let names = index.entry(key.provider.clone()).or_default();
-            let shared = Arc::new((*key).clone());
             for (_, p) in &model.periods {
                 for a in &p.aliases {
-                    names.insert(a.trim().to_ascii_lowercase(), Arc::clone(&shared));
+                    names.insert(a.trim().to_ascii_lowercase(), Arc::clone(periods));
                 }
             }
         }
-        for (key, _) in &by_layer {
+        for (key, _, periods) in &by_layer {
             index
                 .entry(key.provider.clone())
                 .or_default()
-                .insert(key.model.clone(), Arc::new((*key).clone()));
+                .insert(key.model.clone(), Arc::clone(periods));
         }
         self.index = index;
     }

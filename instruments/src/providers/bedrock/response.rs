@@ -92,6 +92,7 @@ pub(super) fn response_of(
             Vec::new()
         },
         choice_count: usize::from(has_message),
+        output_messages_json: None,
         usage,
         embedding_dimensions: None,
         error: None,

@@ -169,6 +169,7 @@ pub(crate) fn parse_response(bytes: &[u8]) -> Option<LlmResponse> {
         finish_reasons,
         choice_count: output_messages.len(),
         output_messages,
+        output_messages_json: None,
         usage: body
             .usage_metadata
             .get()

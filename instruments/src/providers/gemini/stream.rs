@@ -180,6 +180,7 @@ impl StreamAccumulator {
                 .collect(),
             choice_count: output_messages.len(),
             output_messages,
+            output_messages_json: None,
             usage: self.usage.unwrap_or_default(),
             embedding_dimensions: None,
             error: None,

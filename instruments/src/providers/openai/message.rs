@@ -1,6 +1,8 @@
 //! The chat message, shared by Chat Completions requests and responses: its wire struct and
 //! its GenAI parts (content blocks, refusal, reasoning, tool calls).
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -43,6 +45,24 @@ pub(super) fn raw_content_parts(content: Option<&RawValue>) -> Vec<Value> {
             Some(s) => vec![text_part(&s)],
             None => content_parts(value(Some(raw)).as_ref()),
         },
+    }
+}
+
+/// The text of a chat message that is plain text, as its parts would have it: `Some(None)`
+/// without content, `Some(Some(text))` with a string content; `None` when it has anything
+/// else (content blocks, a refusal, reasoning, tool calls), which its parts must carry.
+pub(super) fn plain_text<'m>(m: &'m ChatMessage<'_>) -> Option<Option<Cow<'m, str>>> {
+    let plain = m.tool_calls.is_none()
+        && m.function_call.is_none()
+        && m.refusal.non_empty().is_none()
+        && m.reasoning_content.non_empty().is_none()
+        && m.reasoning.non_empty().is_none();
+    if !plain {
+        return None;
+    }
+    match m.content {
+        None => Some(None),
+        Some(raw) => raw_str(raw).map(Some),
     }
 }
 

@@ -7,9 +7,12 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::message::{
-    ChatMessage, chat_message_parts, content_parts, fast_message, raw_content_parts, reasoning_text,
+    ChatMessage, chat_message_parts, content_parts, fast_message, plain_text, raw_content_parts,
+    reasoning_text,
 };
+use crate::json::{MessagesJson, Style};
 use crate::model::{Api, LlmRequest, Message};
+use crate::providers::MessageForm;
 use crate::providers::parts::{
     message, output_format, parse_arguments, reasoning_part, text_part, tool_call_part,
     tool_definition, tool_response_content, tool_response_part,
@@ -123,6 +126,30 @@ fn chat_message(m: Option<&ChatMessage<'_>>) -> Message {
             message(role, parts)
         }
     }
+}
+
+/// The JSON text of `gen_ai.input.messages` for Chat Completions `messages` that are all
+/// plain text: what `json::messages` writes for their [`chat_message`]s, without building
+/// them; `None` when a message needs its parts (or there is none).
+fn plain_messages_json(messages: &[Lenient<ChatMessage<'_>>]) -> Option<String> {
+    if messages.is_empty() {
+        return None;
+    }
+    let mut out = MessagesJson::with_capacity(messages.len());
+    for m in messages {
+        let (role, text) = match m.get() {
+            None => ("user", None),
+            Some(m) => {
+                let role = m.role.as_str().unwrap_or("user");
+                if matches!(role, "tool" | "function") {
+                    return None;
+                }
+                (role, plain_text(m)?)
+            }
+        };
+        out.text_message(role, text.as_deref(), None, false, Style::OpenAiChat);
+    }
+    Some(out.finish())
 }
 
 /// `prompt` / `input` as user text messages: a string or an array of strings; token arrays
@@ -249,7 +276,11 @@ fn tool_definitions(tools: Option<&RawValue>, functions: Option<&RawValue>) -> V
 
 /// Reads an OpenAI-compatible request body for `api`: `None` when it is not a JSON
 /// object; the flag says whether it has a `model` key.
-pub(crate) fn parse_request(api: Api, body: &[u8]) -> Option<(LlmRequest, bool)> {
+pub(crate) fn parse_request(
+    api: Api,
+    body: &[u8],
+    form: MessageForm,
+) -> Option<(LlmRequest, bool)> {
     let fast = std::str::from_utf8(body).ok().and_then(fast_body);
     let body: Lenient<Body<'_>> = match fast {
         Some(b) => Lenient(Some(b)),
@@ -266,7 +297,12 @@ pub(crate) fn parse_request(api: Api, body: &[u8]) -> Option<(LlmRequest, bool)>
         _ => body.response_format,
     };
     let (output_type, structured_output_schema) = output_format(value(format).as_ref());
+    let input_messages_json = match (form, api) {
+        (MessageForm::Json, Api::OpenAiChat) => plain_messages_json(&body.messages.0),
+        _ => None,
+    };
     let input_messages = match api {
+        Api::OpenAiChat if input_messages_json.is_some() => Vec::new(),
         Api::OpenAiChat => body
             .messages
             .0
@@ -306,6 +342,7 @@ pub(crate) fn parse_request(api: Api, body: &[u8]) -> Option<(LlmRequest, bool)>
         output_type,
         tool_definitions: tool_definitions(body.tools, body.functions),
         input_messages,
+        input_messages_json,
         model: body.model.into_non_empty(),
         ..LlmRequest::default()
     };
@@ -444,7 +481,7 @@ mod fast_body_tests {
 
     /// Requests as the OpenAI SDKs, async-openai, rig and LangChain send them: chat with
     /// tools and sampling, streams, multimodal content, Responses, Completions, Embeddings.
-    const BODIES: &[&str] = &[
+    pub(super) const BODIES: &[&str] = &[
         r#"{"model":"gpt-4o-mini","stream":false,"stream_options":{"include_usage":false},"messages":[{"role":"user","content":"a haiku about OpenTelemetry"}]}"#,
         r#"{"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Why did db-1 go down?\n\"disk\" \u00e9"},{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_logs","arguments":"{\"host\":\"db-1\"}"}}]},{"role":"tool","tool_call_id":"call_1","content":"disk full"}],"model":"gpt-4o","temperature":0.2,"top_p":1,"max_tokens":64,"seed":42,"n":1,"stop":["\n\n","END"],"tools":[{"type":"function","function":{"name":"get_logs","parameters":{"type":"object","properties":{"host":{"type":"string"}}}}}],"tool_choice":"auto","user":"u-42","stream":true,"stream_options":{"include_usage":true},"frequency_penalty":-0.5,"presence_penalty":0.0,"parallel_tool_calls":false}"#,
         r#"{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA","detail":"low"}}]}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object"}}},"max_completion_tokens":100,"reasoning_effort":"low","service_tier":"flex","stop":"STOP"}"#,
@@ -478,5 +515,72 @@ mod fast_body_tests {
         // Not vacuous: many variants (whitespace, renamed and added keys) took the fast path.
         let read = crate::providers::scan::variants_read(&BODIES[..3], agrees);
         assert!(read > 1_000, "{read}");
+    }
+}
+
+#[cfg(test)]
+mod message_form_tests {
+    use super::parse_request;
+    use crate::json::{Style, messages};
+    use crate::model::Api;
+    use crate::providers::MessageForm;
+
+    /// Chat requests whose messages are plain text, and the edges of "plain".
+    const PLAIN: &[&str] = &[
+        r#"{"model":"m","messages":[{"role":"system","content":"Be terse."},{"role":"user","content":"Why \"db-1\"?\n\u00e9 \ud83d\ude00 \u0007"},{"role":"assistant","content":"Disk."},{"role":"user","content":""}]}"#,
+        r#"{"model":"m","messages":[{"content":"no role"},{"role":7,"content":"odd role"},{"role":"user","content":null},{"role":"user"},3,null,{"role":"developer","content":"d","name":"x"}]}"#,
+        r#"{"model":"m","messages":[{"role":"assistant","content":"a","refusal":"","reasoning_content":null,"tool_calls":null,"function_call":null}]}"#,
+        r#"{"model":"m","messages":[{"role":"tool","tool_call_id":"c","content":"not plain"}]}"#,
+        r#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"blocks"}]}]}"#,
+        r#"{"model":"m","messages":[{"role":"assistant","content":"x","tool_calls":[]}]}"#,
+        r#"{"model":"m","messages":[]}"#,
+    ];
+
+    /// Whether the JSON form was taken for `text`, asserting that it gives the span what the
+    /// parts form gives: the same request, and `gen_ai.input.messages` as `json::messages`
+    /// writes the parts form's messages.
+    fn forms_agree(text: &str) -> bool {
+        let read = |form| parse_request(Api::OpenAiChat, text.as_bytes(), form);
+        match (read(MessageForm::Parts), read(MessageForm::Json)) {
+            (None, None) => false,
+            (Some((mut parts, named)), Some((mut json, json_named))) => {
+                assert_eq!(named, json_named, "{text:?}");
+                let written = json.input_messages_json.take();
+                if let Some(written) = &written {
+                    assert!(json.input_messages.is_empty(), "{text:?}");
+                    let expected = messages(&parts.input_messages, Style::OpenAiChat, false);
+                    assert_eq!(*written, expected, "{text:?}");
+                    parts.input_messages.clear();
+                }
+                assert_eq!(parts, json, "{text:?}");
+                written.is_some()
+            }
+            (p, j) => panic!("one form read {text:?}, not the other: {p:?} / {j:?}"),
+        }
+    }
+
+    #[test]
+    fn json_form_writes_what_the_parts_form_writes() {
+        let taken: Vec<bool> = PLAIN.iter().map(|b| forms_agree(b)).collect();
+        assert_eq!(taken, [true, true, true, false, false, false, false]);
+        let bodies: Vec<bool> = super::fast_body_tests::BODIES
+            .iter()
+            .map(|b| forms_agree(b))
+            .collect();
+        // Plain text chat: the first body and the spaced one; the others carry tool calls,
+        // blocks, reasoning, or are not chat bodies.
+        assert_eq!(
+            bodies,
+            [true, false, false, false, false, false, false, true]
+        );
+    }
+
+    #[test]
+    fn json_form_agrees_on_broken_and_odd_text() {
+        let mut texts = PLAIN.to_vec();
+        texts.push(super::fast_body_tests::BODIES[1]);
+        // Not vacuous: many variants took the JSON form.
+        let taken = crate::providers::scan::variants_read(&texts, forms_agree);
+        assert!(taken > 2_000, "{taken}");
     }
 }

@@ -6,9 +6,12 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::message::{
-    ChatMessage, chat_message_parts, content_parts, fast_message, raw_content_parts, reasoning_text,
+    ChatMessage, chat_message_parts, content_parts, fast_message, plain_text, raw_content_parts,
+    reasoning_text,
 };
+use crate::json::{MessagesJson, Style};
 use crate::model::{Api, LlmResponse, Message, Usage};
+use crate::providers::MessageForm;
 use crate::providers::parts::{
     DEFAULT_ERROR_TYPE, content_of, error_from_value, parse_arguments, reasoning_part, text_part,
     tool_call_part, with_total,
@@ -146,10 +149,39 @@ pub(super) fn usage_of_raw(raw: Option<&RawValue>) -> Option<Usage> {
 
 /// OpenAI finish reasons: `tool_calls` / `function_call` → `tool_call`, others unchanged.
 pub(super) fn map_finish_reason(reason: &str) -> String {
+    finish_reason_str(reason).to_owned()
+}
+
+/// [`map_finish_reason`], borrowed.
+fn finish_reason_str(reason: &str) -> &str {
     match reason {
-        "tool_calls" | "function_call" => "tool_call".to_owned(),
-        other => other.to_owned(),
+        "tool_calls" | "function_call" => "tool_call",
+        other => other,
     }
+}
+
+/// The JSON text of `gen_ai.output.messages` for Chat Completions choices whose messages
+/// are all plain text: what `json::messages` writes for their [`chat_output_message`]s,
+/// without building them; `None` when a message needs its parts (or there is none).
+fn plain_output_json(choices: &[Lenient<Choice<'_>>]) -> Option<String> {
+    let mut out = MessagesJson::with_capacity(choices.len());
+    for choice in choices.iter().filter_map(Lenient::get) {
+        let Some(m) = choice.message.get() else {
+            continue;
+        };
+        // Empty text is left out, as `chat_output_message` leaves out empty parts.
+        let text = plain_text(m)?.filter(|t| !t.is_empty());
+        let role = m.role.as_str().unwrap_or("assistant");
+        let finish_reason = choice.finish_reason.as_str().map(finish_reason_str);
+        out.text_message(
+            role,
+            text.as_deref(),
+            finish_reason,
+            true,
+            Style::OpenAiChat,
+        );
+    }
+    (out.len() > 0).then(|| out.finish())
 }
 
 fn chat_output_message(choice: &Choice<'_>, api: Api) -> Option<Message> {
@@ -234,7 +266,7 @@ pub(super) fn responses_output(
 }
 
 /// Reads a complete OpenAI-compatible response body for `api`; `None` when it is not JSON.
-pub(crate) fn parse_response(api: Api, bytes: &[u8]) -> Option<LlmResponse> {
+pub(crate) fn parse_response(api: Api, bytes: &[u8], form: MessageForm) -> Option<LlmResponse> {
     let fast = std::str::from_utf8(bytes).ok().and_then(fast_body);
     let body: Lenient<Body<'_>> = match fast {
         Some(b) => Lenient(Some(b)),
@@ -275,6 +307,10 @@ pub(crate) fn parse_response(api: Api, bytes: &[u8]) -> Option<LlmResponse> {
             );
         }
         _ => {
+            let json = match (form, api) {
+                (MessageForm::Json, Api::OpenAiChat) => plain_output_json(&body.choices.0),
+                _ => None,
+            };
             for choice in &body.choices.0 {
                 r.choice_count += 1;
                 let Some(choice) = choice.get() else {
@@ -283,10 +319,13 @@ pub(crate) fn parse_response(api: Api, bytes: &[u8]) -> Option<LlmResponse> {
                 if let Some(f) = choice.finish_reason.as_str() {
                     r.finish_reasons.push(map_finish_reason(f));
                 }
-                if let Some(m) = chat_output_message(choice, api) {
+                if json.is_none()
+                    && let Some(m) = chat_output_message(choice, api)
+                {
                     r.output_messages.push(m);
                 }
             }
+            r.output_messages_json = json;
         }
     }
     r.id = body.id.into_non_empty();
@@ -425,7 +464,7 @@ mod fast_body_tests {
 
     /// Response bodies as OpenAI (Chat, Completions, Responses), Azure, DeepSeek, Groq,
     /// vLLM and Ollama's OpenAI API send them, and error bodies.
-    const BODIES: &[&str] = &[
+    pub(super) const BODIES: &[&str] = &[
         r#"{"id":"chatcmpl-0001","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Spans drift like leaves, traces weave through quiet logs, metrics hum at dusk.","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":14,"completion_tokens":19,"total_tokens":33,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_0001"}"#,
         r#"{"id":"chatcmpl-2","object":"chat.completion","created":1700000000,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":50,"completion_tokens":12,"total_tokens":62,"prompt_tokens_details":null}}"#,
         r#"{"id":"chatcmpl-3","object":"chat.completion","created":1700000000,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":"I can't help with that."},"finish_reason":"stop"},{"index":1,"message":{"role":"assistant","content":[{"type":"text","text":"a"}]},"finish_reason":"length"}],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}"#,
@@ -466,5 +505,65 @@ mod fast_body_tests {
         // Not vacuous: many variants (whitespace, renamed and added keys) took the fast path.
         let read = crate::providers::scan::variants_read(&BODIES[..4], agrees);
         assert!(read > 1_000, "{read}");
+    }
+}
+
+#[cfg(test)]
+mod message_form_tests {
+    use super::parse_response;
+    use crate::json::{Style, messages};
+    use crate::model::Api;
+    use crate::providers::MessageForm;
+
+    /// Chat responses whose messages are plain text, and the edges of "plain".
+    const PLAIN: &[&str] = &[
+        r#"{"id":"c","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Disk \"full\"\n\u00e9 \ud83d\ude00"},"finish_reason":"stop"},{"index":1,"message":{"content":""},"finish_reason":"tool_calls"},{"index":2,"message":{"role":"assistant","content":null}},{"index":3},{"index":4,"message":"x"},7]}"#,
+        r#"{"choices":[{"message":{"role":"assistant","content":"a","refusal":null,"reasoning":""},"finish_reason":"length"}],"usage":{"prompt_tokens":1}}"#,
+        r#"{"choices":[{"message":{"role":"assistant","content":"a","refusal":"no"},"finish_reason":"stop"}]}"#,
+        r#"{"choices":[{"message":{"role":"assistant","content":[{"type":"text","text":"blocks"}]}}]}"#,
+        r#"{"choices":[{"finish_reason":"stop"}]}"#,
+        r#"{"choices":[]}"#,
+    ];
+
+    /// Whether the JSON form was taken for `text`, asserting that it gives the span what the
+    /// parts form gives: the same response, and `gen_ai.output.messages` as `json::messages`
+    /// writes the parts form's messages.
+    fn forms_agree(text: &str) -> bool {
+        let read = |form| parse_response(Api::OpenAiChat, text.as_bytes(), form);
+        match (read(MessageForm::Parts), read(MessageForm::Json)) {
+            (None, None) => false,
+            (Some(mut parts), Some(mut json)) => {
+                let written = json.output_messages_json.take();
+                if let Some(written) = &written {
+                    assert!(json.output_messages.is_empty(), "{text:?}");
+                    let expected = messages(&parts.output_messages, Style::OpenAiChat, true);
+                    assert_eq!(*written, expected, "{text:?}");
+                    parts.output_messages.clear();
+                }
+                assert_eq!(parts, json, "{text:?}");
+                written.is_some()
+            }
+            (p, j) => panic!("one form read {text:?}, not the other: {p:?} / {j:?}"),
+        }
+    }
+
+    #[test]
+    fn json_form_writes_what_the_parts_form_writes() {
+        let taken: Vec<bool> = PLAIN.iter().map(|b| forms_agree(b)).collect();
+        assert_eq!(taken, [true, true, false, false, false, false]);
+        let bodies = super::fast_body_tests::BODIES
+            .iter()
+            .filter(|b| forms_agree(b))
+            .count();
+        assert!(bodies >= 2, "{bodies}");
+    }
+
+    #[test]
+    fn json_form_agrees_on_broken_and_odd_text() {
+        let mut texts = PLAIN.to_vec();
+        texts.extend_from_slice(&super::fast_body_tests::BODIES[..3]);
+        // Not vacuous: many variants took the JSON form.
+        let taken = crate::providers::scan::variants_read(&texts, forms_agree);
+        assert!(taken > 2_000, "{taken}");
     }
 }

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use super::response::{map_finish_reason, responses_output, usage_of_raw};
 use crate::model::{Api, CaptureCap, LlmResponse, Message, ProviderError, StreamProgress, Usage};
+use crate::providers::MessageForm;
 use crate::providers::caps::{Caps, MAX_CHOICES, MAX_TOOL_CALLS};
 use crate::providers::parts::{
     DEFAULT_ERROR_TYPE, error_fields, error_from_value, obj, parse_arguments_str, reasoning_part,
@@ -713,9 +714,12 @@ impl StreamAccumulator {
 
     fn responses_response(&self) -> LlmResponse {
         if let Some(done) = &self.completed {
-            let mut r =
-                super::response::parse_response(Api::OpenAiResponses, done.get().as_bytes())
-                    .unwrap_or_default();
+            let mut r = super::response::parse_response(
+                Api::OpenAiResponses,
+                done.get().as_bytes(),
+                MessageForm::Parts,
+            )
+            .unwrap_or_default();
             let head: Lenient<ResponseHead<'_>> =
                 serde_json::from_str(done.get()).unwrap_or_default();
             if let Some(head) = head.get() {
