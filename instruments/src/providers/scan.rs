@@ -15,7 +15,7 @@
 
 use serde_json::value::RawValue;
 
-use super::wire::{Lenient, Scalar, Seq};
+use super::wire::{Lenient, Scalar, Seq, StrOrRaw};
 
 /// Deepest nesting read (serde_json's recursion limit is 128; deeper text goes to serde).
 const MAX_DEPTH: u32 = 64;
@@ -100,11 +100,11 @@ impl<'a> Scan<'a> {
     pub(crate) fn peek(&mut self) -> Option<u8> {
         let b = self.bytes();
         while let Some(&c) = b.get(self.pos) {
-            if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
-                self.pos += 1;
-            } else {
+            // Whitespace is at most a space: one comparison for what compact JSON holds.
+            if c > b' ' || !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
                 return Some(c);
             }
+            self.pos += 1;
         }
         None
     }
@@ -139,6 +139,17 @@ impl<'a> Scan<'a> {
         self.skip()?;
         let text = self.text.get(start..self.pos)?;
         serde_json::from_str::<&RawValue>(text).ok().map(Some)
+    }
+
+    /// A field serde reads as [`StrOrRaw`]: a string read here (not skipped, checked by
+    /// serde and read again), `null` as `Absent`, anything else as [`Scan::raw`].
+    pub(crate) fn str_or_raw(&mut self) -> Option<StrOrRaw<'a>> {
+        match self.peek()? {
+            b'"' => self.string().map(StrOrRaw::Str),
+            _ => self
+                .raw()
+                .map(|raw| raw.map_or(StrOrRaw::Absent, StrOrRaw::Raw)),
+        }
     }
 
     /// A field read as a [`Scalar`] into `slot`, the first time its key (`bit`) is seen.

@@ -506,19 +506,61 @@ pub(crate) fn value(raw: Option<&RawValue>) -> Option<Value> {
     raw.and_then(|r| serde_json::from_str(r.get()).ok())
 }
 
+/// A JSON value that is mostly a string (a chat message's `content`): a string is read at
+/// once, anything else is kept as its raw text, read when needed. `null` is `Absent`, as
+/// `Option<&RawValue>` reads it.
+#[derive(Debug, Default)]
+pub(crate) enum StrOrRaw<'a> {
+    /// Absent or `null`.
+    #[default]
+    Absent,
+    /// A string ([`Scalar::Str`] or [`Scalar::OwnedStr`]).
+    Str(Scalar<'a>),
+    /// Any other value, as its text.
+    Raw(&'a RawValue),
+}
+
+impl StrOrRaw<'_> {
+    /// The value as a [`Value`] (`None` when absent or `null`).
+    pub(crate) fn value(&self) -> Option<Value> {
+        match self {
+            StrOrRaw::Absent => None,
+            StrOrRaw::Str(s) => s.as_str().map(Value::from),
+            StrOrRaw::Raw(raw) => value(Some(raw)),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for StrOrRaw<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let Some(raw) = Option::<&'de RawValue>::deserialize(d)? else {
+            return Ok(StrOrRaw::Absent);
+        };
+        // A string serde cannot read (a lone surrogate escape) stays raw, as it was.
+        Ok(match raw_str_scalar(raw) {
+            Some(s) => StrOrRaw::Str(s),
+            None => StrOrRaw::Raw(raw),
+        })
+    }
+}
+
 /// A raw JSON field that is a string: the string (unescaped), else `None`.
 pub(crate) fn raw_str(raw: &RawValue) -> Option<Cow<'_, str>> {
-    if raw.get().starts_with('"') {
-        serde_json::from_str::<Scalar<'_>>(raw.get())
-            .ok()
-            .and_then(|s| match s {
-                Scalar::Str(s) => Some(Cow::Borrowed(s)),
-                Scalar::OwnedStr(s) => Some(Cow::Owned(s.into_string())),
-                _ => None,
-            })
-    } else {
-        None
+    raw_str_scalar(raw).and_then(|s| match s {
+        Scalar::Str(s) => Some(Cow::Borrowed(s)),
+        Scalar::OwnedStr(s) => Some(Cow::Owned(s.into_string())),
+        _ => None,
+    })
+}
+
+/// [`raw_str`] as a [`Scalar::Str`] or [`Scalar::OwnedStr`].
+fn raw_str_scalar(raw: &RawValue) -> Option<Scalar<'_>> {
+    if !raw.get().starts_with('"') {
+        return None;
     }
+    serde_json::from_str::<Scalar<'_>>(raw.get())
+        .ok()
+        .filter(|s| matches!(s, Scalar::Str(_) | Scalar::OwnedStr(_)))
 }
 
 /// For `#[serde(deserialize_with)]`: a raw field kept even when it is `null` (with

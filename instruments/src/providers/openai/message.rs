@@ -1,8 +1,6 @@
 //! The chat message, shared by Chat Completions requests and responses: its wire struct and
 //! its GenAI parts (content blocks, refusal, reasoning, tool calls).
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -12,7 +10,7 @@ use crate::providers::parts::{
     tool_call_part,
 };
 use crate::providers::scan::{Scan, Seen};
-use crate::providers::wire::{Scalar, raw_str, value};
+use crate::providers::wire::{Scalar, StrOrRaw, value};
 
 /// A chat message as sent (request) or returned (response `choices[].message`): only the
 /// fields the conventions read.
@@ -22,7 +20,7 @@ pub(super) struct ChatMessage<'a> {
     #[serde(borrow)]
     pub(super) role: Scalar<'a>,
     #[serde(borrow)]
-    pub(super) content: Option<&'a RawValue>,
+    pub(super) content: StrOrRaw<'a>,
     #[serde(borrow)]
     pub(super) tool_call_id: Scalar<'a>,
     #[serde(borrow)]
@@ -37,21 +35,19 @@ pub(super) struct ChatMessage<'a> {
     pub(super) function_call: Option<&'a RawValue>,
 }
 
-/// Parts of a raw `content`: a string (read without building a `Value`), or blocks.
-pub(super) fn raw_content_parts(content: Option<&RawValue>) -> Vec<Value> {
+/// Parts of a `content`: a string (read without building a `Value`), or blocks.
+pub(super) fn raw_content_parts(content: &StrOrRaw<'_>) -> Vec<Value> {
     match content {
-        None => Vec::new(),
-        Some(raw) => match raw_str(raw) {
-            Some(s) => vec![text_part(&s)],
-            None => content_parts(value(Some(raw)).as_ref()),
-        },
+        StrOrRaw::Absent => Vec::new(),
+        StrOrRaw::Str(s) => s.as_str().map(text_part).into_iter().collect(),
+        StrOrRaw::Raw(raw) => content_parts(value(Some(raw)).as_ref()),
     }
 }
 
 /// The text of a chat message that is plain text, as its parts would have it: `Some(None)`
 /// without content, `Some(Some(text))` with a string content; `None` when it has anything
 /// else (content blocks, a refusal, reasoning, tool calls), which its parts must carry.
-pub(super) fn plain_text<'m>(m: &'m ChatMessage<'_>) -> Option<Option<Cow<'m, str>>> {
+pub(super) fn plain_text<'m>(m: &'m ChatMessage<'_>) -> Option<Option<&'m str>> {
     let plain = m.tool_calls.is_none()
         && m.function_call.is_none()
         && m.refusal.non_empty().is_none()
@@ -60,9 +56,10 @@ pub(super) fn plain_text<'m>(m: &'m ChatMessage<'_>) -> Option<Option<Cow<'m, st
     if !plain {
         return None;
     }
-    match m.content {
-        None => Some(None),
-        Some(raw) => raw_str(raw).map(Some),
+    match &m.content {
+        StrOrRaw::Absent => Some(None),
+        StrOrRaw::Str(s) => s.as_str().map(Some),
+        StrOrRaw::Raw(_) => None,
     }
 }
 
@@ -179,7 +176,10 @@ pub(super) fn fast_message<'a>(s: &mut Scan<'a>, m: &mut ChatMessage<'a>) -> Opt
     s.object(|s, key| {
         match key {
             "role" => s.scalar_once(&mut seen, 0, &mut m.role)?,
-            "content" => s.raw_once(&mut seen, 1, &mut m.content)?,
+            "content" => {
+                seen.first(1)?;
+                m.content = s.str_or_raw()?;
+            }
             "tool_call_id" => s.scalar_once(&mut seen, 2, &mut m.tool_call_id)?,
             "refusal" => s.scalar_once(&mut seen, 3, &mut m.refusal)?,
             "reasoning_content" => s.scalar_once(&mut seen, 4, &mut m.reasoning_content)?,

@@ -110,7 +110,7 @@ fn chat_message(m: Option<&ChatMessage<'_>>) -> Message {
             "tool",
             vec![tool_response_part(
                 m.tool_call_id.as_str(),
-                tool_response_content(value(m.content).as_ref()),
+                tool_response_content(m.content.value().as_ref()),
             )],
         ),
         // Legacy function results: named by the function, without a call id.
@@ -118,11 +118,11 @@ fn chat_message(m: Option<&ChatMessage<'_>>) -> Message {
             "tool",
             vec![tool_response_part(
                 None,
-                tool_response_content(value(m.content).as_ref()),
+                tool_response_content(m.content.value().as_ref()),
             )],
         ),
         _ => {
-            let parts = chat_message_parts(m, raw_content_parts(m.content));
+            let parts = chat_message_parts(m, raw_content_parts(&m.content));
             message(role, parts)
         }
     }
@@ -147,7 +147,7 @@ fn plain_messages_json(messages: &[Lenient<ChatMessage<'_>>]) -> Option<String> 
                 (role, plain_text(m)?)
             }
         };
-        out.text_message(role, text.as_deref(), None, false, Style::OpenAiChat);
+        out.text_message(role, text, None, false, Style::OpenAiChat);
     }
     Some(out.finish())
 }

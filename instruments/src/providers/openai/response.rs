@@ -173,13 +173,7 @@ fn plain_output_json(choices: &[Lenient<Choice<'_>>]) -> Option<String> {
         let text = plain_text(m)?.filter(|t| !t.is_empty());
         let role = m.role.as_str().unwrap_or("assistant");
         let finish_reason = choice.finish_reason.as_str().map(finish_reason_str);
-        out.text_message(
-            role,
-            text.as_deref(),
-            finish_reason,
-            true,
-            Style::OpenAiChat,
-        );
+        out.text_message(role, text, finish_reason, true, Style::OpenAiChat);
     }
     (out.len() > 0).then(|| out.finish())
 }
@@ -189,7 +183,7 @@ fn chat_output_message(choice: &Choice<'_>, api: Api) -> Option<Message> {
         vec![text_part(choice.text.as_str()?)]
     } else {
         let m = choice.message.get()?;
-        let text = raw_content_parts(m.content)
+        let text = raw_content_parts(&m.content)
             .into_iter()
             .filter(|p| content_of(p) != Some(""))
             .collect();
