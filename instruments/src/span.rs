@@ -60,7 +60,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::{
+    SpanBuilder, SpanKind, Status, TraceContextExt as _, TracerProvider as _,
+};
 use opentelemetry::{Array, Context, InstrumentationScope, KeyValue, StringValue, Value};
 use serde_json::Value as Json;
 use url::Url;
@@ -307,11 +309,6 @@ impl LlmSpan {
     ) -> Self {
         let family = api.family();
         let latest = llmetry::gen_ai_latest_conventions();
-        let tracer = opentelemetry::global::tracer_with_scope(
-            InstrumentationScope::builder(family.scope_name())
-                .with_version(SCOPE_VERSION)
-                .build(),
-        );
         let parent = Context::current();
         let provider_value = match provider.static_str() {
             Some(s) => StringValue::from(s),
@@ -382,12 +379,23 @@ impl LlmSpan {
             (None, true) => api.operation().into(),
             (_, false) => api.span_name().into(),
         };
-        let span = tracer
-            .span_builder(name)
+        let builder = SpanBuilder::from_name(name)
             .with_kind(SpanKind::Client)
-            .with_attributes(attrs)
-            .start_with_context(&tracer, &parent);
-        this.cx = parent.with_span(span);
+            .with_attributes(attrs);
+        let scope = InstrumentationScope::builder(family.scope_name())
+            .with_version(SCOPE_VERSION)
+            .build();
+        // The provider llmetry installed, as entity spans; the global one without it.
+        this.cx = match llmetry::__private::installed_tracer_provider() {
+            Some(provider) => {
+                let tracer = provider.tracer_with_scope(scope);
+                parent.with_span(builder.start_with_context(&tracer, &parent))
+            }
+            None => {
+                let tracer = opentelemetry::global::tracer_with_scope(scope);
+                parent.with_span(builder.start_with_context(&tracer, &parent))
+            }
+        };
         if let Some(messages) = messages
             && !messages.is_empty()
         {

@@ -421,6 +421,13 @@ pub mod __private {
         crate::state::is_active()
     }
 
+    /// The tracer provider `install()` built, `None` before `install()`: what
+    /// `llmetry-instruments` starts LLM spans from (the provider entity spans go to; the
+    /// global one hands out boxed tracers and spans, two allocations per span).
+    pub fn installed_tracer_provider() -> Option<opentelemetry_sdk::trace::SdkTracerProvider> {
+        crate::state::tracer_provider()
+    }
+
     /// The type name of a value (for `error.type`).
     #[inline]
     pub fn type_name_of<T: ?Sized>(_: &T) -> &'static str {

@@ -1,6 +1,9 @@
 //! Process-wide switches read on the hot path of every annotated call.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{PoisonError, RwLock};
+
+use opentelemetry_sdk::trace::SdkTracerProvider;
 
 const UNINIT: u8 = 0;
 const ACTIVE: u8 = 1;
@@ -171,4 +174,22 @@ pub(crate) fn set_gen_ai_latest_conventions(on: bool) {
 #[doc(hidden)]
 pub fn __set_gen_ai_latest_conventions(on: bool) {
     set_gen_ai_latest_conventions(on);
+}
+
+/// The tracer provider the last `install()` built (and made the global one).
+static TRACER_PROVIDER: RwLock<Option<SdkTracerProvider>> = RwLock::new(None);
+
+pub(crate) fn set_tracer_provider(provider: SdkTracerProvider) {
+    *TRACER_PROVIDER
+        .write()
+        .unwrap_or_else(PoisonError::into_inner) = Some(provider);
+}
+
+/// The tracer provider `install()` built, `None` before: LLM spans are started from it
+/// directly, as entity spans are (the global provider hands out boxed tracers and spans).
+pub(crate) fn tracer_provider() -> Option<SdkTracerProvider> {
+    TRACER_PROVIDER
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
 }

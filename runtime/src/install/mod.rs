@@ -933,6 +933,7 @@ fn build(
 
     // Globals.
     opentelemetry::global::set_tracer_provider(tracer_provider.clone());
+    state::set_tracer_provider(tracer_provider.clone());
     if let Some(mp) = &meter_provider {
         opentelemetry::global::set_meter_provider(mp.clone());
     }
