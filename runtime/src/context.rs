@@ -530,9 +530,10 @@ pub(crate) struct EntityContext {
     /// The span id current when this context was made: a span started directly with it
     /// as parent context is the owner entity span itself.
     pub(crate) parent_span_id: SpanId,
-    /// The owner entity's static attributes (kind, name, version), written on the owner
-    /// span only.
-    pub(crate) owner: Option<OwnerAttrs>,
+    /// The owner entity's static description (kind, name, version), whose attributes are
+    /// written on the owner span only. A `'static` reference: the context value stays
+    /// small to build, move and drop.
+    pub(crate) owner: Option<&'static crate::entity::EntityMeta>,
     pub(crate) associations: Option<Arc<Associations>>,
 }
 
@@ -557,33 +558,6 @@ impl EntityContext {
             self.own_path.as_ref()
         } else {
             self.child_path.as_ref()
-        }
-    }
-}
-
-/// Static attributes of an entity span, written on that span only.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct OwnerAttrs {
-    /// `traceloop.span.kind`.
-    pub(crate) kind: &'static str,
-    /// `traceloop.entity.name` (and `gen_ai.tool.name` for a tool).
-    pub(crate) name: &'static str,
-    /// `traceloop.entity.version`.
-    pub(crate) version: Option<i64>,
-    /// Whether the entity is a tool (it also gets `gen_ai.tool.name`).
-    pub(crate) is_tool: bool,
-}
-
-impl OwnerAttrs {
-    pub(crate) fn write(&self, span: &mut opentelemetry_sdk::trace::Span) {
-        use opentelemetry::trace::Span as _;
-        span.set_attribute(KeyValue::new(semconv::TRACELOOP_SPAN_KIND, self.kind));
-        span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_NAME, self.name));
-        if let Some(v) = self.version {
-            span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_VERSION, v));
-        }
-        if self.is_tool {
-            span.set_attribute(KeyValue::new(semconv::GEN_AI_TOOL_NAME, self.name));
         }
     }
 }

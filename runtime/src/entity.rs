@@ -23,7 +23,7 @@ use opentelemetry::{Context, KeyValue, StringValue};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::capture::{InputJson, truncate_utf8};
-use crate::context::{Associations, EntityContext, OwnerAttrs, content_allowed, detached};
+use crate::context::{Associations, EntityContext, content_allowed, detached};
 use crate::semconv;
 use crate::state;
 
@@ -90,6 +90,25 @@ pub struct EntityMeta {
     pub redact: bool,
 }
 
+impl EntityMeta {
+    /// Writes the entity's static attributes (`traceloop.span.kind`, `traceloop.entity.name`,
+    /// `traceloop.entity.version`, and `gen_ai.tool.name` for a tool) on its own span.
+    pub(crate) fn write_owner_attrs(&self, span: &mut opentelemetry_sdk::trace::Span) {
+        use opentelemetry::trace::Span as _;
+        span.set_attribute(KeyValue::new(
+            semconv::TRACELOOP_SPAN_KIND,
+            self.kind.as_str(),
+        ));
+        span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_NAME, self.name));
+        if let Some(v) = self.version {
+            span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_VERSION, v));
+        }
+        if self.kind == EntityKind::Tool {
+            span.set_attribute(KeyValue::new(semconv::GEN_AI_TOOL_NAME, self.name));
+        }
+    }
+}
+
 /// The open entity span of one call; ends when dropped.
 #[derive(Debug)]
 pub struct EntityScope {
@@ -98,12 +117,10 @@ pub struct EntityScope {
     /// the span is entered, the current context derives from it: how `on_own_span` knows
     /// the current span is this entity's.
     parent_cx: Context,
+    /// What the macro knows about the entity (its name is the redaction hook's
+    /// [`crate::redact::Content::source`]).
+    meta: &'static EntityMeta,
     content: bool,
-    capture_output: bool,
-    /// Redaction applies to this entity (`redact = false` turns it off).
-    redact: bool,
-    /// The entity's name: the redaction hook's [`crate::redact::Content::source`].
-    name: &'static str,
     /// `traceloop.entity.input`, built when the call starts (the arguments may move into
     /// the body), written on the span when it is first entered.
     input: Option<String>,
@@ -121,7 +138,7 @@ impl EntityScope {
     /// creates the span under it, and builds the input when content capture allows it.
     /// `None` when the span is filtered out: the call then runs untraced.
     pub fn start(
-        meta: &EntityMeta,
+        meta: &'static EntityMeta,
         make_span: impl FnOnce() -> tracing::Span,
         input: impl FnOnce(&mut InputJson),
     ) -> Option<Self> {
@@ -166,10 +183,8 @@ impl EntityScope {
         Some(Self {
             span,
             parent_cx: cx,
+            meta,
             content,
-            capture_output: meta.capture_output,
-            redact: meta.redact,
-            name: meta.name,
             input,
             tool_call: meta.kind == EntityKind::Tool && state::gen_ai_latest_conventions(),
             finished: AtomicBool::new(false),
@@ -210,14 +225,14 @@ impl EntityScope {
     #[inline]
     pub fn record_output(&self, write: impl FnOnce(&mut String)) {
         self.finished.store(true, Ordering::Relaxed);
-        if self.capture_output && self.content {
+        if self.meta.capture_output && self.content {
             let mut s = String::new();
             write(&mut s);
-            if self.redact
+            if self.meta.redact
                 && crate::redact::active()
                 && !crate::redact::redact_entity_json(
                     crate::redact::Field::EntityOutput,
-                    self.name,
+                    self.meta.name,
                     &mut s,
                 )
             {
@@ -243,8 +258,8 @@ impl EntityScope {
         // read from its context, which carries the caller's override, only when needed.
         let message = if !content_allowed(&self.parent_cx) {
             type_name.to_owned()
-        } else if self.redact && crate::redact::active() {
-            crate::redact::redact_message(self.name, &message)
+        } else if self.meta.redact && crate::redact::active() {
+            crate::redact::redact_message(self.meta.name, &message)
                 .unwrap_or_else(|| type_name.to_owned())
         } else {
             message
@@ -310,7 +325,7 @@ impl EntityScope {
 
 /// The parent context of the entity's span, the association scope it owns (if any), and
 /// whether content may be captured. Not generic: one copy for every annotated function.
-fn entity_context(meta: &EntityMeta) -> (Context, Option<Arc<Associations>>, bool) {
+fn entity_context(meta: &'static EntityMeta) -> (Context, Option<Arc<Associations>>, bool) {
     // Borrow the current context rather than clone it: only the child is kept.
     Context::map_current(|current| {
         // The content gate is read only for an entity that captures something.
@@ -329,7 +344,7 @@ fn entity_context(meta: &EntityMeta) -> (Context, Option<Arc<Associations>>, boo
 /// path, its workflow or agent name, its own association scope for a workflow or root
 /// agent, its static attributes). Also returns the association scope it owns, if any.
 fn child_context(
-    meta: &EntityMeta,
+    meta: &'static EntityMeta,
     current: &Context,
 ) -> (EntityContext, Option<Arc<Associations>>) {
     let parent_span_id = if meta.new_trace {
@@ -368,12 +383,7 @@ fn child_context(
         own_path: parent_path.cloned(),
         child_path,
         parent_span_id,
-        owner: Some(OwnerAttrs {
-            kind: meta.kind.as_str(),
-            name: meta.name,
-            version: meta.version,
-            is_tool: meta.kind == EntityKind::Tool,
-        }),
+        owner: Some(meta),
         associations,
     };
     (ectx, owned)
@@ -384,21 +394,21 @@ fn child_context(
 /// (`gen_ai.agent.name` is written in both modes), `execute_tool {name}` with
 /// `gen_ai.tool.type = function`; each with `gen_ai.operation.name`. A task keeps its name.
 pub(crate) fn write_latest_conventions(
-    owner: &OwnerAttrs,
+    owner: &EntityMeta,
     span: &mut opentelemetry_sdk::trace::Span,
 ) {
     use opentelemetry::trace::Span as _;
     let operation = match owner.kind {
-        "workflow" => {
+        EntityKind::Workflow => {
             span.set_attribute(KeyValue::new(semconv::GEN_AI_WORKFLOW_NAME, owner.name));
             semconv::OPERATION_INVOKE_WORKFLOW
         }
-        "agent" => semconv::OPERATION_INVOKE_AGENT,
-        "tool" => {
+        EntityKind::Agent => semconv::OPERATION_INVOKE_AGENT,
+        EntityKind::Tool => {
             span.set_attribute(KeyValue::new(semconv::GEN_AI_TOOL_TYPE, "function"));
             semconv::OPERATION_EXECUTE_TOOL
         }
-        _ => return,
+        EntityKind::Task => return,
     };
     span.set_attribute(KeyValue::new(semconv::GEN_AI_OPERATION_NAME, operation));
     span.update_name(format!("{operation} {}", owner.name));

@@ -58,9 +58,9 @@ pub(crate) fn enrich(span: &mut Span, cx: &Context) {
     }
     let parent_span_id = cx.span().span_context().span_id();
     if parent_span_id == e.parent_span_id
-        && let Some(owner) = &e.owner
+        && let Some(owner) = e.owner
     {
-        owner.write(span);
+        owner.write_owner_attrs(span);
         if crate::state::gen_ai_latest_conventions() {
             crate::entity::write_latest_conventions(owner, span);
         }
