@@ -567,6 +567,9 @@ impl EntityContext {
 #[derive(Debug, Default)]
 pub(crate) struct Associations {
     state: Mutex<AssociationsState>,
+    /// Whether a property or the conversation id is set (written under the lock): the
+    /// enrichment of a span started where none is set skips the lock.
+    has_values: AtomicBool,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -582,11 +585,13 @@ pub(crate) struct AssociationsState {
 impl Associations {
     pub(crate) fn inheriting(parent: Option<&Associations>) -> Self {
         let state = parent.map(|p| p.snapshot()).unwrap_or_default();
+        let has_values = !state.props.is_empty() || state.conversation_id.is_some();
         Self {
             state: Mutex::new(AssociationsState {
                 owner: None,
                 ..state
             }),
+            has_values: AtomicBool::new(has_values),
         }
     }
 
@@ -614,6 +619,9 @@ impl Associations {
                 None => merged.push(kv.clone()),
             }
         }
+        if !merged.is_empty() {
+            self.has_values.store(true, Ordering::Release);
+        }
         s.props = Arc::new(merged);
         s.owner.clone()
     }
@@ -621,7 +629,23 @@ impl Associations {
     pub(crate) fn set_conversation_id(&self, id: StringValue) -> Option<Context> {
         let mut s = self.lock();
         s.conversation_id = Some(id);
+        self.has_values.store(true, Ordering::Release);
         s.owner.clone()
+    }
+
+    /// Writes the conversation id and the properties on `span` (started in this scope).
+    pub(crate) fn write_to(&self, span: &mut opentelemetry_sdk::trace::Span) {
+        use opentelemetry::trace::Span as _;
+        if !self.has_values.load(Ordering::Acquire) {
+            return;
+        }
+        let s = self.lock();
+        if let Some(id) = &s.conversation_id {
+            span.set_attribute(KeyValue::new(semconv::GEN_AI_CONVERSATION_ID, id.clone()));
+        }
+        for kv in s.props.iter() {
+            span.set_attribute(kv.clone());
+        }
     }
 
     /// The owner entity span's context while it runs (`None` once it has ended).

@@ -69,12 +69,6 @@ pub(crate) fn enrich(span: &mut Span, cx: &Context) {
         span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_PATH, p.clone()));
     }
     if let Some(cell) = &e.associations {
-        let snap = cell.snapshot();
-        if let Some(id) = snap.conversation_id {
-            span.set_attribute(KeyValue::new(semconv::GEN_AI_CONVERSATION_ID, id));
-        }
-        for kv in snap.props.iter() {
-            span.set_attribute(kv.clone());
-        }
+        cell.write_to(span);
     }
 }
