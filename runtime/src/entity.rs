@@ -130,7 +130,11 @@ pub struct EntityScope {
     /// Set once the outcome is recorded: a later drop during unwinding is not a panic of
     /// this entity. Atomic so that the scope (and the futures holding it) stay `Sync`.
     finished: AtomicBool,
+    /// The association scope this entity owns (a workflow, a root agent).
     owned_associations: Option<Arc<Associations>>,
+    /// Set once the span's context is registered as the owner of `owned_associations`
+    /// (on the first entry). Atomic for the same reason as `finished`.
+    owner_registered: AtomicBool,
 }
 
 impl EntityScope {
@@ -156,9 +160,6 @@ impl EntityScope {
         };
         if span.is_disabled() {
             return None;
-        }
-        if let Some(cell) = &owned {
-            cell.set_owner(Some(span.context()));
         }
         let input = (meta.capture_input && content)
             .then(|| {
@@ -189,6 +190,7 @@ impl EntityScope {
             tool_call: meta.kind == EntityKind::Tool && state::gen_ai_latest_conventions(),
             finished: AtomicBool::new(false),
             owned_associations: owned,
+            owner_registered: AtomicBool::new(false),
         })
     }
 
@@ -205,7 +207,7 @@ impl EntityScope {
     ) -> O {
         let input = self.input.take();
         let ret = {
-            let _enter = self.span.enter();
+            let _enter = self.enter();
             self.write_input(input);
             let ret = body();
             record(&ret, &self);
@@ -214,10 +216,43 @@ impl EntityScope {
         wrap(ret, self)
     }
 
-    /// Enters the span (activating its context) until the guard drops.
+    /// Enters the span (activating its context) until the guard drops. The first entry of
+    /// an entity that owns an association scope registers the span's context as its owner.
     #[inline]
     pub fn enter(&self) -> tracing::span::Entered<'_> {
-        self.span.enter()
+        let entered = self.span.enter();
+        if let Some(cell) = &self.owned_associations {
+            self.register_owner(cell);
+        }
+        entered
+    }
+
+    /// Makes this entity's span the owner of the association scope `cell` (once, while the
+    /// span is entered), the span `set_association_properties` stamps. Done at the first
+    /// entry rather than at the start: the entered span's context is then the current
+    /// one, a thread-local read, where asking the span for it costs a subscriber lookup.
+    #[inline(never)]
+    fn register_owner(&self, cell: &Associations) {
+        if self.owner_registered.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let current = Context::map_current(|current| {
+            (self.is_own_context(current) && current.has_active_span()).then(|| current.clone())
+        });
+        // Not entered as seen by OpenTelemetry (e.g. the layer does not see this span).
+        cell.set_owner(Some(current.unwrap_or_else(|| self.span.context())));
+    }
+
+    /// Whether `cx` derives from this entity's parent context: while the span is entered,
+    /// the current context does.
+    fn is_own_context(&self, cx: &Context) -> bool {
+        match (
+            cx.get::<EntityContext>(),
+            self.parent_cx.get::<EntityContext>(),
+        ) {
+            (Some(a), Some(b)) => std::ptr::eq(a, b),
+            _ => false,
+        }
     }
 
     /// Records `traceloop.entity.output` when content capture allows it; `write` appends
@@ -279,19 +314,25 @@ impl EntityScope {
         }
     }
 
-    /// Writes the input built at the start (called once, on the first entry).
+    /// Writes the input built at the start (called on every entry, with the input on the
+    /// first). Inline: the usual call has nothing to write.
+    #[inline]
     fn write_input(&self, input: Option<String>) {
         if let Some(s) = input {
-            if self.tool_call {
-                let args = KeyValue::new(
-                    semconv::GEN_AI_TOOL_CALL_ARGUMENTS,
-                    tool_call_arguments(&s).to_owned(),
-                );
-                self.on_own_span(|span| span.set_attribute(args));
-            }
-            let kv = KeyValue::new(semconv::TRACELOOP_ENTITY_INPUT, s);
-            self.on_own_span(|span| span.set_attribute(kv));
+            self.write_input_text(s);
         }
+    }
+
+    fn write_input_text(&self, s: String) {
+        if self.tool_call {
+            let args = KeyValue::new(
+                semconv::GEN_AI_TOOL_CALL_ARGUMENTS,
+                tool_call_arguments(&s).to_owned(),
+            );
+            self.on_own_span(|span| span.set_attribute(args));
+        }
+        let kv = KeyValue::new(semconv::TRACELOOP_ENTITY_INPUT, s);
+        self.on_own_span(|span| span.set_attribute(kv));
     }
 
     /// Applies `f` to this entity's OpenTelemetry span. While the span is entered that span
@@ -302,14 +343,7 @@ impl EntityScope {
     fn on_own_span(&self, f: impl FnOnce(&opentelemetry::trace::SpanRef<'_>)) {
         let mut f = Some(f);
         Context::map_current(|current| {
-            let ours = match (
-                current.get::<EntityContext>(),
-                self.parent_cx.get::<EntityContext>(),
-            ) {
-                (Some(a), Some(b)) => std::ptr::eq(a, b),
-                _ => false,
-            };
-            if ours
+            if self.is_own_context(current)
                 && current.has_active_span()
                 && let Some(f) = f.take()
             {
