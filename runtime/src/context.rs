@@ -490,7 +490,7 @@ pub fn current_association_properties() -> Vec<KeyValue> {
         .map(|a| {
             let props = a.snapshot().props;
             if MAPPINGS.load(Ordering::Relaxed) == 0 {
-                return props.as_ref().clone();
+                return props.to_vec();
             }
             // Only Traceloop's keys: the mapped copies would repeat them on metric points.
             props
@@ -575,7 +575,9 @@ pub(crate) struct Associations {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct AssociationsState {
     /// `traceloop.association.properties.<k>` attributes, keys and values cheap to clone.
-    pub(crate) props: Arc<Vec<KeyValue>>,
+    /// A slice, not a `Vec`: the empty default shares one static allocation, so a workflow
+    /// with no properties allocates nothing for them.
+    pub(crate) props: Arc<[KeyValue]>,
     pub(crate) conversation_id: Option<StringValue>,
     /// The owning workflow span's context, stamped by `set_association_properties`.
     /// Cleared when the workflow ends (it would otherwise form an `Arc` cycle).
@@ -612,7 +614,7 @@ impl Associations {
     /// Merges `props` (later keys win) and returns the owner span's context, if any.
     pub(crate) fn merge(&self, props: &[KeyValue]) -> Option<Context> {
         let mut s = self.lock();
-        let mut merged: Vec<KeyValue> = s.props.as_ref().clone();
+        let mut merged: Vec<KeyValue> = s.props.to_vec();
         for kv in props {
             match merged.iter_mut().find(|e| e.key == kv.key) {
                 Some(slot) => slot.value = kv.value.clone(),
@@ -622,7 +624,7 @@ impl Associations {
         if !merged.is_empty() {
             self.has_values.store(true, Ordering::Release);
         }
-        s.props = Arc::new(merged);
+        s.props = Arc::from(merged);
         s.owner.clone()
     }
 
