@@ -58,6 +58,12 @@ fn after_init(c: &mut Criterion) {
     g.bench_function("tracing_instrument_skip_all", |b| {
         b.iter(|| instrumented_skip_all(black_box(prompt())))
     });
+    g.bench_function("workflow_with_task_off", |b| {
+        b.iter(|| workflow_with_task_off(black_box(prompt())))
+    });
+    g.bench_function("tracing_instrument_nested", |b| {
+        b.iter(|| instrumented_nested(black_box(prompt())))
+    });
     g.bench_function("raw_otel_span", |b| {
         b.iter(|| {
             let mut span = tracer.start("raw");

@@ -52,6 +52,12 @@ const WORKLOADS: &[Workload] = &[
     ("instrument_skip_all", true, || {
         instrumented_skip_all(black_box(prompt()))
     }),
+    ("workflow_with_task_off", true, || {
+        workflow_with_task_off(black_box(prompt()))
+    }),
+    ("instrument_nested", true, || {
+        instrumented_nested(black_box(prompt()))
+    }),
     ("raw_otel_span", true, || {
         let tracer = opentelemetry::global::tracer("raw");
         let mut span = tracer.start("raw");

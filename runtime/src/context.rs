@@ -490,7 +490,7 @@ pub fn current_association_properties() -> Vec<KeyValue> {
         .map(|a| {
             let props = a.snapshot().props;
             if MAPPINGS.load(Ordering::Relaxed) == 0 {
-                return props.as_ref().clone();
+                return props.to_vec();
             }
             // Only Traceloop's keys: the mapped copies would repeat them on metric points.
             props
@@ -530,9 +530,10 @@ pub(crate) struct EntityContext {
     /// The span id current when this context was made: a span started directly with it
     /// as parent context is the owner entity span itself.
     pub(crate) parent_span_id: SpanId,
-    /// The owner entity's static attributes (kind, name, version), written on the owner
-    /// span only.
-    pub(crate) owner: Option<OwnerAttrs>,
+    /// The owner entity's static description (kind, name, version), whose attributes are
+    /// written on the owner span only. A `'static` reference: the context value stays
+    /// small to build, move and drop.
+    pub(crate) owner: Option<&'static crate::entity::EntityMeta>,
     pub(crate) associations: Option<Arc<Associations>>,
 }
 
@@ -561,44 +562,22 @@ impl EntityContext {
     }
 }
 
-/// Static attributes of an entity span, written on that span only.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct OwnerAttrs {
-    /// `traceloop.span.kind`.
-    pub(crate) kind: &'static str,
-    /// `traceloop.entity.name` (and `gen_ai.tool.name` for a tool).
-    pub(crate) name: &'static str,
-    /// `traceloop.entity.version`.
-    pub(crate) version: Option<i64>,
-    /// Whether the entity is a tool (it also gets `gen_ai.tool.name`).
-    pub(crate) is_tool: bool,
-}
-
-impl OwnerAttrs {
-    pub(crate) fn write(&self, span: &mut opentelemetry_sdk::trace::Span) {
-        use opentelemetry::trace::Span as _;
-        span.set_attribute(KeyValue::new(semconv::TRACELOOP_SPAN_KIND, self.kind));
-        span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_NAME, self.name));
-        if let Some(v) = self.version {
-            span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_VERSION, v));
-        }
-        if self.is_tool {
-            span.set_attribute(KeyValue::new(semconv::GEN_AI_TOOL_NAME, self.name));
-        }
-    }
-}
-
 /// Mutable, shared part of the context: association properties and conversation id set
 /// while a workflow (or a `with_association_properties` scope) runs.
 #[derive(Debug, Default)]
 pub(crate) struct Associations {
     state: Mutex<AssociationsState>,
+    /// Whether a property or the conversation id is set (written under the lock): the
+    /// enrichment of a span started where none is set skips the lock.
+    has_values: AtomicBool,
 }
 
 #[derive(Debug, Default, Clone)]
 pub(crate) struct AssociationsState {
     /// `traceloop.association.properties.<k>` attributes, keys and values cheap to clone.
-    pub(crate) props: Arc<Vec<KeyValue>>,
+    /// A slice, not a `Vec`: the empty default shares one static allocation, so a workflow
+    /// with no properties allocates nothing for them.
+    pub(crate) props: Arc<[KeyValue]>,
     pub(crate) conversation_id: Option<StringValue>,
     /// The owning workflow span's context, stamped by `set_association_properties`.
     /// Cleared when the workflow ends (it would otherwise form an `Arc` cycle).
@@ -608,11 +587,13 @@ pub(crate) struct AssociationsState {
 impl Associations {
     pub(crate) fn inheriting(parent: Option<&Associations>) -> Self {
         let state = parent.map(|p| p.snapshot()).unwrap_or_default();
+        let has_values = !state.props.is_empty() || state.conversation_id.is_some();
         Self {
             state: Mutex::new(AssociationsState {
                 owner: None,
                 ..state
             }),
+            has_values: AtomicBool::new(has_values),
         }
     }
 
@@ -633,21 +614,40 @@ impl Associations {
     /// Merges `props` (later keys win) and returns the owner span's context, if any.
     pub(crate) fn merge(&self, props: &[KeyValue]) -> Option<Context> {
         let mut s = self.lock();
-        let mut merged: Vec<KeyValue> = s.props.as_ref().clone();
+        let mut merged: Vec<KeyValue> = s.props.to_vec();
         for kv in props {
             match merged.iter_mut().find(|e| e.key == kv.key) {
                 Some(slot) => slot.value = kv.value.clone(),
                 None => merged.push(kv.clone()),
             }
         }
-        s.props = Arc::new(merged);
+        if !merged.is_empty() {
+            self.has_values.store(true, Ordering::Release);
+        }
+        s.props = Arc::from(merged);
         s.owner.clone()
     }
 
     pub(crate) fn set_conversation_id(&self, id: StringValue) -> Option<Context> {
         let mut s = self.lock();
         s.conversation_id = Some(id);
+        self.has_values.store(true, Ordering::Release);
         s.owner.clone()
+    }
+
+    /// Writes the conversation id and the properties on `span` (started in this scope).
+    pub(crate) fn write_to(&self, span: &mut opentelemetry_sdk::trace::Span) {
+        use opentelemetry::trace::Span as _;
+        if !self.has_values.load(Ordering::Acquire) {
+            return;
+        }
+        let s = self.lock();
+        if let Some(id) = &s.conversation_id {
+            span.set_attribute(KeyValue::new(semconv::GEN_AI_CONVERSATION_ID, id.clone()));
+        }
+        for kv in s.props.iter() {
+            span.set_attribute(kv.clone());
+        }
     }
 
     /// The owner entity span's context while it runs (`None` once it has ended).

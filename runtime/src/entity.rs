@@ -23,7 +23,7 @@ use opentelemetry::{Context, KeyValue, StringValue};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::capture::{InputJson, truncate_utf8};
-use crate::context::{Associations, EntityContext, OwnerAttrs, content_allowed, detached};
+use crate::context::{Associations, EntityContext, content_allowed, detached};
 use crate::semconv;
 use crate::state;
 
@@ -90,6 +90,25 @@ pub struct EntityMeta {
     pub redact: bool,
 }
 
+impl EntityMeta {
+    /// Writes the entity's static attributes (`traceloop.span.kind`, `traceloop.entity.name`,
+    /// `traceloop.entity.version`, and `gen_ai.tool.name` for a tool) on its own span.
+    pub(crate) fn write_owner_attrs(&self, span: &mut opentelemetry_sdk::trace::Span) {
+        use opentelemetry::trace::Span as _;
+        span.set_attribute(KeyValue::new(
+            semconv::TRACELOOP_SPAN_KIND,
+            self.kind.as_str(),
+        ));
+        span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_NAME, self.name));
+        if let Some(v) = self.version {
+            span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_VERSION, v));
+        }
+        if self.kind == EntityKind::Tool {
+            span.set_attribute(KeyValue::new(semconv::GEN_AI_TOOL_NAME, self.name));
+        }
+    }
+}
+
 /// The open entity span of one call; ends when dropped.
 #[derive(Debug)]
 pub struct EntityScope {
@@ -98,12 +117,10 @@ pub struct EntityScope {
     /// the span is entered, the current context derives from it: how `on_own_span` knows
     /// the current span is this entity's.
     parent_cx: Context,
+    /// What the macro knows about the entity (its name is the redaction hook's
+    /// [`crate::redact::Content::source`]).
+    meta: &'static EntityMeta,
     content: bool,
-    capture_output: bool,
-    /// Redaction applies to this entity (`redact = false` turns it off).
-    redact: bool,
-    /// The entity's name: the redaction hook's [`crate::redact::Content::source`].
-    name: &'static str,
     /// `traceloop.entity.input`, built when the call starts (the arguments may move into
     /// the body), written on the span when it is first entered.
     input: Option<String>,
@@ -113,7 +130,11 @@ pub struct EntityScope {
     /// Set once the outcome is recorded: a later drop during unwinding is not a panic of
     /// this entity. Atomic so that the scope (and the futures holding it) stay `Sync`.
     finished: AtomicBool,
+    /// The association scope this entity owns (a workflow, a root agent).
     owned_associations: Option<Arc<Associations>>,
+    /// Set once the span's context is registered as the owner of `owned_associations`
+    /// (on the first entry). Atomic for the same reason as `finished`.
+    owner_registered: AtomicBool,
 }
 
 impl EntityScope {
@@ -121,7 +142,7 @@ impl EntityScope {
     /// creates the span under it, and builds the input when content capture allows it.
     /// `None` when the span is filtered out: the call then runs untraced.
     pub fn start(
-        meta: &EntityMeta,
+        meta: &'static EntityMeta,
         make_span: impl FnOnce() -> tracing::Span,
         input: impl FnOnce(&mut InputJson),
     ) -> Option<Self> {
@@ -139,9 +160,6 @@ impl EntityScope {
         };
         if span.is_disabled() {
             return None;
-        }
-        if let Some(cell) = &owned {
-            cell.set_owner(Some(span.context()));
         }
         let input = (meta.capture_input && content)
             .then(|| {
@@ -166,14 +184,13 @@ impl EntityScope {
         Some(Self {
             span,
             parent_cx: cx,
+            meta,
             content,
-            capture_output: meta.capture_output,
-            redact: meta.redact,
-            name: meta.name,
             input,
             tool_call: meta.kind == EntityKind::Tool && state::gen_ai_latest_conventions(),
             finished: AtomicBool::new(false),
             owned_associations: owned,
+            owner_registered: AtomicBool::new(false),
         })
     }
 
@@ -190,7 +207,7 @@ impl EntityScope {
     ) -> O {
         let input = self.input.take();
         let ret = {
-            let _enter = self.span.enter();
+            let _enter = self.enter();
             self.write_input(input);
             let ret = body();
             record(&ret, &self);
@@ -199,10 +216,43 @@ impl EntityScope {
         wrap(ret, self)
     }
 
-    /// Enters the span (activating its context) until the guard drops.
+    /// Enters the span (activating its context) until the guard drops. The first entry of
+    /// an entity that owns an association scope registers the span's context as its owner.
     #[inline]
     pub fn enter(&self) -> tracing::span::Entered<'_> {
-        self.span.enter()
+        let entered = self.span.enter();
+        if let Some(cell) = &self.owned_associations {
+            self.register_owner(cell);
+        }
+        entered
+    }
+
+    /// Makes this entity's span the owner of the association scope `cell` (once, while the
+    /// span is entered), the span `set_association_properties` stamps. Done at the first
+    /// entry rather than at the start: the entered span's context is then the current
+    /// one, a thread-local read, where asking the span for it costs a subscriber lookup.
+    #[inline(never)]
+    fn register_owner(&self, cell: &Associations) {
+        if self.owner_registered.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let current = Context::map_current(|current| {
+            (self.is_own_context(current) && current.has_active_span()).then(|| current.clone())
+        });
+        // Not entered as seen by OpenTelemetry (e.g. the layer does not see this span).
+        cell.set_owner(Some(current.unwrap_or_else(|| self.span.context())));
+    }
+
+    /// Whether `cx` derives from this entity's parent context: while the span is entered,
+    /// the current context does.
+    fn is_own_context(&self, cx: &Context) -> bool {
+        match (
+            cx.get::<EntityContext>(),
+            self.parent_cx.get::<EntityContext>(),
+        ) {
+            (Some(a), Some(b)) => std::ptr::eq(a, b),
+            _ => false,
+        }
     }
 
     /// Records `traceloop.entity.output` when content capture allows it; `write` appends
@@ -210,14 +260,14 @@ impl EntityScope {
     #[inline]
     pub fn record_output(&self, write: impl FnOnce(&mut String)) {
         self.finished.store(true, Ordering::Relaxed);
-        if self.capture_output && self.content {
+        if self.meta.capture_output && self.content {
             let mut s = String::new();
             write(&mut s);
-            if self.redact
+            if self.meta.redact
                 && crate::redact::active()
                 && !crate::redact::redact_entity_json(
                     crate::redact::Field::EntityOutput,
-                    self.name,
+                    self.meta.name,
                     &mut s,
                 )
             {
@@ -243,8 +293,8 @@ impl EntityScope {
         // read from its context, which carries the caller's override, only when needed.
         let message = if !content_allowed(&self.parent_cx) {
             type_name.to_owned()
-        } else if self.redact && crate::redact::active() {
-            crate::redact::redact_message(self.name, &message)
+        } else if self.meta.redact && crate::redact::active() {
+            crate::redact::redact_message(self.meta.name, &message)
                 .unwrap_or_else(|| type_name.to_owned())
         } else {
             message
@@ -264,19 +314,25 @@ impl EntityScope {
         }
     }
 
-    /// Writes the input built at the start (called once, on the first entry).
+    /// Writes the input built at the start (called on every entry, with the input on the
+    /// first). Inline: the usual call has nothing to write.
+    #[inline]
     fn write_input(&self, input: Option<String>) {
         if let Some(s) = input {
-            if self.tool_call {
-                let args = KeyValue::new(
-                    semconv::GEN_AI_TOOL_CALL_ARGUMENTS,
-                    tool_call_arguments(&s).to_owned(),
-                );
-                self.on_own_span(|span| span.set_attribute(args));
-            }
-            let kv = KeyValue::new(semconv::TRACELOOP_ENTITY_INPUT, s);
-            self.on_own_span(|span| span.set_attribute(kv));
+            self.write_input_text(s);
         }
+    }
+
+    fn write_input_text(&self, s: String) {
+        if self.tool_call {
+            let args = KeyValue::new(
+                semconv::GEN_AI_TOOL_CALL_ARGUMENTS,
+                tool_call_arguments(&s).to_owned(),
+            );
+            self.on_own_span(|span| span.set_attribute(args));
+        }
+        let kv = KeyValue::new(semconv::TRACELOOP_ENTITY_INPUT, s);
+        self.on_own_span(|span| span.set_attribute(kv));
     }
 
     /// Applies `f` to this entity's OpenTelemetry span. While the span is entered that span
@@ -287,14 +343,7 @@ impl EntityScope {
     fn on_own_span(&self, f: impl FnOnce(&opentelemetry::trace::SpanRef<'_>)) {
         let mut f = Some(f);
         Context::map_current(|current| {
-            let ours = match (
-                current.get::<EntityContext>(),
-                self.parent_cx.get::<EntityContext>(),
-            ) {
-                (Some(a), Some(b)) => std::ptr::eq(a, b),
-                _ => false,
-            };
-            if ours
+            if self.is_own_context(current)
                 && current.has_active_span()
                 && let Some(f) = f.take()
             {
@@ -310,7 +359,7 @@ impl EntityScope {
 
 /// The parent context of the entity's span, the association scope it owns (if any), and
 /// whether content may be captured. Not generic: one copy for every annotated function.
-fn entity_context(meta: &EntityMeta) -> (Context, Option<Arc<Associations>>, bool) {
+fn entity_context(meta: &'static EntityMeta) -> (Context, Option<Arc<Associations>>, bool) {
     // Borrow the current context rather than clone it: only the child is kept.
     Context::map_current(|current| {
         // The content gate is read only for an entity that captures something.
@@ -329,7 +378,7 @@ fn entity_context(meta: &EntityMeta) -> (Context, Option<Arc<Associations>>, boo
 /// path, its workflow or agent name, its own association scope for a workflow or root
 /// agent, its static attributes). Also returns the association scope it owns, if any.
 fn child_context(
-    meta: &EntityMeta,
+    meta: &'static EntityMeta,
     current: &Context,
 ) -> (EntityContext, Option<Arc<Associations>>) {
     let parent_span_id = if meta.new_trace {
@@ -368,12 +417,7 @@ fn child_context(
         own_path: parent_path.cloned(),
         child_path,
         parent_span_id,
-        owner: Some(OwnerAttrs {
-            kind: meta.kind.as_str(),
-            name: meta.name,
-            version: meta.version,
-            is_tool: meta.kind == EntityKind::Tool,
-        }),
+        owner: Some(meta),
         associations,
     };
     (ectx, owned)
@@ -384,21 +428,21 @@ fn child_context(
 /// (`gen_ai.agent.name` is written in both modes), `execute_tool {name}` with
 /// `gen_ai.tool.type = function`; each with `gen_ai.operation.name`. A task keeps its name.
 pub(crate) fn write_latest_conventions(
-    owner: &OwnerAttrs,
+    owner: &EntityMeta,
     span: &mut opentelemetry_sdk::trace::Span,
 ) {
     use opentelemetry::trace::Span as _;
     let operation = match owner.kind {
-        "workflow" => {
+        EntityKind::Workflow => {
             span.set_attribute(KeyValue::new(semconv::GEN_AI_WORKFLOW_NAME, owner.name));
             semconv::OPERATION_INVOKE_WORKFLOW
         }
-        "agent" => semconv::OPERATION_INVOKE_AGENT,
-        "tool" => {
+        EntityKind::Agent => semconv::OPERATION_INVOKE_AGENT,
+        EntityKind::Tool => {
             span.set_attribute(KeyValue::new(semconv::GEN_AI_TOOL_TYPE, "function"));
             semconv::OPERATION_EXECUTE_TOOL
         }
-        _ => return,
+        EntityKind::Task => return,
     };
     span.set_attribute(KeyValue::new(semconv::GEN_AI_OPERATION_NAME, operation));
     span.update_name(format!("{operation} {}", owner.name));

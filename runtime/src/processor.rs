@@ -58,9 +58,9 @@ pub(crate) fn enrich(span: &mut Span, cx: &Context) {
     }
     let parent_span_id = cx.span().span_context().span_id();
     if parent_span_id == e.parent_span_id
-        && let Some(owner) = &e.owner
+        && let Some(owner) = e.owner
     {
-        owner.write(span);
+        owner.write_owner_attrs(span);
         if crate::state::gen_ai_latest_conventions() {
             crate::entity::write_latest_conventions(owner, span);
         }
@@ -69,12 +69,6 @@ pub(crate) fn enrich(span: &mut Span, cx: &Context) {
         span.set_attribute(KeyValue::new(semconv::TRACELOOP_ENTITY_PATH, p.clone()));
     }
     if let Some(cell) = &e.associations {
-        let snap = cell.snapshot();
-        if let Some(id) = snap.conversation_id {
-            span.set_attribute(KeyValue::new(semconv::GEN_AI_CONVERSATION_ID, id));
-        }
-        for kv in snap.props.iter() {
-            span.set_attribute(kv.clone());
-        }
+        cell.write_to(span);
     }
 }

@@ -39,6 +39,22 @@ pub(crate) async fn async_task_capture_off(prompt: String) -> usize {
     black_box(prompt.len())
 }
 
+/// The nested case: a task called inside a workflow (its context derives from the
+/// workflow's: workflow name, path, association scope).
+#[llmetry::workflow(name = "bench_workflow", capture_input = false, capture_output = false)]
+#[inline(never)]
+pub(crate) fn workflow_with_task_off(prompt: String) -> usize {
+    task_capture_off(prompt)
+}
+
+/// `workflow_with_task_off` in plain `tracing`: a span with no fields around an
+/// instrumented function.
+#[tracing::instrument(skip_all)]
+#[inline(never)]
+pub(crate) fn instrumented_nested(prompt: String) -> usize {
+    instrumented(prompt)
+}
+
 #[tracing::instrument]
 #[inline(never)]
 pub(crate) fn instrumented(prompt: String) -> usize {
