@@ -36,7 +36,8 @@ pub(crate) struct Entity {
 
 /// How the function produces its value, which decides where the span opens and closes.
 pub(crate) enum Body {
-    /// A sync function: the span covers the call.
+    /// A sync function, or an `async fn` whose body never awaits (it runs whole in the
+    /// future's first poll): the span covers the call (that poll).
     Sync {
         stmts: Vec<Stmt>,
         /// The declared return type (`()` when none).
@@ -175,11 +176,18 @@ pub(crate) fn validate(kind: Kind, args: Args, item: ItemFn) -> syn::Result<Enti
 fn body_of(sig: &Signature, block: Box<Block>) -> Body {
     if sig.asyncness.is_some() {
         let ret = declared_type(&sig.output);
-        return Body::Async {
-            output: classify(&ret),
-            ret,
-            block,
-        };
+        let output = classify(&ret);
+        // A body that never awaits runs whole in the future's first poll: it can run as a
+        // sync body does, in the span for that one poll, and the `async fn` keeps a state
+        // machine without a suspension point, the plain one's.
+        if !awaits(&block) {
+            return Body::Sync {
+                output,
+                ret,
+                stmts: block.stmts,
+            };
+        }
+        return Body::Async { output, ret, block };
     }
     if let Some((prefix, future, boxed)) = returned_future(&block) {
         let ret = future_output(&sig.output).unwrap_or_else(|| syn::parse_quote!(_));
@@ -197,6 +205,37 @@ fn body_of(sig: &Signature, block: Box<Block>) -> Body {
         ret,
         stmts: block.stmts,
     }
+}
+
+/// Whether `block` awaits, itself: an `.await` outside nested `async` blocks, closures
+/// and items, or an `await` token in a macro call's input (`select!`, `join!`,
+/// `println!("{}", f().await)`: not parsed, so any mention counts).
+fn awaits(block: &Block) -> bool {
+    struct Finder(bool);
+    impl syn::visit::Visit<'_> for Finder {
+        fn visit_expr_await(&mut self, _: &syn::ExprAwait) {
+            self.0 = true;
+        }
+        // Their awaits are their own futures' (or their own errors).
+        fn visit_expr_async(&mut self, _: &syn::ExprAsync) {}
+        fn visit_expr_closure(&mut self, _: &syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &syn::Item) {}
+        fn visit_macro(&mut self, mac: &syn::Macro) {
+            if mentions_await(mac.tokens.clone()) {
+                self.0 = true;
+            }
+        }
+    }
+    fn mentions_await(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == "await",
+            proc_macro2::TokenTree::Group(g) => mentions_await(g.stream()),
+            _ => false,
+        })
+    }
+    let mut f = Finder(false);
+    syn::visit::Visit::visit_block(&mut f, block);
+    f.0
 }
 
 fn declared_type(output: &ReturnType) -> Type {
