@@ -208,8 +208,9 @@ fn body_of(sig: &Signature, block: Box<Block>) -> Body {
 }
 
 /// Whether `block` awaits, itself: an `.await` outside nested `async` blocks, closures
-/// and items, or an `await` token in a macro call's input (`select!`, `join!`,
-/// `println!("{}", f().await)`: not parsed, so any mention counts).
+/// and items, or a macro call that may (any but [`NON_AWAITING_MACROS`]: `join!` and
+/// `select!` await in their expansion; and any whose input holds an `await` token,
+/// `println!("{}", f().await)`, the input not being parsed).
 fn awaits(block: &Block) -> bool {
     struct Finder(bool);
     impl syn::visit::Visit<'_> for Finder {
@@ -221,7 +222,7 @@ fn awaits(block: &Block) -> bool {
         fn visit_expr_closure(&mut self, _: &syn::ExprClosure) {}
         fn visit_item(&mut self, _: &syn::Item) {}
         fn visit_macro(&mut self, mac: &syn::Macro) {
-            if mentions_await(mac.tokens.clone()) {
+            if !non_awaiting_macro(&mac.path) || mentions_await(mac.tokens.clone()) {
                 self.0 = true;
             }
         }
@@ -236,6 +237,99 @@ fn awaits(block: &Block) -> bool {
     let mut f = Finder(false);
     syn::visit::Visit::visit_block(&mut f, block);
     f.0
+}
+
+/// Macros whose expansion awaits nothing of its own, by crate; called by bare name (as
+/// imported) or as `crate::name!` (`std`'s also through `core` and `alloc`). Any other
+/// macro in an `async fn` keeps the body in the `async` shape.
+const NON_AWAITING_MACROS: &[(&str, &[&str])] = &[
+    (
+        "std",
+        &[
+            "assert",
+            "assert_eq",
+            "assert_ne",
+            "debug_assert",
+            "debug_assert_eq",
+            "debug_assert_ne",
+            "panic",
+            "todo",
+            "unimplemented",
+            "unreachable",
+            "format",
+            "format_args",
+            "print",
+            "println",
+            "eprint",
+            "eprintln",
+            "write",
+            "writeln",
+            "vec",
+            "matches",
+            "dbg",
+            "concat",
+            "stringify",
+            "line",
+            "column",
+            "file",
+            "module_path",
+            "cfg",
+            "env",
+            "option_env",
+            "include_str",
+            "include_bytes",
+        ],
+    ),
+    (
+        "tracing",
+        &[
+            "trace",
+            "debug",
+            "info",
+            "warn",
+            "error",
+            "event",
+            "span",
+            "trace_span",
+            "debug_span",
+            "info_span",
+            "warn_span",
+            "error_span",
+            "enabled",
+        ],
+    ),
+    (
+        "log",
+        &[
+            "trace",
+            "debug",
+            "info",
+            "warn",
+            "error",
+            "log",
+            "log_enabled",
+        ],
+    ),
+    ("anyhow", &["anyhow", "bail", "ensure", "format_err"]),
+    ("serde_json", &["json"]),
+];
+
+fn non_awaiting_macro(path: &syn::Path) -> bool {
+    let Some(name) = path.segments.last().map(|s| s.ident.to_string()) else {
+        return false;
+    };
+    let krate = match path.segments.len() {
+        1 if path.leading_colon.is_none() => None,
+        2 => path.segments.first().map(|s| s.ident.to_string()),
+        _ => return false,
+    };
+    NON_AWAITING_MACROS.iter().any(|&(c, names)| {
+        let crate_ok = match krate.as_deref() {
+            None => true,
+            Some(k) => k == c || (c == "std" && (k == "core" || k == "alloc")),
+        };
+        crate_ok && names.contains(&name.as_str())
+    })
 }
 
 fn declared_type(output: &ReturnType) -> Type {

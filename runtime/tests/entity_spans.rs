@@ -352,6 +352,19 @@ async fn await_free_panicking() {
     panic!("await-free kaboom")
 }
 
+// Awaits that the macro sees only as macro calls: `join!` awaits in its expansion, and
+// `format!`'s input holds an `.await`. Both keep the `async` shape (else: no compile).
+#[task(name = "joins")]
+async fn joins() -> u32 {
+    let (a, b) = tokio::join!(async { 1 }, async { 2 });
+    a + b
+}
+
+#[task(name = "awaits_in_format")]
+async fn awaits_in_format() -> String {
+    format!("{}", async { 3 }.await)
+}
+
 #[workflow(name = "await_shapes_wf")]
 async fn await_shapes_wf() -> Vec<String> {
     let mut results = Vec::new();
@@ -365,6 +378,8 @@ async fn await_shapes_wf() -> Vec<String> {
             awaiting(s).await.map_err(|e| e.to_string())
         ));
     }
+    results.push(joins().await.to_string());
+    results.push(awaits_in_format().await);
     results
 }
 
@@ -381,6 +396,8 @@ async fn async_bodies_with_and_without_await_record_the_same() {
             "Err(\"empty\")",
             "Err(\"invalid digit found in string\")",
             "Err(\"invalid digit found in string\")",
+            "3",
+            "3",
         ]
     );
     let t = h.trace_of("await_shapes_wf.workflow");
@@ -422,6 +439,15 @@ async fn async_bodies_with_and_without_await_record_the_same() {
         )),
         "{free:?}"
     );
+
+    for (name, output) in [("joins.task", "3"), ("awaits_in_format.task", "\"3\"")] {
+        let s = t.span(name);
+        assert_eq!(
+            attr_str(s, "traceloop.entity.output").as_deref(),
+            Some(output),
+            "{name}"
+        );
+    }
 
     let r = tokio::spawn(await_free_panicking()).await;
     assert!(r.is_err());
