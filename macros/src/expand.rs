@@ -2,7 +2,11 @@
 //! inspect the user's code any more; the generated code names only
 //! `::llmetry::__private::…`.
 //!
-//! Shape of a sync function (async ones await the same way):
+//! Shape of a sync function, and of an `async fn` whose body never awaits (`valid.rs` gives
+//! it as `Body::Sync`: it runs whole in the future's first poll, so that poll runs inside the
+//! span as a sync call does, and before `init()` the `async fn` keeps the plain one's state
+//! machine, one state, nothing moved; +14 instructions over the plain `async fn`, where the
+//! shape below costs +80):
 //!
 //! ```text
 //! let scope = if is_active() { EntityScope::start(..) } else { None };
@@ -13,8 +17,8 @@
 //! }
 //! ```
 //!
-//! An `async fn` awaits one future, made in a block that ends before the await (so the
-//! scope is not kept beside it in the `async fn`'s state):
+//! An `async fn` whose body awaits awaits one future, made in a block that ends before the
+//! await (so the scope is not kept beside it in the `async fn`'s state):
 //!
 //! ```text
 //! {
@@ -25,6 +29,13 @@
 //!
 //! (A stream or iterator returned by an `async fn` gets the scope back with the value from
 //! `ScopedEntityFuture`, to wrap it with.)
+//!
+//! Not done: emitting an awaiting body twice, as written in the `async fn` for the untraced
+//! path and in the `async move` block for the traced one (measured at +46 instructions over
+//! the plain `async fn` before `init()`, against +84 for this shape): a mismatch of the
+//! body's value with the return type is then reported twice (once per copy, with different
+//! notes, so rustc does not merge them), the body compiles twice, and items in it (a
+//! `static`, an `impl` of an outer type, a `thread_local!`) would exist twice.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};

@@ -36,7 +36,8 @@ pub(crate) struct Entity {
 
 /// How the function produces its value, which decides where the span opens and closes.
 pub(crate) enum Body {
-    /// A sync function: the span covers the call.
+    /// A sync function, or an `async fn` whose body never awaits (it runs whole in the
+    /// future's first poll): the span covers the call (that poll).
     Sync {
         stmts: Vec<Stmt>,
         /// The declared return type (`()` when none).
@@ -175,11 +176,18 @@ pub(crate) fn validate(kind: Kind, args: Args, item: ItemFn) -> syn::Result<Enti
 fn body_of(sig: &Signature, block: Box<Block>) -> Body {
     if sig.asyncness.is_some() {
         let ret = declared_type(&sig.output);
-        return Body::Async {
-            output: classify(&ret),
-            ret,
-            block,
-        };
+        let output = classify(&ret);
+        // A body that never awaits runs whole in the future's first poll: it can run as a
+        // sync body does, in the span for that one poll, and the `async fn` keeps a state
+        // machine without a suspension point, the plain one's.
+        if !awaits(&block) {
+            return Body::Sync {
+                output,
+                ret,
+                stmts: block.stmts,
+            };
+        }
+        return Body::Async { output, ret, block };
     }
     if let Some((prefix, future, boxed)) = returned_future(&block) {
         let ret = future_output(&sig.output).unwrap_or_else(|| syn::parse_quote!(_));
@@ -197,6 +205,131 @@ fn body_of(sig: &Signature, block: Box<Block>) -> Body {
         ret,
         stmts: block.stmts,
     }
+}
+
+/// Whether `block` awaits, itself: an `.await` outside nested `async` blocks, closures
+/// and items, or a macro call that may (any but [`NON_AWAITING_MACROS`]: `join!` and
+/// `select!` await in their expansion; and any whose input holds an `await` token,
+/// `println!("{}", f().await)`, the input not being parsed).
+fn awaits(block: &Block) -> bool {
+    struct Finder(bool);
+    impl syn::visit::Visit<'_> for Finder {
+        fn visit_expr_await(&mut self, _: &syn::ExprAwait) {
+            self.0 = true;
+        }
+        // Their awaits are their own futures' (or their own errors).
+        fn visit_expr_async(&mut self, _: &syn::ExprAsync) {}
+        fn visit_expr_closure(&mut self, _: &syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &syn::Item) {}
+        fn visit_macro(&mut self, mac: &syn::Macro) {
+            if !non_awaiting_macro(&mac.path) || mentions_await(mac.tokens.clone()) {
+                self.0 = true;
+            }
+        }
+    }
+    fn mentions_await(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == "await",
+            proc_macro2::TokenTree::Group(g) => mentions_await(g.stream()),
+            _ => false,
+        })
+    }
+    let mut f = Finder(false);
+    syn::visit::Visit::visit_block(&mut f, block);
+    f.0
+}
+
+/// Macros whose expansion awaits nothing of its own, by crate; called by bare name (as
+/// imported) or as `crate::name!` (`std`'s also through `core` and `alloc`). Any other
+/// macro in an `async fn` keeps the body in the `async` shape.
+const NON_AWAITING_MACROS: &[(&str, &[&str])] = &[
+    (
+        "std",
+        &[
+            "assert",
+            "assert_eq",
+            "assert_ne",
+            "debug_assert",
+            "debug_assert_eq",
+            "debug_assert_ne",
+            "panic",
+            "todo",
+            "unimplemented",
+            "unreachable",
+            "format",
+            "format_args",
+            "print",
+            "println",
+            "eprint",
+            "eprintln",
+            "write",
+            "writeln",
+            "vec",
+            "matches",
+            "dbg",
+            "concat",
+            "stringify",
+            "line",
+            "column",
+            "file",
+            "module_path",
+            "cfg",
+            "env",
+            "option_env",
+            "include_str",
+            "include_bytes",
+        ],
+    ),
+    (
+        "tracing",
+        &[
+            "trace",
+            "debug",
+            "info",
+            "warn",
+            "error",
+            "event",
+            "span",
+            "trace_span",
+            "debug_span",
+            "info_span",
+            "warn_span",
+            "error_span",
+            "enabled",
+        ],
+    ),
+    (
+        "log",
+        &[
+            "trace",
+            "debug",
+            "info",
+            "warn",
+            "error",
+            "log",
+            "log_enabled",
+        ],
+    ),
+    ("anyhow", &["anyhow", "bail", "ensure", "format_err"]),
+    ("serde_json", &["json"]),
+];
+
+fn non_awaiting_macro(path: &syn::Path) -> bool {
+    let Some(name) = path.segments.last().map(|s| s.ident.to_string()) else {
+        return false;
+    };
+    let krate = match path.segments.len() {
+        1 if path.leading_colon.is_none() => None,
+        2 => path.segments.first().map(|s| s.ident.to_string()),
+        _ => return false,
+    };
+    NON_AWAITING_MACROS.iter().any(|&(c, names)| {
+        let crate_ok = match krate.as_deref() {
+            None => true,
+            Some(k) => k == c || (c == "std" && (k == "core" || k == "alloc")),
+        };
+        crate_ok && names.contains(&name.as_str())
+    })
 }
 
 fn declared_type(output: &ReturnType) -> Type {

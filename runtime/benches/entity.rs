@@ -30,6 +30,12 @@ fn before_init(c: &mut Criterion) {
     g.bench_function("async_task", |b| {
         b.iter(|| futures::executor::block_on(async_task_capture_on(black_box(prompt()))))
     });
+    g.bench_function("async_plain_awaiting", |b| {
+        b.iter(|| futures::executor::block_on(async_plain_awaiting(black_box(prompt()))))
+    });
+    g.bench_function("async_task_awaiting", |b| {
+        b.iter(|| futures::executor::block_on(async_task_awaiting(black_box(prompt()))))
+    });
     g.finish();
 }
 
@@ -83,6 +89,9 @@ fn after_init(c: &mut Criterion) {
     });
     g.bench_function("task_capture_off", |b| {
         b.iter(|| futures::executor::block_on(async_task_capture_off(black_box(prompt()))))
+    });
+    g.bench_function("task_awaiting", |b| {
+        b.iter(|| futures::executor::block_on(async_task_awaiting(black_box(prompt()))))
     });
     g.bench_function("tracing_instrument", |b| {
         b.iter(|| futures::executor::block_on(async_instrumented(black_box(prompt()))))

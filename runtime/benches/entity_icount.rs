@@ -45,6 +45,12 @@ const WORKLOADS: &[Workload] = &[
     ("async_task_before_init", false, || {
         run_ready(async_task_capture_on(black_box(prompt())))
     }),
+    ("async_plain_awaiting_before_init", false, || {
+        run_ready(async_plain_awaiting(black_box(prompt())))
+    }),
+    ("async_task_awaiting_before_init", false, || {
+        run_ready(async_task_awaiting(black_box(prompt())))
+    }),
     ("plain", true, || plain(black_box(prompt()))),
     ("task_off", true, || task_capture_off(black_box(prompt()))),
     ("task_on", true, || task_capture_on(black_box(prompt()))),
@@ -73,6 +79,9 @@ const WORKLOADS: &[Workload] = &[
     }),
     ("async_task_on", true, || {
         run_ready(async_task_capture_on(black_box(prompt())))
+    }),
+    ("async_task_awaiting_on", true, || {
+        run_ready(async_task_awaiting(black_box(prompt())))
     }),
     ("async_instrument", true, || {
         run_ready(async_instrumented(black_box(prompt())))

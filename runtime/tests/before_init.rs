@@ -21,6 +21,19 @@ async fn plain_wf(x: u32) -> u32 {
     plain_task(x).unwrap_or(0)
 }
 
+/// An `async fn` body without `.await` (expanded as a sync body): `return`, `?` and its
+/// `static` behave as written, untraced too.
+#[task(name = "await_free")]
+async fn await_free(s: &str) -> Result<u32, std::num::ParseIntError> {
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let calls = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    if s.is_empty() {
+        return Ok(calls * 1000);
+    }
+    let n: u32 = s.parse()?;
+    Ok(n)
+}
+
 const CHILD: &str = "LLMETRY_BEFORE_INIT_CHILD";
 
 /// The child's work: many annotated calls, sync and async, never initialised.
@@ -40,6 +53,10 @@ fn child_scenario() {
         sum += rt.block_on(plain_wf(i));
     }
     assert_eq!(sum, 999_000 + 9_900);
+    assert_eq!(rt.block_on(await_free("7")), Ok(7));
+    assert!(rt.block_on(await_free("x")).is_err());
+    // The third call: one `static`, counted by every call.
+    assert_eq!(rt.block_on(await_free("")), Ok(3000));
     println!("CHILD-DONE sum={sum}");
 }
 

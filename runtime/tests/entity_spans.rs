@@ -318,6 +318,144 @@ async fn panic_in_async_entity_is_recorded() {
     assert_eq!(spans[0].status, Status::error("panicked"));
 }
 
+// ------------------------------------------ async bodies that never await, and ones that do
+
+// A body without `.await` runs as a sync one (in the span for the future's one poll); the
+// same body with an await keeps the `async` shape. Both must give the same spans, outputs
+// and errors, through `return`, `?` and a `static` in the body.
+
+#[task(name = "await_free")]
+async fn await_free(s: &str) -> Result<i64, Box<dyn std::error::Error + Send + Sync>> {
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if s.is_empty() {
+        return Err("empty".into());
+    }
+    let n: i64 = s.parse()?;
+    Ok(n * 2)
+}
+
+#[task(name = "awaiting")]
+async fn awaiting(s: &str) -> Result<i64, Box<dyn std::error::Error + Send + Sync>> {
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tokio::task::yield_now().await;
+    if s.is_empty() {
+        return Err("empty".into());
+    }
+    let n: i64 = s.parse()?;
+    Ok(n * 2)
+}
+
+#[task(name = "await_free_panicking")]
+async fn await_free_panicking() {
+    panic!("await-free kaboom")
+}
+
+// Awaits that the macro sees only as macro calls: `join!` awaits in its expansion, and
+// `format!`'s input holds an `.await`. Both keep the `async` shape (else: no compile).
+#[task(name = "joins")]
+async fn joins() -> u32 {
+    let (a, b) = tokio::join!(async { 1 }, async { 2 });
+    a + b
+}
+
+#[task(name = "awaits_in_format")]
+async fn awaits_in_format() -> String {
+    format!("{}", async { 3 }.await)
+}
+
+#[workflow(name = "await_shapes_wf")]
+async fn await_shapes_wf() -> Vec<String> {
+    let mut results = Vec::new();
+    for s in ["21", "", "x"] {
+        results.push(format!(
+            "{:?}",
+            await_free(s).await.map_err(|e| e.to_string())
+        ));
+        results.push(format!(
+            "{:?}",
+            awaiting(s).await.map_err(|e| e.to_string())
+        ));
+    }
+    results.push(joins().await.to_string());
+    results.push(awaits_in_format().await);
+    results
+}
+
+#[tokio::test]
+async fn async_bodies_with_and_without_await_record_the_same() {
+    let h = harness();
+    let results = await_shapes_wf().await;
+    assert_eq!(
+        results,
+        [
+            "Ok(42)",
+            "Ok(42)",
+            "Err(\"empty\")",
+            "Err(\"empty\")",
+            "Err(\"invalid digit found in string\")",
+            "Err(\"invalid digit found in string\")",
+            "3",
+            "3",
+        ]
+    );
+    let t = h.trace_of("await_shapes_wf.workflow");
+    let describe = |name: &str| {
+        let mut runs: Vec<_> = t
+            .all(name)
+            .iter()
+            .map(|s| {
+                assert_eq!(
+                    t.parent_name(s).as_deref(),
+                    Some("await_shapes_wf.workflow")
+                );
+                (
+                    attr_str(s, "traceloop.entity.input"),
+                    attr_str(s, "traceloop.entity.output"),
+                    s.status.clone(),
+                )
+            })
+            .collect();
+        runs.sort_by_key(|r| format!("{r:?}"));
+        runs
+    };
+    let free = describe("await_free.task");
+    assert_eq!(free.len(), 3);
+    assert_eq!(free, describe("awaiting.task"));
+    assert!(
+        free.contains(&(
+            Some(r#"{"args": [], "kwargs": {"s": "21"}}"#.to_owned()),
+            Some("42".to_owned()),
+            Status::Unset
+        )),
+        "{free:?}"
+    );
+    assert!(
+        free.contains(&(
+            Some(r#"{"args": [], "kwargs": {"s": "x"}}"#.to_owned()),
+            None,
+            Status::error("invalid digit found in string")
+        )),
+        "{free:?}"
+    );
+
+    for (name, output) in [("joins.task", "3"), ("awaits_in_format.task", "\"3\"")] {
+        let s = t.span(name);
+        assert_eq!(
+            attr_str(s, "traceloop.entity.output").as_deref(),
+            Some(output),
+            "{name}"
+        );
+    }
+
+    let r = tokio::spawn(await_free_panicking()).await;
+    assert!(r.is_err());
+    let spans = h.named("await_free_panicking.task");
+    assert_eq!(spans.len(), 1);
+    assert_eq!(spans[0].status, Status::error("panicked"));
+}
+
 // ---------------------------------------------------------------- shapes
 
 struct Agent {

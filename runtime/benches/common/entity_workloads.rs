@@ -82,6 +82,38 @@ pub(crate) async fn async_plain(prompt: String) -> usize {
     black_box(prompt.len())
 }
 
+/// Pending once, then ready: an await that suspends, as one on I/O does (a body that
+/// never awaits is expanded as a sync one; these measure the other shape).
+pub(crate) struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+#[inline(never)]
+pub(crate) async fn async_plain_awaiting(prompt: String) -> usize {
+    YieldOnce(false).await;
+    black_box(prompt.len())
+}
+
+#[llmetry::task(name = "bench_async_awaiting")]
+pub(crate) async fn async_task_awaiting(prompt: String) -> usize {
+    YieldOnce(false).await;
+    black_box(prompt.len())
+}
+
 /// Drops every span: we count the caller's cost, not the network's.
 #[derive(Debug)]
 pub(crate) struct DiscardExporter;
