@@ -533,7 +533,7 @@ pub(crate) struct EntityContext {
     /// The owner entity's static description (kind, name, version), whose attributes are
     /// written on the owner span only. A `'static` reference: the context value stays
     /// small to build, move and drop.
-    pub(crate) owner: Option<&'static crate::entity::EntityMeta>,
+    pub(crate) owner: Option<&'static crate::meta::EntityMeta>,
     pub(crate) associations: Option<Arc<Associations>>,
 }
 

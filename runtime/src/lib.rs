@@ -366,6 +366,7 @@ mod export;
 mod guard;
 mod install;
 mod instrument;
+mod meta;
 mod processor;
 pub mod propagate;
 pub mod redact;
@@ -386,7 +387,6 @@ pub use context::{
     with_association_properties, with_conversation_id, with_trace_content,
 };
 pub use delivery::{DeliveryReport, LossCause, SignalReport};
-pub use entity::EntityKind;
 pub use error::{EndpointError, HeaderError, InitError, ParseProtocolError, ShutdownError};
 pub use export::console::{ConsoleExporter, SharedBuffer};
 pub use guard::{DEFAULT_SHUTDOWN_TIMEOUT, Telemetry};
@@ -394,6 +394,7 @@ pub use install::metrics::{DURATION_BOUNDARIES, TOKEN_USAGE_BOUNDARIES};
 pub use install::{TelemetryBuilder, init};
 pub use instrument::Instrument;
 pub use llmetry_macros::{agent, task, tool, workflow};
+pub use meta::EntityKind;
 pub use processor::EnrichmentProcessor;
 pub use state::{
     __set_gen_ai_latest_conventions, DEFAULT_VALUE_LENGTH_LIMIT, gen_ai_latest_conventions,
@@ -409,9 +410,9 @@ pub mod __private {
         DescribeTypeName, InputJson,
     };
     pub use crate::entity::{
-        EntityFuture, EntityIter, EntityKind, EntityMeta, EntityScope, EntityStream,
-        ScopedEntityFuture,
+        EntityFuture, EntityIter, EntityScope, EntityStream, ScopedEntityFuture,
     };
+    pub use crate::meta::{EntityKind, EntityMeta};
     pub use ::core;
     pub use ::tracing;
 
