@@ -14,6 +14,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::bytescan::{below, first_in, has_byte, non_ascii};
+
 use crate::model::{Api, Family, Message};
 
 /// Which Python instrumentation's key order to follow.
@@ -253,38 +255,26 @@ const PLAIN: [bool; 256] = {
     t
 };
 
-/// How many bytes at the start of `bytes` are [`PLAIN`]: eight at a time while a whole
-/// word is (the "has a zero byte" bit trick; its lowest flagged byte is always a real one),
-/// then one look-up per byte. Text is mostly plain: this is the writer's inner loop.
+/// How many bytes at the start of `bytes` are [`PLAIN`] (eight at a time while a whole word
+/// is): text is mostly plain, this is the writer's inner loop.
 fn plain_run(bytes: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_in = |x: u64| x.wrapping_sub(ONES) & !x;
-    let mut i = 0;
-    while let Some(word) = bytes
-        .get(i..i + 8)
-        .and_then(|w| <[u8; 8]>::try_from(w).ok())
-    {
-        let v = u64::from_le_bytes(word);
-        // A quote, a backslash, DEL, a control byte (below 0x20) or a non-ASCII one.
-        let flagged = (zero_in(v ^ (ONES * u64::from(b'"')))
-            | zero_in(v ^ (ONES * u64::from(b'\\')))
-            | zero_in(v ^ (ONES * 0x7f))
-            | (v.wrapping_sub(ONES * 0x20) & !v)
-            | v)
-            & HIGH;
-        if flagged != 0 {
-            return i + (flagged.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    i + bytes
-        .get(i..)
-        .unwrap_or_default()
-        .iter()
-        .take_while(|&&b| PLAIN[usize::from(b)])
-        .count()
+    // Not plain: a quote, a backslash, DEL, a control byte (below 0x20), a non-ASCII one.
+    let flagged = |w| {
+        has_byte(w, b'"') | has_byte(w, b'\\') | has_byte(w, 0x7f) | below(w, 0x20) | non_ascii(w)
+    };
+    first_in(bytes, flagged, &NOT_PLAIN).unwrap_or(bytes.len())
 }
+
+/// [`PLAIN`]'s complement.
+const NOT_PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = !PLAIN[b];
+        b += 1;
+    }
+    t
+};
 
 /// A JSON string as Python's `json.dumps` writes it (`ensure_ascii=True`).
 fn write_str(out: &mut String, s: &str) {

@@ -176,6 +176,7 @@
     feature = "mcp"
 ))]
 mod adapters;
+mod bytescan;
 pub mod decode;
 pub mod events;
 mod json;

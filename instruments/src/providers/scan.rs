@@ -16,6 +16,7 @@
 use serde_json::value::RawValue;
 
 use super::wire::{Lenient, Scalar, Seq, StrOrRaw};
+use crate::bytescan::{below, first_in, has_byte};
 
 /// Deepest nesting read (serde_json's recursion limit is 128; deeper text goes to serde).
 const MAX_DEPTH: u32 = 64;
@@ -34,32 +35,14 @@ const SPECIAL: [bool; 256] = {
     table
 };
 
-/// The position of the first special byte: eight bytes at a time (a quote, a backslash or
-/// a byte below 0x20 in a word, found with the "has a zero byte" bit trick: the lowest
-/// flagged byte is always the first match), then one table look-up per byte.
+/// The position of the first special byte: a quote, a backslash or a byte below 0x20
+/// (eight bytes at a time, then one table look-up per byte).
 fn special(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_in = |x: u64| x.wrapping_sub(ONES) & !x;
-    let mut i = 0;
-    while let Some(word) = bytes
-        .get(i..i + 8)
-        .and_then(|w| <[u8; 8]>::try_from(w).ok())
-    {
-        let v = u64::from_le_bytes(word);
-        let found = (zero_in(v ^ (ONES * u64::from(b'"')))
-            | zero_in(v ^ (ONES * u64::from(b'\\')))
-            | (v.wrapping_sub(ONES * 0x20) & !v))
-            & HIGH;
-        if found != 0 {
-            return Some(i + (found.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    let tail = bytes.get(i..)?;
-    tail.iter()
-        .position(|&c| SPECIAL[usize::from(c)])
-        .map(|p| i + p)
+    first_in(
+        bytes,
+        |w| has_byte(w, b'"') | has_byte(w, b'\\') | below(w, 0x20),
+        &SPECIAL,
+    )
 }
 
 /// The known keys of one object read so far: serde's derive refuses a body that repeats
