@@ -473,6 +473,8 @@ impl LlmSpan {
     ) -> Vec<Message> {
         let family = self.api.family();
         if self.content && llmetry::redact::active() {
+            // Text written before redaction was switched on (`MessageForm`) is not written.
+            req.input_messages_json = None;
             let provider = self.provider.as_str();
             redact_messages(&mut req.input_messages, Field::LlmInput, provider);
             redact_parts(
@@ -792,6 +794,8 @@ impl LlmSpan {
     pub(crate) fn record_response_owned(&mut self, mut resp: LlmResponse) {
         let family = self.api.family();
         if self.content && llmetry::redact::active() {
+            // Text written before redaction was switched on (`MessageForm`) is not written.
+            resp.output_messages_json = None;
             redact_messages(
                 &mut resp.output_messages,
                 Field::LlmOutput,
