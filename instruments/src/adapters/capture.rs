@@ -173,7 +173,9 @@ pub(crate) enum RespondError {
 /// the request, [`Capture::respond`] (or [`Capture::fail`]) ends it.
 #[derive(Debug)]
 pub(crate) struct Capture {
-    span: LlmSpan,
+    /// Boxed: the span (~450 bytes) would otherwise be copied at each move of the capture
+    /// through the adapter's futures.
+    span: Box<LlmSpan>,
     api: Api,
     streamed_request: bool,
 }
@@ -202,7 +204,12 @@ impl Capture {
             return None;
         }
         let streamed_request = parsed.stream;
-        let span = LlmSpan::start_with_request(api, provider, req.url(), parsed);
+        let span = Box::new(LlmSpan::start_with_request(
+            api,
+            provider,
+            req.url(),
+            parsed,
+        ));
         Some(Self {
             span,
             api,
@@ -233,7 +240,7 @@ impl Capture {
             flags.to_u8(),
         );
         // Static names and the strings moved into the values: no copies.
-        if let Ok(v) = HeaderValue::try_from(traceparent) {
+        if let Ok(v) = HeaderValue::from_bytes(&traceparent) {
             headers.insert(HeaderName::from_static(TRACEPARENT), v);
         }
         let state = sc.trace_state().header();
@@ -309,7 +316,7 @@ impl Capture {
                 _ if api.streams_sse() => Decoder::Sniff,
                 _ => Decoder::ndjson(),
             };
-            let tap = StreamTap::new(Box::pin(resp.bytes_stream()), decoder, api, span);
+            let tap = StreamTap::new(Box::pin(resp.bytes_stream()), decoder, api, *span);
             return rebuild(
                 status,
                 version,
@@ -340,21 +347,20 @@ impl Capture {
 
 /// `00-{trace id}-{span id}-{flags}` in lowercase hex (W3C Trace Context), written directly:
 /// `format!` through the ids' `LowerHex` costs about 2,400 instructions per call.
-fn traceparent(trace_id: &[u8; 16], span_id: &[u8; 8], flags: u8) -> String {
-    fn hex(out: &mut String, bytes: &[u8]) {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        for b in bytes {
-            out.push(char::from(DIGITS[usize::from(b >> 4)]));
-            out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+fn traceparent(trace_id: &[u8; 16], span_id: &[u8; 8], flags: u8) -> [u8; 55] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = *b"00-00000000000000000000000000000000-0000000000000000-00";
+    // Two hex digits per byte, into the fields after "00-", after the trace id's "-" and
+    // after the span id's "-".
+    let fields: [(&[u8], usize); 3] = [(trace_id, 3), (span_id, 36), (&[flags], 53)];
+    for (bytes, at) in fields {
+        for (i, b) in bytes.iter().enumerate() {
+            if let Some(pair) = out.get_mut(at + 2 * i..at + 2 * i + 2) {
+                pair[0] = DIGITS[usize::from(b >> 4)];
+                pair[1] = DIGITS[usize::from(b & 0x0f)];
+            }
         }
     }
-    let mut out = String::with_capacity(55);
-    out.push_str("00-");
-    hex(&mut out, trace_id);
-    out.push('-');
-    hex(&mut out, span_id);
-    out.push('-');
-    hex(&mut out, &[flags]);
     out
 }
 
@@ -367,14 +373,24 @@ mod tests {
         let trace = TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap();
         let span = SpanId::from_hex("00f067aa0ba902b7").unwrap();
         for flags in [0u8, 1] {
+            let header = super::traceparent(&trace.to_bytes(), &span.to_bytes(), flags);
             assert_eq!(
-                super::traceparent(&trace.to_bytes(), &span.to_bytes(), flags),
+                std::str::from_utf8(&header).unwrap(),
                 format!("00-{trace}-{span}-{flags:02x}")
             );
         }
+        let header = super::traceparent(&trace.to_bytes(), &span.to_bytes(), 1);
         assert_eq!(
-            super::traceparent(&trace.to_bytes(), &span.to_bytes(), 1),
+            std::str::from_utf8(&header).unwrap(),
             "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01"
+        );
+        // Every nibble value, in every position.
+        let ids = TraceId::from_hex("0123456789abcdeffedcba9876543210").unwrap();
+        let spans = SpanId::from_hex("f0e1d2c3b4a59687").unwrap();
+        let header = super::traceparent(&ids.to_bytes(), &spans.to_bytes(), 0xa5);
+        assert_eq!(
+            std::str::from_utf8(&header).unwrap(),
+            "00-0123456789abcdeffedcba9876543210-f0e1d2c3b4a59687-a5"
         );
     }
 }
