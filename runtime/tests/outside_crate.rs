@@ -184,6 +184,10 @@ opentelemetry_sdk = {{ version = "=0.33.1", default-features = false, features =
         .args(["build", "--offline", "--quiet"])
         .current_dir(&dir)
         .env("CARGO_TARGET_DIR", &target)
+        // A second copy of every dependency: without debug info or incremental state it
+        // takes about a third of the disk (a CI machine once ran out of it here).
+        .env("CARGO_PROFILE_DEV_DEBUG", "false")
+        .env("CARGO_INCREMENTAL", "0")
         // The workspace's own settings (rustflags for this test run) are not the user's.
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
