@@ -27,6 +27,7 @@ use crate::context::{Associations, EntityContext, content_allowed, detached};
 use crate::meta::{EntityKind, EntityMeta};
 use crate::semconv;
 use crate::state;
+use crate::value::AttributeText;
 
 /// The open entity span of one call; ends when dropped.
 #[derive(Debug)]
@@ -193,6 +194,7 @@ impl EntityScope {
                 return;
             }
             truncate_utf8(&mut s, crate::state::value_limit());
+            let s = captured_text(s);
             if self.tool_call {
                 let result = KeyValue::new(semconv::GEN_AI_TOOL_CALL_RESULT, s.clone());
                 self.on_own_span(|span| span.set_attribute(result));
@@ -250,7 +252,7 @@ impl EntityScope {
             );
             self.on_own_span(|span| span.set_attribute(args));
         }
-        let kv = KeyValue::new(semconv::TRACELOOP_ENTITY_INPUT, s);
+        let kv = KeyValue::new(semconv::TRACELOOP_ENTITY_INPUT, captured_text(s));
         self.on_own_span(|span| span.set_attribute(kv));
     }
 
@@ -365,6 +367,16 @@ pub(crate) fn write_latest_conventions(
     };
     span.set_attribute(KeyValue::new(semconv::GEN_AI_OPERATION_NAME, operation));
     span.update_name(format!("{operation} {}", owner.name));
+}
+
+/// A captured input or output as an attribute value, copied into an `Arc<str>` of its exact
+/// length. Not `String` → `Box<str>` (what `KeyValue::new` does with a `String`): that
+/// shrinks the buffer with `realloc`, which in glibc always takes the arena's lock, and the
+/// export thread, freeing ended spans, takes the same lock. The copy leaves the `String`'s
+/// buffer to be freed here, into this thread's cache. On `task_on`: 11–12 % less CPU per
+/// call, a third to half fewer lock waits, −170 instructions (BENCHMARKS.md, fourth pass).
+fn captured_text(s: String) -> StringValue {
+    s.into_string_value()
 }
 
 /// The arguments object of a tool call: the `kwargs` of Traceloop's
