@@ -17,8 +17,25 @@
 //! }
 //! ```
 //!
-//! An `async fn` whose body awaits awaits one future, made in a block that ends before the
-//! await (so the scope is not kept beside it in the `async fn`'s state):
+//! An `async fn` whose body awaits, with plain parameters (`x`, `mut x`), a value (not a
+//! stream or iterator) and no other attribute macro, is written as `fn … -> impl Future`
+//! (`Body::AsyncAsFn`): one state machine, the body's, where an `async fn` awaiting the
+//! traced future would be a second around it (+84 instructions before `init()`; this shape
+//! +43):
+//!
+//! ```text
+//! fn f(x: T) -> impl Future<Output = R> {   // `impl` in the macro's edition, see below
+//!     LazyEntityFuture::new(&META, (x,), |(x,), w| write input, || span!(..),
+//!         move |(x,)| async move { let _ = (&x,); <original body> }, |ret, scope| record ..)
+//! }                                         // before init(): the body's future plus a tag
+//! ```
+//!
+//! The span opens at the first poll, under the context current there, as an `async fn`'s
+//! would; every parameter lives until the body completes and they drop last first, as in
+//! the `async fn` (`runtime/tests/async_fn_as_fn.rs` compares the two).
+//!
+//! Any other `async fn` whose body awaits awaits one future, made in a block that ends
+//! before the await (so the scope is not kept beside it in the `async fn`'s state):
 //!
 //! ```text
 //! {
@@ -32,10 +49,10 @@
 //!
 //! Not done: emitting an awaiting body twice, as written in the `async fn` for the untraced
 //! path and in the `async move` block for the traced one (measured at +46 instructions over
-//! the plain `async fn` before `init()`, against +84 for this shape): a mismatch of the
-//! body's value with the return type is then reported twice (once per copy, with different
-//! notes, so rustc does not merge them), the body compiles twice, and items in it (a
-//! `static`, an `impl` of an outer type, a `thread_local!`) would exist twice.
+//! the plain `async fn` before `init()`): a mismatch of the body's value with the return
+//! type is then reported twice (once per copy, with different notes, so rustc does not
+//! merge them), the body compiles twice, and items in it (a `static`, an `impl` of an outer
+//! type, a `thread_local!`) would exist twice.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -50,15 +67,29 @@ impl Entity {
     pub(crate) fn expand(self) -> TokenStream {
         let p = private();
         let start = self.start();
+        let lazy = match &self.body {
+            Body::AsyncAsFn {
+                block,
+                ret,
+                output,
+                params,
+                receiver,
+            } => Some(self.lazy_future(block, ret, *output, params, *receiver)),
+            _ => None,
+        };
         let Entity {
             outer_attrs,
             inner_attrs,
             vis,
-            sig,
+            mut sig,
             body,
             ..
         } = self;
         let body = match body {
+            Body::AsyncAsFn { ret, params, .. } => {
+                as_fn_signature(&mut sig, &ret, &params);
+                lazy.unwrap_or_default()
+            }
             Body::Sync { stmts, ret, output } => {
                 let fake = fake_return(&ret);
                 let erased = erase_impl_trait(ret);
@@ -134,52 +165,20 @@ impl Entity {
     /// telemetry is installed.
     fn start(&self) -> TokenStream {
         let p = private();
-        let span_name = LitStr::new(
-            &format!("{}.{}", self.name, self.kind.as_str()),
-            Span::call_site(),
-        );
-        let name = LitStr::new(&self.name, Span::call_site());
-        let kind = format_ident!("{}", self.kind.variant());
-        let version = match self.version {
-            Some(v) => quote!(#p::core::option::Option::Some(#v)),
-            None => quote!(#p::core::option::Option::None),
-        };
-        let parent = if self.new_trace {
-            quote!(parent: #p::core::option::Option::<#p::tracing::Id>::None,)
-        } else {
-            quote!()
-        };
-        let (capture_input, capture_output, new_trace, redact) = (
-            self.capture_input,
-            self.capture_output,
-            self.new_trace,
-            self.redact,
-        );
-        let writes = self.recorded.iter().map(|ident| {
-            let key = LitStr::new(&unraw(ident), ident.span());
-            quote!((&&&#p::Capture(&#ident)).llmetry_write_json(__llmetry_w.key(#key));)
-        });
-        // Entity attributes are added by the enrichment processor from `EntityMeta` (static
-        // strings, no per-call allocation), so the tracing span itself carries no fields.
+        let meta = self.meta();
+        let span = self.make_span();
+        let writes = self.input_writes(|ident| quote!(&#ident));
         quote! {
             let __llmetry_scope = if #p::is_active() {
-                const __LLMETRY_META: #p::EntityMeta = #p::EntityMeta {
-                    kind: #p::EntityKind::#kind,
-                    name: #name,
-                    version: #version,
-                    capture_input: #capture_input,
-                    capture_output: #capture_output,
-                    new_trace: #new_trace,
-                    redact: #redact,
-                };
+                #meta
                 #p::EntityScope::start(
                     &__LLMETRY_META,
-                    || #p::tracing::span!(target: "llmetry", #parent #p::tracing::Level::INFO, #span_name),
+                    #span,
                     #[allow(unused_variables, clippy::needless_borrow)]
                     |__llmetry_w: &mut #p::InputJson| {
                         #[allow(unused_imports)]
                         use #p::{CaptureDebug as _, CaptureSerialize as _, CaptureTypeName as _};
-                        #(#writes)*
+                        #writes
                     },
                 )
             } else {
@@ -187,6 +186,155 @@ impl Entity {
             };
         }
     }
+
+    /// The body of an awaiting `async fn` written as `fn … -> impl Future` (the signature
+    /// is changed by the caller): one `LazyEntityFuture` holding the parameters, the
+    /// input and span makers, the body's future maker and the recorder.
+    fn lazy_future(
+        &self,
+        block: &syn::Block,
+        ret: &Type,
+        output: Output,
+        params: &[(syn::Ident, bool)],
+        receiver: bool,
+    ) -> TokenStream {
+        let p = private();
+        let meta = self.meta();
+        let span = self.make_span();
+        // The parameters reach the input maker as `&(A, B, …)`: bound by reference.
+        let writes = self.input_writes(|ident| quote!(#ident));
+        let fake = fake_return(ret);
+        let erased = erase_impl_trait(ret.clone());
+        let record = record(output);
+        let idents: Vec<&syn::Ident> = params.iter().map(|(i, _)| i).collect();
+        // The body's future takes the parameters as the `async fn` did (`mut` where they
+        // were), and mentions each, last first: an `async move` block keeps only what it
+        // mentions, and drops what it keeps in the order first mentioned, where an
+        // `async fn` keeps every parameter, used or not, until its body completes and drops
+        // them last first (`self` last). Rebinding each (`let x = x;`) would give that
+        // order too, at a copy per parameter.
+        let bindings = params.iter().map(|(i, m)| {
+            let m = m.then(|| quote!(mut));
+            quote!(#m #i)
+        });
+        let reversed = idents.iter().rev();
+        let self_ref = receiver.then(|| quote!(&self,));
+        quote! {
+            #meta
+            #p::LazyEntityFuture::new(
+                &__LLMETRY_META,
+                (#(#idents,)*),
+                #[allow(unused_variables, clippy::needless_borrow)]
+                |__llmetry_args: &_, __llmetry_w: &mut #p::InputJson| {
+                    #[allow(unused_imports)]
+                    use #p::{CaptureDebug as _, CaptureSerialize as _, CaptureTypeName as _};
+                    let (#(#idents,)*) = __llmetry_args;
+                    #writes
+                },
+                #span,
+                move |(#(#bindings,)*)| async move {
+                    let _ = (#(&#reversed,)* #self_ref);
+                    #fake
+                    #block
+                },
+                |__llmetry_ret: &#erased, __llmetry_scope: &#p::EntityScope| { #record },
+            )
+        }
+    }
+
+    /// `const __LLMETRY_META: EntityMeta = …;`, what the entity is.
+    fn meta(&self) -> TokenStream {
+        let p = private();
+        let name = LitStr::new(&self.name, Span::call_site());
+        let kind = format_ident!("{}", self.kind.variant());
+        let version = match self.version {
+            Some(v) => quote!(#p::core::option::Option::Some(#v)),
+            None => quote!(#p::core::option::Option::None),
+        };
+        let (capture_input, capture_output, new_trace, redact) = (
+            self.capture_input,
+            self.capture_output,
+            self.new_trace,
+            self.redact,
+        );
+        quote! {
+            const __LLMETRY_META: #p::EntityMeta = #p::EntityMeta {
+                kind: #p::EntityKind::#kind,
+                name: #name,
+                version: #version,
+                capture_input: #capture_input,
+                capture_output: #capture_output,
+                new_trace: #new_trace,
+                redact: #redact,
+            };
+        }
+    }
+
+    /// `|| span!(…)`: makes the entity's tracing span. Entity attributes are added by the
+    /// enrichment processor from `EntityMeta` (static strings, no per-call allocation), so
+    /// the tracing span itself carries no fields.
+    fn make_span(&self) -> TokenStream {
+        let p = private();
+        let span_name = LitStr::new(
+            &format!("{}.{}", self.name, self.kind.as_str()),
+            Span::call_site(),
+        );
+        let parent = if self.new_trace {
+            quote!(parent: #p::core::option::Option::<#p::tracing::Id>::None,)
+        } else {
+            quote!()
+        };
+        quote! {
+            || #p::tracing::span!(target: "llmetry", #parent #p::tracing::Level::INFO, #span_name)
+        }
+    }
+
+    /// Writes each recorded parameter into `__llmetry_w` (an `InputJson`); `borrow` gives
+    /// the reference to a parameter from its binding.
+    fn input_writes(&self, borrow: impl Fn(&syn::Ident) -> TokenStream) -> TokenStream {
+        let p = private();
+        let writes = self.recorded.iter().map(|ident| {
+            let key = LitStr::new(&unraw(ident), ident.span());
+            let r = borrow(ident);
+            quote!((&&&#p::Capture(#r)).llmetry_write_json(__llmetry_w.key(#key));)
+        });
+        quote!(#(#writes)*)
+    }
+}
+
+/// `async fn f(mut x: T) -> R` as `fn f(x: T) -> impl Future<Output = R>` (the `mut` moves
+/// to the body's local). The `impl` is given the macro's own span: a proc macro's tokens
+/// carry its crate's edition (2024), whose `impl Trait` in return position captures every
+/// lifetime in scope, elided ones included, as an `async fn` does; in an edition-2021
+/// caller, a `-> impl Future` written there would capture only the lifetimes it names.
+fn as_fn_signature(sig: &mut syn::Signature, ret: &Type, params: &[(syn::Ident, bool)]) {
+    let p = private();
+    sig.asyncness = None;
+    for arg in sig.inputs.iter_mut() {
+        if let syn::FnArg::Typed(pt) = arg
+            && let syn::Pat::Ident(pi) = &mut *pt.pat
+        {
+            pi.mutability = None;
+        }
+    }
+    debug_assert_eq!(
+        sig.inputs
+            .iter()
+            .filter(|a| matches!(a, syn::FnArg::Typed(_)))
+            .count(),
+        params.len()
+    );
+    let impl_token = quote_spanned!(Span::mixed_site()=> impl);
+    let arrow = match &sig.output {
+        syn::ReturnType::Type(arrow, _) => *arrow,
+        syn::ReturnType::Default => syn::Token![->](sig.paren_token.span.join()),
+    };
+    sig.output = syn::ReturnType::Type(
+        arrow,
+        Box::new(syn::parse_quote_spanned! {ret.span()=>
+            #impl_token #p::core::future::Future<Output = #ret>
+        }),
+    );
 }
 
 fn private() -> TokenStream {

@@ -44,7 +44,20 @@ pub(crate) enum Body {
         ret: Type,
         output: Output,
     },
-    /// An `async fn`: the span covers the future's execution.
+    /// An `async fn` whose body awaits, written as `fn … -> impl Future` (see
+    /// `expand.rs`): its parameters are all plain bindings (`x`, `mut x`), its value is
+    /// recorded (not a stream or iterator), and no other attribute sees it (one might
+    /// need the `async`, as `#[tokio::main]` does).
+    AsyncAsFn {
+        block: Box<Block>,
+        ret: Type,
+        output: Output,
+        /// Each typed parameter's binding and whether it was `mut`.
+        params: Vec<(Ident, bool)>,
+        /// Whether it has a `self` receiver (kept alive until the body completes).
+        receiver: bool,
+    },
+    /// Any other `async fn` whose body awaits: the span covers the future's execution.
     Async {
         block: Box<Block>,
         ret: Type,
@@ -154,7 +167,7 @@ pub(crate) fn validate(kind: Kind, args: Args, item: ItemFn) -> syn::Result<Enti
         .as_ref()
         .map(syn::LitStr::value)
         .unwrap_or_else(|| unraw(&sig.ident));
-    let body = body_of(&sig, block);
+    let body = body_of(&sig, &outer_attrs, block);
 
     Ok(Entity {
         kind,
@@ -173,7 +186,7 @@ pub(crate) fn validate(kind: Kind, args: Args, item: ItemFn) -> syn::Result<Enti
     })
 }
 
-fn body_of(sig: &Signature, block: Box<Block>) -> Body {
+fn body_of(sig: &Signature, outer_attrs: &[Attribute], block: Box<Block>) -> Body {
     if sig.asyncness.is_some() {
         let ret = declared_type(&sig.output);
         let output = classify(&ret);
@@ -185,6 +198,15 @@ fn body_of(sig: &Signature, block: Box<Block>) -> Body {
                 output,
                 ret,
                 stmts: block.stmts,
+            };
+        }
+        if let Some((params, receiver)) = as_fn_params(sig, outer_attrs, output) {
+            return Body::AsyncAsFn {
+                block,
+                ret,
+                output,
+                params,
+                receiver,
             };
         }
         return Body::Async { output, ret, block };
@@ -330,6 +352,60 @@ fn non_awaiting_macro(path: &syn::Path) -> bool {
         };
         crate_ok && names.contains(&name.as_str())
     })
+}
+
+/// Attributes that see an `async fn` written as `fn … -> impl Future` as they saw it:
+/// lints, docs, `cfg`, inlining. Any other (an attribute macro after ours, `#[tokio::main]`,
+/// `#[tracing::instrument]`) keeps the `async fn`.
+const ATTRS_KEPT_AS_FN: &[&str] = &[
+    "doc",
+    "allow",
+    "warn",
+    "deny",
+    "forbid",
+    "expect",
+    "cfg",
+    "inline",
+    "must_use",
+    "deprecated",
+    "cold",
+];
+
+/// The parameters of an awaiting `async fn` that can be written as `fn … -> impl Future`,
+/// with whether it has a receiver; `None` when it cannot: a pattern other than a plain
+/// binding (its bindings would need a second, borrowing, copy of the pattern for the
+/// input), `unsafe`, a stream or iterator output, or an attribute not in
+/// [`ATTRS_KEPT_AS_FN`].
+fn as_fn_params(
+    sig: &Signature,
+    outer_attrs: &[Attribute],
+    output: Output,
+) -> Option<(Vec<(Ident, bool)>, bool)> {
+    if !matches!(output, Output::Value | Output::Result) || sig.unsafety.is_some() {
+        return None;
+    }
+    let attrs_kept = outer_attrs.iter().all(|a| {
+        a.path()
+            .get_ident()
+            .is_some_and(|i| ATTRS_KEPT_AS_FN.iter().any(|k| i == k))
+    });
+    if !attrs_kept {
+        return None;
+    }
+    let mut params = Vec::new();
+    let mut receiver = false;
+    for arg in &sig.inputs {
+        match arg {
+            FnArg::Receiver(_) => receiver = true,
+            FnArg::Typed(pt) => match &*pt.pat {
+                Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                    params.push((pi.ident.clone(), pi.mutability.is_some()));
+                }
+                _ => return None,
+            },
+        }
+    }
+    Some((params, receiver))
 }
 
 fn declared_type(output: &ReturnType) -> Type {

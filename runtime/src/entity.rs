@@ -29,6 +29,9 @@ use crate::semconv;
 use crate::state;
 use crate::value::AttributeText;
 
+mod lazy;
+pub use lazy::LazyEntityFuture;
+
 /// The open entity span of one call; ends when dropped.
 #[derive(Debug)]
 pub struct EntityScope {

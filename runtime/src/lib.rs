@@ -410,7 +410,7 @@ pub mod __private {
         DescribeTypeName, InputJson,
     };
     pub use crate::entity::{
-        EntityFuture, EntityIter, EntityScope, EntityStream, ScopedEntityFuture,
+        EntityFuture, EntityIter, EntityScope, EntityStream, LazyEntityFuture, ScopedEntityFuture,
     };
     pub use crate::meta::{EntityKind, EntityMeta};
     pub use ::core;

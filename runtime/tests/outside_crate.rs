@@ -5,6 +5,10 @@
 //! with E0521). The test builds it with `cargo build --offline` and runs it; the program
 //! checks the exported attributes itself (in-memory exporter) and prints a last line.
 //!
+//! The crate is edition 2021, whose `-> impl Trait` captures fewer lifetimes than 2024's:
+//! an awaiting `async fn` (which the macros write as `fn … -> impl Future`) taking `&self`,
+//! a `&str` and a `Cow<str>` (its lifetime hidden) must still compile and trace.
+//!
 //! Its artifacts live in `<workspace target>/outside-crate`, so only the first run builds
 //! llmetry's dependency tree there (a few minutes on a 2-core machine).
 
@@ -56,6 +60,36 @@ async fn scoped_async(user_id: &str, conversation: String) -> usize {
     .await
 }
 
+/// Pending once, then ready: makes a body await for real.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+struct Store {
+    prefix: String,
+}
+
+impl Store {
+    // Every parameter borrows (`region`'s lifetime is not written): in edition 2021 a
+    // `-> impl Future` that captured only the lifetimes it names would not compile.
+    #[task(name = "fetch")]
+    async fn fetch(&self, key: &str, region: Cow<str>, mut attempts: u32) -> String {
+        YieldOnce(false).await;
+        attempts += 1;
+        format!("{}{key}@{region}#{attempts}", self.prefix)
+    }
+}
+
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     let mut f = std::pin::pin!(f);
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -99,9 +133,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let session = String::from("s-9");
     assert_eq!(scoped(&user, &session, 2), 4);
     assert_eq!(block_on(scoped_async(&user, "conv-async".to_owned())), 4);
+    let store = Store { prefix: "kv:".to_owned() };
+    let key = String::from("k1");
+    let fetched = block_on(store.fetch(&key, Cow::Borrowed(region.as_str()), 1));
+    assert_eq!(fetched, "kv:k1@eu-west#2");
     telemetry.flush()?;
 
     let finished = spans.get_finished_spans()?;
+    let fetch = finished.iter().find(|s| s.name == "fetch.task").ok_or("no fetch.task span")?;
+    let input = attr(fetch, "traceloop.entity.input").ok_or("no input on fetch.task")?.to_string();
+    assert!(input.contains("\"key\": \"k1\"") && input.contains("eu-west"), "input: {input}");
+    assert_eq!(attr(fetch, "traceloop.entity.output"), Some(Value::from("\"kv:k1@eu-west#2\"")));
     let lookups: Vec<&SpanData> = finished.iter().filter(|s| s.name == "lookup.task").collect();
     assert_eq!(lookups.len(), 3, "three lookup spans");
     let in_rca = lookups[0];
@@ -162,7 +204,7 @@ fn a_crate_outside_the_workspace_passes_borrowed_values() {
         r#"[package]
 name = "llmetry-outside-user"
 version = "0.1.0"
-edition = "2024"
+edition = "2021"
 publish = false
 
 [workspace]
