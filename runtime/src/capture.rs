@@ -8,6 +8,7 @@
 //! JSON uses Python's `json.dumps` separators (`", "` and `": "`) so that attribute values
 //! are byte-identical to what the Python SDK writes for the same data.
 
+use std::cell::Cell;
 use std::fmt::{Debug, Display, Write as _};
 use std::io;
 
@@ -106,7 +107,12 @@ impl Default for InputJson {
 impl InputJson {
     /// An empty argument list.
     pub fn new() -> Self {
-        let mut buf = String::with_capacity(128);
+        Self::in_buffer(String::with_capacity(128))
+    }
+
+    /// An empty argument list written into `buf` (cleared first): a reused buffer.
+    pub(crate) fn in_buffer(mut buf: String) -> Self {
+        buf.clear();
         buf.push_str(r#"{"args": [], "kwargs": {"#);
         Self { buf, first: true }
     }
@@ -127,6 +133,32 @@ impl InputJson {
         self.buf.push_str("}}");
         self.buf
     }
+}
+
+thread_local! {
+    /// The buffer a captured value is built in, reused from call to call: the span keeps a
+    /// copy of the final text (an `Arc<str>` of its exact length), so a per-call buffer
+    /// would be one more allocation, grown by doubling, for nothing.
+    static SCRATCH: Cell<String> = const { Cell::new(String::new()) };
+}
+
+/// The largest scratch buffer kept for the next call; one grown past it (a big value) is
+/// freed after its call rather than held by the thread.
+const SCRATCH_KEEP: usize = 16 * 1024;
+
+/// Runs `f` with this thread's scratch buffer, emptied. The buffer is taken out of the
+/// thread-local, not borrowed: `f` runs user code (`Serialize` and `Debug` impls, the
+/// redaction hook) that may capture a value again on this thread, which then builds in a
+/// new buffer of its own.
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
+    // During the thread's teardown the thread-local is gone: a fresh buffer then.
+    let mut buf = SCRATCH.try_with(Cell::take).unwrap_or_default();
+    buf.clear();
+    let result = f(&mut buf);
+    if buf.capacity() <= SCRATCH_KEEP {
+        let _ = SCRATCH.try_with(|cell| cell.set(buf));
+    }
+    result
 }
 
 /// serde_json formatter with Python's default separators.
