@@ -377,11 +377,12 @@ pub(crate) fn write_latest_conventions(
 }
 
 /// A captured input or output as an attribute value, copied into an `Arc<str>` of its exact
-/// length. Not `String` → `Box<str>` (what `KeyValue::new` does with a `String`): that
-/// shrinks the buffer with `realloc`, which in glibc always takes the arena's lock, and the
-/// export thread, freeing ended spans, takes the same lock. The copy leaves the `String`'s
-/// buffer to be freed here, into this thread's cache. On `task_on`: 11–12 % less CPU per
-/// call, a third to half fewer lock waits, −170 instructions (BENCHMARKS.md, fourth pass).
+/// length: a captured value's one allocation, its text being built in the thread's reused
+/// scratch buffer (`with_scratch`). Not `String` → `Box<str>` (what `KeyValue::new` does
+/// with a `String`): that shrinks the buffer with `realloc`, which in glibc always takes the
+/// arena's lock, and the export thread, freeing ended spans, takes the same lock. On
+/// `task_on`: 11–12 % less CPU per call, a third to half fewer lock waits, −170
+/// instructions (BENCHMARKS.md, fourth pass); the scratch buffer, −270 more.
 fn captured_text(s: &str) -> StringValue {
     s.into_string_value()
 }
