@@ -188,37 +188,27 @@ impl serde_json::ser::Formatter for PythonFormatter {
 /// non-string keys, a failing `Serialize` impl) appends the type name instead.
 pub(crate) fn write_json<T: Serialize + ?Sized>(value: &T, out: &mut String, type_name: &str) {
     let start = out.len();
-    let failed = {
-        let mut ser = serde_json::Serializer::with_formatter(StringWriter(out), PythonFormatter);
-        value.serialize(&mut ser).is_err()
+    // serde_json writes into the `String`'s own bytes (taking them costs no copy), in many
+    // small pieces; the result is checked as UTF-8 once rather than piece by piece.
+    let mut bytes = std::mem::take(out).into_bytes();
+    let serialized = {
+        let mut ser = serde_json::Serializer::with_formatter(&mut bytes, PythonFormatter);
+        value.serialize(&mut ser).is_ok()
     };
-    if failed {
-        // Drop what was written before the error (it ends at a character boundary: every
-        // piece serde_json writes is whole UTF-8).
+    let (text, valid) = match String::from_utf8(bytes) {
+        Ok(text) => (text, true),
+        Err(e) => {
+            // Not reached (serde_json writes UTF-8); what precedes `start` was a `String`.
+            let mut bytes = e.into_bytes();
+            bytes.truncate(start);
+            (String::from_utf8(bytes).unwrap_or_default(), false)
+        }
+    };
+    *out = text;
+    if !serialized || !valid {
+        // Drop what was written before the error.
         out.truncate(start);
         write_json_str(type_name, out);
-    }
-}
-
-/// serde_json's output written straight into a `String`: serde_json writes valid UTF-8 in
-/// pieces that each end at a character boundary (escapes and punctuation are ASCII), so
-/// every piece is checked and appended, with no intermediate buffer.
-struct StringWriter<'a>(&'a mut String);
-
-impl io::Write for StringWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.write_all(buf)?;
-        Ok(buf.len())
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        let s = std::str::from_utf8(buf).map_err(|_| io::ErrorKind::InvalidData)?;
-        self.0.push_str(s);
-        Ok(())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
@@ -234,22 +224,22 @@ pub(crate) fn write_json_str(s: &str, out: &mut String) {
 /// are copied whole; `"`, `\\` and control characters are escaped.
 fn push_escaped(s: &str, out: &mut String) {
     let mut plain_from = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
-        };
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        // The usual byte, tested first: one comparison chain, no table.
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
         // `b` is ASCII, so `i` is a character boundary.
         out.push_str(&s[plain_from..i]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{:04x}", b);
-        } else {
-            out.push_str(escape);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            _ => {
+                let _ = write!(out, "\\u{:04x}", b);
+            }
         }
         plain_from = i + 1;
     }
