@@ -331,6 +331,28 @@ mod tests {
     }
 
     #[test]
+    fn scratch_is_emptied_and_reentrant() {
+        struct Nested;
+        impl std::fmt::Debug for Nested {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                // User code capturing again on this thread, inside an outer capture.
+                let inner = with_scratch(|s| {
+                    s.push_str("inner");
+                    s.clone()
+                });
+                f.write_str(&inner)
+            }
+        }
+        let outer = with_scratch(|s| {
+            s.push_str("outer:");
+            (&&&Capture(&Nested)).llmetry_write_json(s);
+            s.clone()
+        });
+        assert_eq!(outer, r#"outer:"inner""#);
+        assert_eq!(with_scratch(|s| s.clone()), "");
+    }
+
+    #[test]
     fn describe_ladder() {
         let e = std::io::Error::other("disk full");
         assert_eq!((&&&Capture(&e)).llmetry_describe(), "disk full");
