@@ -8,6 +8,7 @@
 //! JSON uses Python's `json.dumps` separators (`", "` and `": "`) so that attribute values
 //! are byte-identical to what the Python SDK writes for the same data.
 
+use std::cell::Cell;
 use std::fmt::{Debug, Display, Write as _};
 use std::io;
 
@@ -106,7 +107,12 @@ impl Default for InputJson {
 impl InputJson {
     /// An empty argument list.
     pub fn new() -> Self {
-        let mut buf = String::with_capacity(128);
+        Self::in_buffer(String::with_capacity(128))
+    }
+
+    /// An empty argument list written into `buf` (cleared first): a reused buffer.
+    pub(crate) fn in_buffer(mut buf: String) -> Self {
+        buf.clear();
         buf.push_str(r#"{"args": [], "kwargs": {"#);
         Self { buf, first: true }
     }
@@ -127,6 +133,32 @@ impl InputJson {
         self.buf.push_str("}}");
         self.buf
     }
+}
+
+thread_local! {
+    /// The buffer a captured value is built in, reused from call to call: the span keeps a
+    /// copy of the final text (an `Arc<str>` of its exact length), so a per-call buffer
+    /// would be one more allocation, grown by doubling, for nothing.
+    static SCRATCH: Cell<String> = const { Cell::new(String::new()) };
+}
+
+/// The largest scratch buffer kept for the next call; one grown past it (a big value) is
+/// freed after its call rather than held by the thread.
+const SCRATCH_KEEP: usize = 16 * 1024;
+
+/// Runs `f` with this thread's scratch buffer, emptied. The buffer is taken out of the
+/// thread-local, not borrowed: `f` runs user code (`Serialize` and `Debug` impls, the
+/// redaction hook) that may capture a value again on this thread, which then builds in a
+/// new buffer of its own.
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
+    // During the thread's teardown the thread-local is gone: a fresh buffer then.
+    let mut buf = SCRATCH.try_with(Cell::take).unwrap_or_default();
+    buf.clear();
+    let result = f(&mut buf);
+    if buf.capacity() <= SCRATCH_KEEP {
+        let _ = SCRATCH.try_with(|cell| cell.set(buf));
+    }
+    result
 }
 
 /// serde_json formatter with Python's default separators.
@@ -156,37 +188,27 @@ impl serde_json::ser::Formatter for PythonFormatter {
 /// non-string keys, a failing `Serialize` impl) appends the type name instead.
 pub(crate) fn write_json<T: Serialize + ?Sized>(value: &T, out: &mut String, type_name: &str) {
     let start = out.len();
-    let failed = {
-        let mut ser = serde_json::Serializer::with_formatter(StringWriter(out), PythonFormatter);
-        value.serialize(&mut ser).is_err()
+    // serde_json writes into the `String`'s own bytes (taking them costs no copy), in many
+    // small pieces; the result is checked as UTF-8 once rather than piece by piece.
+    let mut bytes = std::mem::take(out).into_bytes();
+    let serialized = {
+        let mut ser = serde_json::Serializer::with_formatter(&mut bytes, PythonFormatter);
+        value.serialize(&mut ser).is_ok()
     };
-    if failed {
-        // Drop what was written before the error (it ends at a character boundary: every
-        // piece serde_json writes is whole UTF-8).
+    let (text, valid) = match String::from_utf8(bytes) {
+        Ok(text) => (text, true),
+        Err(e) => {
+            // Not reached (serde_json writes UTF-8); what precedes `start` was a `String`.
+            let mut bytes = e.into_bytes();
+            bytes.truncate(start);
+            (String::from_utf8(bytes).unwrap_or_default(), false)
+        }
+    };
+    *out = text;
+    if !serialized || !valid {
+        // Drop what was written before the error.
         out.truncate(start);
         write_json_str(type_name, out);
-    }
-}
-
-/// serde_json's output written straight into a `String`: serde_json writes valid UTF-8 in
-/// pieces that each end at a character boundary (escapes and punctuation are ASCII), so
-/// every piece is checked and appended, with no intermediate buffer.
-struct StringWriter<'a>(&'a mut String);
-
-impl io::Write for StringWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.write_all(buf)?;
-        Ok(buf.len())
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        let s = std::str::from_utf8(buf).map_err(|_| io::ErrorKind::InvalidData)?;
-        self.0.push_str(s);
-        Ok(())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
@@ -202,22 +224,22 @@ pub(crate) fn write_json_str(s: &str, out: &mut String) {
 /// are copied whole; `"`, `\\` and control characters are escaped.
 fn push_escaped(s: &str, out: &mut String) {
     let mut plain_from = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
-        };
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        // The usual byte, tested first: one comparison chain, no table.
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
         // `b` is ASCII, so `i` is a character boundary.
         out.push_str(&s[plain_from..i]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{:04x}", b);
-        } else {
-            out.push_str(escape);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            _ => {
+                let _ = write!(out, "\\u{:04x}", b);
+            }
         }
         plain_from = i + 1;
     }
@@ -306,6 +328,28 @@ mod tests {
             r#"{"args": [], "kwargs": {"host": "db-1", "since": "2h"}}"#
         );
         assert_eq!(InputJson::new().finish(), r#"{"args": [], "kwargs": {}}"#);
+    }
+
+    #[test]
+    fn scratch_is_emptied_and_reentrant() {
+        struct Nested;
+        impl std::fmt::Debug for Nested {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                // User code capturing again on this thread, inside an outer capture.
+                let inner = with_scratch(|s| {
+                    s.push_str("inner");
+                    s.clone()
+                });
+                f.write_str(&inner)
+            }
+        }
+        let outer = with_scratch(|s| {
+            s.push_str("outer:");
+            (&&&Capture(&Nested)).llmetry_write_json(s);
+            s.clone()
+        });
+        assert_eq!(outer, r#"outer:"inner""#);
+        assert_eq!(with_scratch(|s| s.clone()), "");
     }
 
     #[test]

@@ -22,7 +22,7 @@ use opentelemetry::trace::{SpanId, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue, StringValue};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::capture::{InputJson, truncate_utf8};
+use crate::capture::{InputJson, truncate_utf8, with_scratch};
 use crate::context::{Associations, EntityContext, content_allowed, detached};
 use crate::meta::{EntityKind, EntityMeta};
 use crate::semconv;
@@ -46,7 +46,7 @@ pub struct EntityScope {
     content: bool,
     /// `traceloop.entity.input`, built when the call starts (the arguments may move into
     /// the body), written on the span when it is first entered.
-    input: Option<String>,
+    input: Option<StringValue>,
     /// A `#[tool]` in the opt-in latest conventions: its input and output also go to
     /// `gen_ai.tool.call.arguments` / `gen_ai.tool.call.result`.
     tool_call: bool,
@@ -86,22 +86,25 @@ impl EntityScope {
         }
         let input = (meta.capture_input && content)
             .then(|| {
-                let mut w = InputJson::new();
-                input(&mut w);
-                let mut s = w.finish();
-                // Redacted before truncation: a cut secret is no longer recognisable.
-                if meta.redact
-                    && crate::redact::active()
-                    && !crate::redact::redact_entity_json(
-                        crate::redact::Field::EntityInput,
-                        meta.name,
-                        &mut s,
-                    )
-                {
-                    return None;
-                }
-                truncate_utf8(&mut s, crate::state::value_limit());
-                Some(s)
+                // Built in the thread's scratch buffer: the one allocation is the span's copy.
+                with_scratch(|s| {
+                    let mut w = InputJson::in_buffer(std::mem::take(s));
+                    input(&mut w);
+                    *s = w.finish();
+                    // Redacted before truncation: a cut secret is no longer recognisable.
+                    if meta.redact
+                        && crate::redact::active()
+                        && !crate::redact::redact_entity_json(
+                            crate::redact::Field::EntityInput,
+                            meta.name,
+                            s,
+                        )
+                    {
+                        return None;
+                    }
+                    truncate_utf8(s, crate::state::value_limit());
+                    Some(captured_text(s))
+                })
             })
             .flatten();
         Some(Self {
@@ -184,20 +187,24 @@ impl EntityScope {
     pub fn record_output(&self, write: impl FnOnce(&mut String)) {
         self.finished.store(true, Ordering::Relaxed);
         if self.meta.capture_output && self.content {
-            let mut s = String::new();
-            write(&mut s);
-            if self.meta.redact
-                && crate::redact::active()
-                && !crate::redact::redact_entity_json(
-                    crate::redact::Field::EntityOutput,
-                    self.meta.name,
-                    &mut s,
-                )
-            {
+            // Built in the thread's scratch buffer: the one allocation is the span's copy.
+            let Some(s) = with_scratch(|s| {
+                write(s);
+                if self.meta.redact
+                    && crate::redact::active()
+                    && !crate::redact::redact_entity_json(
+                        crate::redact::Field::EntityOutput,
+                        self.meta.name,
+                        s,
+                    )
+                {
+                    return None;
+                }
+                truncate_utf8(s, crate::state::value_limit());
+                Some(captured_text(s))
+            }) else {
                 return;
-            }
-            truncate_utf8(&mut s, crate::state::value_limit());
-            let s = captured_text(s);
+            };
             if self.tool_call {
                 let result = KeyValue::new(semconv::GEN_AI_TOOL_CALL_RESULT, s.clone());
                 self.on_own_span(|span| span.set_attribute(result));
@@ -241,21 +248,21 @@ impl EntityScope {
     /// Writes the input built at the start (called on every entry, with the input on the
     /// first). Inline: the usual call has nothing to write.
     #[inline]
-    fn write_input(&self, input: Option<String>) {
+    fn write_input(&self, input: Option<StringValue>) {
         if let Some(s) = input {
             self.write_input_text(s);
         }
     }
 
-    fn write_input_text(&self, s: String) {
+    fn write_input_text(&self, s: StringValue) {
         if self.tool_call {
             let args = KeyValue::new(
                 semconv::GEN_AI_TOOL_CALL_ARGUMENTS,
-                tool_call_arguments(&s).to_owned(),
+                tool_call_arguments(s.as_str()).to_owned(),
             );
             self.on_own_span(|span| span.set_attribute(args));
         }
-        let kv = KeyValue::new(semconv::TRACELOOP_ENTITY_INPUT, captured_text(s));
+        let kv = KeyValue::new(semconv::TRACELOOP_ENTITY_INPUT, s);
         self.on_own_span(|span| span.set_attribute(kv));
     }
 
@@ -373,12 +380,13 @@ pub(crate) fn write_latest_conventions(
 }
 
 /// A captured input or output as an attribute value, copied into an `Arc<str>` of its exact
-/// length. Not `String` → `Box<str>` (what `KeyValue::new` does with a `String`): that
-/// shrinks the buffer with `realloc`, which in glibc always takes the arena's lock, and the
-/// export thread, freeing ended spans, takes the same lock. The copy leaves the `String`'s
-/// buffer to be freed here, into this thread's cache. On `task_on`: 11–12 % less CPU per
-/// call, a third to half fewer lock waits, −170 instructions (BENCHMARKS.md, fourth pass).
-fn captured_text(s: String) -> StringValue {
+/// length: a captured value's one allocation, its text being built in the thread's reused
+/// scratch buffer (`with_scratch`). Not `String` → `Box<str>` (what `KeyValue::new` does
+/// with a `String`): that shrinks the buffer with `realloc`, which in glibc always takes the
+/// arena's lock, and the export thread, freeing ended spans, takes the same lock. On
+/// `task_on`: 11–12 % less CPU per call, a third to half fewer lock waits, −170
+/// instructions (BENCHMARKS.md, fourth pass); the scratch buffer, −270 more.
+fn captured_text(s: &str) -> StringValue {
     s.into_string_value()
 }
 
