@@ -595,21 +595,7 @@ where
         let Some(scope) = this.scope.as_mut() else {
             panic!("an annotated future was polled after it completed");
         };
-        let input = scope.input.take();
-        let polled = {
-            let scope: &EntityScope = scope;
-            let _enter = scope.enter();
-            let _guard = PanicGuard(scope);
-            scope.write_input(input);
-            let polled = this.inner.poll(cx);
-            if let Poll::Ready(v) = &polled
-                && let Some(record) = this.record.take()
-            {
-                record(v, scope);
-            }
-            polled
-        };
-        let Poll::Ready(v) = polled else {
+        let Poll::Ready(v) = poll_in_span(scope, this.inner, this.record, cx) else {
             return Poll::Pending;
         };
         match this.scope.take() {
@@ -617,6 +603,33 @@ where
             None => panic!("an annotated future was polled after it completed"),
         }
     }
+}
+
+/// One poll of an annotated future's body inside its span: the span entered, the input
+/// written on the first poll, the outcome recorded (`record`, taken) when the body is done,
+/// while the span is still entered; a panic unwinding through the poll is recorded.
+fn poll_in_span<F, R>(
+    scope: &mut EntityScope,
+    body: Pin<&mut F>,
+    record: &mut Option<R>,
+    cx: &mut task::Context<'_>,
+) -> Poll<F::Output>
+where
+    F: Future,
+    R: FnOnce(&F::Output, &EntityScope),
+{
+    let input = scope.input.take();
+    let scope: &EntityScope = scope;
+    let _enter = scope.enter();
+    let _guard = PanicGuard(scope);
+    scope.write_input(input);
+    let polled = body.poll(cx);
+    if let Poll::Ready(v) = &polled
+        && let Some(record) = record.take()
+    {
+        record(v, scope);
+    }
+    polled
 }
 
 pin_project_lite::pin_project! {

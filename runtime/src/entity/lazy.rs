@@ -15,7 +15,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{self, Poll};
 
-use super::{EntityScope, PanicGuard};
+use super::{EntityScope, poll_in_span};
 use crate::capture::InputJson;
 use crate::meta::EntityMeta;
 
@@ -159,20 +159,7 @@ where
         let Some(scope) = this.scope.as_mut() else {
             return inner.poll(cx);
         };
-        let input = scope.input.take();
-        let polled = {
-            let scope: &EntityScope = scope;
-            let _enter = scope.enter();
-            let _guard = PanicGuard(scope);
-            scope.write_input(input);
-            let polled = inner.poll(cx);
-            if let Poll::Ready(v) = &polled
-                && let Some(record) = this.record.take()
-            {
-                record(v, scope);
-            }
-            polled
-        };
+        let polled = poll_in_span(scope, inner, this.record, cx);
         if polled.is_ready() {
             // The body first (what it still holds), then the scope: the span ends last.
             this.inner.set(None);
