@@ -66,17 +66,18 @@ impl Entity {
     /// The instrumented function.
     pub(crate) fn expand(self) -> TokenStream {
         let p = private();
-        let start = self.start();
-        let lazy = match &self.body {
-            Body::AsyncAsFn {
-                block,
-                ret,
-                output,
-                params,
-                receiver,
-            } => Some(self.lazy_future(block, ret, *output, params, *receiver)),
-            _ => None,
+        // An `async fn` written as `fn … -> impl Future` hands its parameters to the input
+        // writer by reference (as a borrowed tuple); every other shape writes from the
+        // parameters themselves.
+        let as_fn = matches!(self.body, Body::AsyncAsFn { .. });
+        let writes = if as_fn {
+            self.input_writes(|ident| quote!(#ident))
+        } else {
+            self.input_writes(|ident| quote!(&#ident))
         };
+        let meta = self.meta();
+        let span = self.make_span();
+        let start = (!as_fn).then(|| start(&meta, &span, &writes));
         let Entity {
             outer_attrs,
             inner_attrs,
@@ -86,9 +87,17 @@ impl Entity {
             ..
         } = self;
         let body = match body {
-            Body::AsyncAsFn { ret, params, .. } => {
-                as_fn_signature(&mut sig, &ret, &params);
-                lazy.unwrap_or_default()
+            Body::AsyncAsFn {
+                block,
+                ret,
+                output,
+                params,
+                receiver,
+            } => {
+                as_fn_signature(&mut sig, &ret);
+                lazy_future(
+                    &meta, &span, &writes, &block, &ret, output, &params, receiver,
+                )
             }
             Body::Sync { stmts, ret, output } => {
                 let fake = fake_return(&ret);
@@ -161,87 +170,6 @@ impl Entity {
         }
     }
 
-    /// `let __llmetry_scope: Option<EntityScope> = …;`: the entity span, opened only when
-    /// telemetry is installed.
-    fn start(&self) -> TokenStream {
-        let p = private();
-        let meta = self.meta();
-        let span = self.make_span();
-        let writes = self.input_writes(|ident| quote!(&#ident));
-        quote! {
-            let __llmetry_scope = if #p::is_active() {
-                #meta
-                #p::EntityScope::start(
-                    &__LLMETRY_META,
-                    #span,
-                    #[allow(unused_variables, clippy::needless_borrow)]
-                    |__llmetry_w: &mut #p::InputJson| {
-                        #[allow(unused_imports)]
-                        use #p::{CaptureDebug as _, CaptureSerialize as _, CaptureTypeName as _};
-                        #writes
-                    },
-                )
-            } else {
-                #p::core::option::Option::None
-            };
-        }
-    }
-
-    /// The body of an awaiting `async fn` written as `fn … -> impl Future` (the signature
-    /// is changed by the caller): one `LazyEntityFuture` holding the parameters, the
-    /// input and span makers, the body's future maker and the recorder.
-    fn lazy_future(
-        &self,
-        block: &syn::Block,
-        ret: &Type,
-        output: Output,
-        params: &[(syn::Ident, bool)],
-        receiver: bool,
-    ) -> TokenStream {
-        let p = private();
-        let meta = self.meta();
-        let span = self.make_span();
-        // The parameters reach the input maker as `&(A, B, …)`: bound by reference.
-        let writes = self.input_writes(|ident| quote!(#ident));
-        let fake = fake_return(ret);
-        let erased = erase_impl_trait(ret.clone());
-        let record = record(output);
-        let idents: Vec<&syn::Ident> = params.iter().map(|(i, _)| i).collect();
-        // The body's future takes the parameters as the `async fn` did (`mut` where they
-        // were), and mentions each, last first: an `async move` block keeps only what it
-        // mentions, and drops what it keeps in the order first mentioned, where an
-        // `async fn` keeps every parameter, used or not, until its body completes and drops
-        // them last first (`self` last). Rebinding each (`let x = x;`) would give that
-        // order too, at a copy per parameter.
-        let bindings = params.iter().map(|(i, m)| {
-            let m = m.then(|| quote!(mut));
-            quote!(#m #i)
-        });
-        let reversed = idents.iter().rev();
-        let self_ref = receiver.then(|| quote!(&self,));
-        quote! {
-            #meta
-            #p::LazyEntityFuture::new(
-                &__LLMETRY_META,
-                (#(#idents,)*),
-                #[allow(unused_variables, clippy::needless_borrow)]
-                |__llmetry_args: &_, __llmetry_w: &mut #p::InputJson| {
-                    #[allow(unused_imports)]
-                    use #p::{CaptureDebug as _, CaptureSerialize as _, CaptureTypeName as _};
-                    let (#(#idents,)*) = __llmetry_args;
-                    #writes
-                },
-                #span,
-                move |(#(#bindings,)*)| async move {
-                    let _ = (#(&#reversed,)* #self_ref);
-                    #fake
-                    #block
-                },
-                |__llmetry_ret: &#erased, __llmetry_scope: &#p::EntityScope| { #record },
-            )
-        }
-    }
-
     /// `const __LLMETRY_META: EntityMeta = …;`, what the entity is.
     fn meta(&self) -> TokenStream {
         let p = private();
@@ -302,12 +230,91 @@ impl Entity {
     }
 }
 
+/// `let __llmetry_scope: Option<EntityScope> = …;`: the entity span, opened only when
+/// telemetry is installed (`meta`, `span`, `writes`: from `Entity::meta`, `make_span`,
+/// `input_writes`).
+fn start(meta: &TokenStream, span: &TokenStream, writes: &TokenStream) -> TokenStream {
+    let p = private();
+    quote! {
+        let __llmetry_scope = if #p::is_active() {
+            #meta
+            #p::EntityScope::start(
+                &__LLMETRY_META,
+                #span,
+                #[allow(unused_variables, clippy::needless_borrow)]
+                |__llmetry_w: &mut #p::InputJson| {
+                    #[allow(unused_imports)]
+                    use #p::{CaptureDebug as _, CaptureSerialize as _, CaptureTypeName as _};
+                    #writes
+                },
+            )
+        } else {
+            #p::core::option::Option::None
+        };
+    }
+}
+
+/// The body of an awaiting `async fn` written as `fn … -> impl Future` (the signature is
+/// changed by `as_fn_signature`): one `LazyEntityFuture` holding the parameters, the input
+/// and span makers, the body's future maker and the recorder. `writes` reads each recorded
+/// parameter through a reference (the parameters reach the input maker as `&(A, B, …)`).
+#[allow(clippy::too_many_arguments)]
+fn lazy_future(
+    meta: &TokenStream,
+    span: &TokenStream,
+    writes: &TokenStream,
+    block: &syn::Block,
+    ret: &Type,
+    output: Output,
+    params: &[(syn::Ident, bool)],
+    receiver: bool,
+) -> TokenStream {
+    let p = private();
+    let fake = fake_return(ret);
+    let erased = erase_impl_trait(ret.clone());
+    let record = record(output);
+    let idents: Vec<&syn::Ident> = params.iter().map(|(i, _)| i).collect();
+    // The body's future takes the parameters as the `async fn` did (`mut` where they
+    // were), and mentions each, last first: an `async move` block keeps only what it
+    // mentions, and drops what it keeps in the order first mentioned, where an
+    // `async fn` keeps every parameter, used or not, until its body completes and drops
+    // them last first (`self` last). Rebinding each (`let x = x;`) would give that
+    // order too, at a copy per parameter.
+    let bindings = params.iter().map(|(i, m)| {
+        let m = m.then(|| quote!(mut));
+        quote!(#m #i)
+    });
+    let reversed = idents.iter().rev();
+    let self_ref = receiver.then(|| quote!(&self,));
+    quote! {
+        #meta
+        #p::LazyEntityFuture::new(
+            &__LLMETRY_META,
+            (#(#idents,)*),
+            #[allow(unused_variables, clippy::needless_borrow)]
+            |__llmetry_args: &_, __llmetry_w: &mut #p::InputJson| {
+                #[allow(unused_imports)]
+                use #p::{CaptureDebug as _, CaptureSerialize as _, CaptureTypeName as _};
+                let (#(#idents,)*) = __llmetry_args;
+                #writes
+            },
+            #span,
+            move |(#(#bindings,)*)| async move {
+                let _ = (#(&#reversed,)* #self_ref);
+                #fake
+                #block
+            },
+            |__llmetry_ret: &#erased, __llmetry_scope: &#p::EntityScope| { #record },
+        )
+    }
+}
+
 /// `async fn f(mut x: T) -> R` as `fn f(x: T) -> impl Future<Output = R>` (the `mut` moves
-/// to the body's local). The `impl` is given the macro's own span: a proc macro's tokens
+/// to the parameter of the closure that makes the body's future). The `impl` is given the macro's own span: a proc macro's tokens
 /// carry its crate's edition (2024), whose `impl Trait` in return position captures every
 /// lifetime in scope, elided ones included, as an `async fn` does; in an edition-2021
 /// caller, a `-> impl Future` written there would capture only the lifetimes it names.
-fn as_fn_signature(sig: &mut syn::Signature, ret: &Type, params: &[(syn::Ident, bool)]) {
+fn as_fn_signature(sig: &mut syn::Signature, ret: &Type) {
     let p = private();
     sig.asyncness = None;
     for arg in sig.inputs.iter_mut() {
@@ -317,13 +324,6 @@ fn as_fn_signature(sig: &mut syn::Signature, ret: &Type, params: &[(syn::Ident, 
             pi.mutability = None;
         }
     }
-    debug_assert_eq!(
-        sig.inputs
-            .iter()
-            .filter(|a| matches!(a, syn::FnArg::Typed(_)))
-            .count(),
-        params.len()
-    );
     let impl_token = quote_spanned!(Span::mixed_site()=> impl);
     let arrow = match &sig.output {
         syn::ReturnType::Type(arrow, _) => *arrow,
